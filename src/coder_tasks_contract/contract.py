@@ -1,0 +1,310 @@
+"""Loads the OpenAPI document into schemathesis and configures it for the target: checks, phases, generation,
+output sanitization, and a transport that keeps schemathesis' own re-sends behind the write guard.
+
+The check table :data:`CHECKS` is the single source of which schemathesis checks run, where, and why; the
+configuration handed to schemathesis and ``docs/checks.md`` (:func:`render_checks_markdown`) are both built from it.
+"""
+
+from __future__ import annotations
+
+import argparse
+import sys
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+import requests
+import schemathesis
+from schemathesis.config import SchemathesisConfig
+from schemathesis.config._output import DEFAULT_KEYS_TO_SANITIZE
+from schemathesis.core.transport import Response
+from schemathesis.generation.case import Case
+from schemathesis.specs.openapi.schemas import OpenApiSchema
+from schemathesis.transport.requests import REQUESTS_TRANSPORT, RequestsTransport
+
+PROJECT_ROOT = Path(__file__).resolve().parents[2]
+DEFAULT_SPEC = PROJECT_ROOT / "spec" / "coder-tasks.yaml"
+CHECKS_DOC = PROJECT_ROOT / "docs" / "checks.md"
+
+# Names in the spec's operationId set (HOUSE_STYLE: stable, readable operationIds).
+LIST, CREATE, GET, DELETE, UPDATE_INPUT, SEND, LOGS = (
+    "listTasks",
+    "createTask",
+    "getTask",
+    "deleteTask",
+    "updateTaskInput",
+    "sendTaskInput",
+    "getTaskLogs",
+)
+OPERATION_IDS = (LIST, CREATE, GET, DELETE, UPDATE_INPUT, SEND, LOGS)
+
+# The defaults match `token` and `session` as substrings already; Coder's three token carriers are listed by name
+# anyway so the intent survives a change of schemathesis' defaults (setting the list replaces the defaults, so
+# they are kept). §7.1: cookie `coder_session_token`, header `Coder-Session-Token`, query `access_token`.
+SANITIZED_KEYS = (*DEFAULT_KEYS_TO_SANITIZE, "coder-session-token", "coder_session_token", "access_token")
+
+
+@dataclass(frozen=True)
+class CheckPolicy:
+    """How one schemathesis check is used here: on, off, scoped to some operations, or one of ours; and why."""
+
+    name: str
+    state: str  # "on" | "off" | "scoped" | "ours"
+    reason: str
+    # Statuses the check accepts, for checks that take them: everywhere, then per operationId.
+    expected: tuple[str, ...] = ()
+    per_operation: Mapping[str, tuple[str, ...]] = field(default_factory=dict)
+    # Whether schemathesis runs it from its configuration (False: it is passed per call as an additional check).
+    configured: bool = True
+
+
+CHECKS: tuple[CheckPolicy, ...] = (
+    CheckPolicy(
+        "not_a_server_error",
+        "scoped",
+        "On everywhere. sendTaskInput also accepts 502: Coder answers 502 'Task app is not ready to accept input.' "
+        "while the agent is busy (§3.6; 409 at newest), which is the agent's state, not a server fault.",
+        expected=("2xx", "3xx", "4xx"),
+        per_operation={SEND: ("2xx", "3xx", "4xx", "502")},
+    ),
+    CheckPolicy("status_code_conformance", "on", "Every status must be documented in the spec (§3: all of them are)."),
+    CheckPolicy(
+        "content_type_conformance",
+        "on",
+        "JSON bodies carry application/json (§1); the bodiless 202/204 answers declare no content, so no type.",
+    ),
+    CheckPolicy(
+        "response_headers_conformance", "on", "Headers the spec declares (e.g. WWW-Authenticate on 401) must be there."
+    ),
+    CheckPolicy("response_schema_conformance", "on", "Bodies must match the §5 schemas the spec encodes."),
+    CheckPolicy(
+        "negative_data_rejection",
+        "on",
+        "Invalid requests must be refused with Coder's statuses: 400 (bad JSON, bad name, bad q, §1.1/§3.2/§6), "
+        "401 (credentials, §7.3), 404 (the {task} resolver runs before the body is read, §1), 429 (rate limit).",
+        expected=("400", "401", "404", "429"),
+    ),
+    CheckPolicy(
+        "positive_data_acceptance",
+        "on",
+        "Valid requests must be accepted, with per-operation statuses for what the schema cannot express: "
+        "listTasks 400 (the q grammar, §6, is not a JSON Schema); a generated {task} that is a phantom id or a "
+        "task the run deleted must answer 404 (our aimed_target check makes that exact); updateTaskInput 400 "
+        "for input that is blank after trimming (§3.5); sendTaskInput 502 while the agent is busy (§3.6). "
+        "createTask must answer 201: generated bodies get the target's template version and a fresh run name.",
+        expected=("2xx",),
+        per_operation={
+            LIST: ("200", "400"),
+            CREATE: ("201",),
+            GET: ("200", "404"),
+            DELETE: ("202", "404"),
+            UPDATE_INPUT: ("204", "400", "404"),
+            SEND: ("204", "404", "502"),
+            LOGS: ("200", "404"),
+        },
+    ),
+    CheckPolicy(
+        "missing_required_header",
+        "on",
+        "Applies to required header parameters; the spec declares none besides credentials, which are sent by "
+        "the guarded session rather than generated (generated tokens would outrank it, §7.1).",
+    ),
+    CheckPolicy(
+        "unsupported_method",
+        "off",
+        "Replaced by our unsupported_method_status: Coder's chi router answers an undeclared method with 405 and "
+        "no Allow header (§1, inferred), which the built-in check fails on (it requires Allow, RFC 9110).",
+    ),
+    CheckPolicy(
+        "allow_header_conformance",
+        "on",
+        "Runs on OPTIONS answers that carry Allow; Coder sends none (§1, inferred), so it only bites if one appears.",
+    ),
+    CheckPolicy(
+        "use_after_free",
+        "on",
+        "Coder's DELETE answers 202 but soft-deletes at once (deleted_at set before the answer; GET then 404, "
+        "§3.4), so a 2xx read after a 2xx DELETE is a real fault. Needs a scenario: it runs in the stateful tests.",
+    ),
+    CheckPolicy(
+        "ensure_resource_availability",
+        "on",
+        "A task just created must be readable through every link (§3.3). Runs in the stateful tests.",
+    ),
+    CheckPolicy(
+        "ignored_auth",
+        "scoped",
+        "On, run once per operation per session like `schemathesis run` does (ignored_auth_once), not after every "
+        "2xx: each run sends one probe without credentials plus one per declared credential carrier.",
+        configured=False,
+    ),
+    CheckPolicy(
+        "object_level_authorization",
+        "off",
+        "Needs schemathesis' multi-identity WFC auth (tokens in a file, identities tried by escalation). The same "
+        "property (§7.5: B gets 404 for A's task) is asserted by test_stateful::test_user_b_cannot_read_user_a_task, "
+        "which replays generated reads of A's task with B's session.",
+    ),
+    CheckPolicy(
+        "max_response_time",
+        "off",
+        "Opt-in in schemathesis; response times are not part of the contract and a shared CI host is noisy.",
+    ),
+    CheckPolicy(
+        "unsupported_method_status",
+        "ours",
+        "An undeclared method on a task route answers 405 (chi, §1, inferred), or 401/403 before routing, 404 "
+        "for a task that does not exist, 429 when throttled; the Allow header is not required.",
+        configured=False,
+    ),
+    CheckPolicy(
+        "aimed_target",
+        "ours",
+        "A {task} that cannot exist (a phantom uuid) or that this run deleted answers 404 (§2.2); a live task of "
+        "the run never answers 404 to its owner.",
+        configured=False,
+    ),
+)
+
+BY_NAME: dict[str, CheckPolicy] = {policy.name: policy for policy in CHECKS}
+
+
+def checks_config() -> tuple[dict[str, Any], list[dict[str, Any]]]:
+    """The ``[checks]`` table and the per-operation ``[[operations]]`` entries for schemathesis, from :data:`CHECKS`."""
+    global_checks: dict[str, Any] = {}
+    per_operation: dict[str, dict[str, Any]] = {}
+    for policy in CHECKS:
+        if policy.state == "ours" or policy.name == "max_response_time":
+            continue
+        enabled = policy.state != "off" and policy.configured
+        entry: dict[str, Any] = {"enabled": enabled}
+        if policy.expected:
+            entry["expected-statuses"] = list(policy.expected)
+        global_checks[policy.name] = entry
+        for operation_id, statuses in policy.per_operation.items():
+            per_operation.setdefault(operation_id, {})[policy.name] = {
+                "enabled": enabled,
+                "expected-statuses": list(statuses),
+            }
+    operations = [{"include-operation-id": op, "checks": checks} for op, checks in per_operation.items()]
+    return global_checks, operations
+
+
+def build_config(*, base_url: str, request_timeout: float, seed: int | None = None) -> SchemathesisConfig:
+    """The whole schemathesis configuration, built in code (no ``schemathesis.toml`` is discovered or needed)."""
+    global_checks, operations = checks_config()
+    data: dict[str, Any] = {
+        "base-url": base_url.rstrip("/"),
+        "request-timeout": request_timeout,
+        "output": {"sanitization": {"enabled": True, "keys-to-sanitize": list(SANITIZED_KEYS)}},
+        "generation": {
+            # Positive and negative cases for every operation.
+            "mode": "all",
+            # Credentials come from the guarded session; generated ones would be sent too and, as a cookie,
+            # outrank the real header (§7.1), turning every request into a 401.
+            "with-security-parameters": False,
+        },
+        "phases": {
+            "examples": {"enabled": True},
+            "coverage": {"enabled": True},
+            "fuzzing": {"enabled": True},
+            # Only the document's explicit links: inferred links once sent DELETEs to tasks the run had not
+            # created (SCHEMATHESIS_NOTES pitfall 2); the guard would refuse them, the links must not exist.
+            "stateful": {"enabled": True, "inference": {"algorithms": []}},
+        },
+        "checks": global_checks,
+        "operations": operations,
+    }
+    if seed is not None:
+        data["seed"] = seed
+    return SchemathesisConfig.from_dict(data)
+
+
+class _GuardedProbeTransport(RequestsTransport):
+    """schemathesis' requests transport, but a request sent without a session goes through ``fallback``.
+
+    ``ignored_auth`` (and ``object_level_authorization``) re-send a case through ``send_probe``, which drops
+    ``session`` and ``auth`` from the call's keyword arguments (schemathesis/specs/openapi/_auth_retry.py,
+    ``build_retry_transport_kwargs``): they would go out on a fresh, unguarded ``requests.Session``. The fallback
+    is the guarded session without credentials, so those probes are guarded, paced and recorded like the rest.
+    """
+
+    def __init__(self, fallback: requests.Session) -> None:
+        super().__init__()
+        # Serializers are registered on schemathesis' module-level transport; share them, do not copy a snapshot.
+        self._serializers = REQUESTS_TRANSPORT._serializers
+        self._fallback = fallback
+
+    def send(self, case: Case, *, session: requests.Session | None = None, **kwargs: Any) -> Response:
+        return super().send(case, session=session if session is not None else self._fallback, **kwargs)
+
+
+def load(
+    spec: Path,
+    *,
+    base_url: str,
+    request_timeout: float,
+    probe_session: requests.Session,
+    seed: int | None = None,
+) -> OpenApiSchema:
+    """Load ``spec`` for ``base_url``; requests sent without a session (check probes) use ``probe_session``."""
+    if not spec.is_file():
+        raise FileNotFoundError(f"OpenAPI document not found: {spec} (pass --spec PATH)")
+    config = build_config(base_url=base_url, request_timeout=request_timeout, seed=seed)
+    schema = schemathesis.openapi.from_path(spec, config=config)
+    transport = _GuardedProbeTransport(probe_session)
+    # `BaseSchema.transport` is a property returning schemathesis' module-level transport; a subclass per load
+    # overrides it. `clone()` (used by the pytest integration for every test) keeps `self.__class__`.
+    guarded = type("GuardedOpenApiSchema", (type(schema),), {"transport": property(lambda self: transport)})
+    schema.__class__ = guarded
+    return schema
+
+
+def render_checks_markdown() -> str:
+    """``docs/checks.md``: the check table, rendered from :data:`CHECKS`."""
+    lines = [
+        "# Schemathesis checks",
+        "",
+        "Generated from `CHECKS` in `src/coder_tasks_contract/contract.py` (the single source) by",
+        "`python -m coder_tasks_contract.contract --write-docs`. Do not edit by hand.",
+        "",
+        "States: **on** (everywhere), **scoped** (on, with per-operation settings), **off** (with the reason),",
+        "**ours** (a check of this suite, passed to every validation next to schemathesis' own).",
+        "Section numbers (§) refer to the behaviour note (`coder-tasks-behaviour.md`).",
+        "",
+        "| Check | State | Expected statuses | Reason |",
+        "|---|---|---|---|",
+    ]
+    for policy in CHECKS:
+        statuses = ", ".join(policy.expected)
+        if policy.per_operation:
+            per_op = "; ".join(f"{op}: {', '.join(codes)}" for op, codes in policy.per_operation.items())
+            statuses = f"{statuses}; {per_op}" if statuses else per_op
+        lines.append(f"| `{policy.name}` | {policy.state} | {statuses} | {policy.reason} |")
+    return "\n".join(lines) + "\n"
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    """``python -m coder_tasks_contract.contract [--write-docs | --check-docs]``."""
+    parser = argparse.ArgumentParser(description="Render or verify docs/checks.md from the check table.")
+    group = parser.add_mutually_exclusive_group()
+    group.add_argument("--write-docs", action="store_true", help=f"write {CHECKS_DOC}")
+    group.add_argument("--check-docs", action="store_true", help=f"exit 1 if {CHECKS_DOC} is out of date")
+    args = parser.parse_args(argv)
+    text = render_checks_markdown()
+    if args.write_docs:
+        CHECKS_DOC.write_text(text, encoding="utf-8")
+        return 0
+    if args.check_docs:
+        current = CHECKS_DOC.read_text(encoding="utf-8") if CHECKS_DOC.exists() else ""
+        if current != text:
+            print(f"{CHECKS_DOC} is out of date: run python -m coder_tasks_contract.contract --write-docs")
+            return 1
+        return 0
+    sys.stdout.write(text)
+    return 0
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())
