@@ -1,0 +1,165 @@
+"""How ``{user}`` and ``{task}`` are resolved, and what unknown users, tasks and routes answer (§1, §2).
+
+Limit of what a member token can show: §2.2 says a task UUID is looked up without checking it against the
+``{user}`` segment, so ``/tasks/<someone else>/<uuid>`` resolves for a caller who may read that task (a site
+Owner). For an ordinary member every ``{user}`` that resolves is the member themself (another member's name is a
+404 from the ``{user}`` resolver, §2.1 step 5), so this suite, which holds member tokens only, cannot observe the
+quirk; it checks the part that is observable: a UUID resolves under every spelling of the caller's own ``{user}``.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from typing import Any
+
+import httpx
+import pytest
+
+from coder_tasks_contract.paths import TASKS, task_path
+
+from .support import (
+    OPERATIONS,
+    ROUTE_NOT_FOUND,
+    UNKNOWN_USER,
+    WRITE_OPERATIONS,
+    SharedTask,
+    assert_error,
+    assert_not_found,
+    assert_status,
+    json_body,
+    operation_request,
+)
+
+USER_SPELLINGS = [
+    pytest.param(lambda user: "me", id="me"),
+    pytest.param(lambda user: user.username, id="username"),
+    pytest.param(lambda user: user.username.upper(), id="username-upper-case"),
+    pytest.param(lambda user: user.id, id="user-uuid"),
+]
+TASK_SPELLINGS = [
+    pytest.param(lambda task: task.id, id="task-uuid"),
+    pytest.param(lambda task: task.name, id="task-name"),
+    pytest.param(lambda task: task.name.upper(), id="task-name-upper-case"),
+]
+
+
+@pytest.mark.operation("getTask", 200)
+@pytest.mark.parametrize("task_spelling", TASK_SPELLINGS)
+@pytest.mark.parametrize("user_spelling", USER_SPELLINGS)
+def test_every_spelling_of_user_and_task_addresses_the_same_task(
+    client_a: httpx.Client,
+    target: Any,
+    active_task: SharedTask,
+    user_spelling: Callable[[Any], str],
+    task_spelling: Callable[[SharedTask], str],
+) -> None:
+    """§2.1: ``{user}`` is ``me``, the username (case-insensitive) or the user's UUID; §2.2: ``{task}`` is the
+    task's UUID or its name (case-insensitive). Every combination answers 200 with the same task. (The §2.2
+    quirk, a UUID resolving under another user's segment, needs an Owner token: see the module docstring.)"""
+    response = client_a.get(task_path(user_spelling(target.user_a), task_spelling(active_task)))
+    assert_status(response, 200)
+    assert json_body(response)["id"] == active_task.id
+
+
+@pytest.mark.operation("getTaskLogs", 200)
+def test_logs_resolve_by_upper_case_username_and_name(
+    client_a: httpx.Client, target: Any, active_task: SharedTask
+) -> None:
+    """§2: the sub-resources use the same resolvers: logs by upper-case username and upper-case task name
+    answer 200."""
+    response = client_a.get(task_path(target.user_a.username.upper(), active_task.name.upper(), "/logs"))
+    assert_status(response, 200)
+    assert isinstance(json_body(response)["logs"], list)
+
+
+def _user_params() -> list[Any]:
+    """Operations with a ``{user}`` segment, except create: the write guard sends creates only for suite users,
+    and an unknown user is not one."""
+    params = []
+    for operation in OPERATIONS:
+        if operation in {"listTasks", "createTask"}:
+            continue
+        marks = [pytest.mark.operation(operation, 400)]
+        if operation in WRITE_OPERATIONS:
+            marks.append(pytest.mark.writes)
+        params.append(pytest.param(operation, id=operation, marks=marks))
+    return params
+
+
+@pytest.mark.parametrize(
+    "make_user",
+    [
+        pytest.param(lambda run_id, registry: f"ctc-nobody-{run_id}", id="unknown-username"),
+        pytest.param(lambda run_id, registry: registry.phantom_id(), id="unknown-uuid"),
+    ],
+)
+@pytest.mark.parametrize("operation", _user_params())
+def test_unknown_user_segment_answers_400_with_user_message(
+    client_a: httpx.Client, run_id: str, registry: Any, operation: str, make_user: Callable[[str, Any], str]
+) -> None:
+    """§2.1 steps 2-3: a ``{user}`` that is no username and no user UUID answers 400
+    ``"user" must be an existing uuid or username.`` with detail ``queried user="<value>"`` (at 82f525baf3;
+    newer servers answer 404, §8)."""
+    user = make_user(run_id, registry)
+    method, path, kwargs = operation_request(operation, user, registry.phantom_id())
+    assert_error(client_a.request(method, path, **kwargs), 400, UNKNOWN_USER, f'queried user="{user}"')
+
+
+def _task_params() -> list[Any]:
+    params = []
+    for operation in OPERATIONS:
+        if operation in {"listTasks", "createTask"}:
+            continue
+        marks = [pytest.mark.operation(operation, 404)]
+        if operation in WRITE_OPERATIONS:
+            marks.append(pytest.mark.writes)
+        params.append(pytest.param(operation, id=operation, marks=marks))
+    return params
+
+
+@pytest.mark.parametrize("operation", _task_params())
+def test_unknown_task_answers_404_not_found(client_a: httpx.Client, registry: Any, operation: str) -> None:
+    """§2.2 step 3: a task UUID that matches no task answers the exact 404 not-found body, on every task route."""
+    method, path, kwargs = operation_request(operation, "me", registry.phantom_id())
+    assert_not_found(client_a.request(method, path, **kwargs))
+
+
+@pytest.mark.operation("getTask", 404)
+def test_unknown_task_name_answers_404_not_found(client_a: httpx.Client, run_id: str) -> None:
+    """§2.2 steps 2-3: a name that no task of the caller has answers the exact 404 not-found body."""
+    assert_not_found(client_a.get(task_path("me", f"ctc-{run_id}-missing")))
+
+
+@pytest.mark.operation("getTask", 404)
+def test_workspace_id_is_not_a_task_id(client_a: httpx.Client, active_task: SharedTask) -> None:
+    """§2.2 step 5: the task's workspace UUID in the ``{task}`` segment answers 404, not the task."""
+    workspace_id = active_task.task["workspace_id"]
+    assert workspace_id, "the active task has no workspace id"
+    assert_not_found(client_a.get(task_path("me", str(workspace_id))))
+
+
+@pytest.mark.parametrize(
+    "path",
+    [
+        # §9.1: the URL Coder's generated docs print at 82f525baf3 (swagger basePath put in front) does not exist;
+        # the /api/v2 group answers Route not found (inferred).
+        pytest.param("/api/v2/api/experimental/tasks", id="documented-doubled-prefix"),
+        pytest.param("/api/v2/api/experimental/tasks/me", id="documented-doubled-prefix-user"),
+        pytest.param("/api/experimental/taskz", id="unknown-collection"),
+        pytest.param("/api/experimental/tasks/me/{task}/unknown", id="unknown-task-subresource"),
+    ],
+)
+def test_unknown_route_answers_404_route_not_found(client_a: httpx.Client, active_task: SharedTask, path: str) -> None:
+    """§1, §9.1: a path that is no route, including the docs' doubled prefix ``/api/v2/api/experimental/tasks``,
+    answers 404 ``{"message": "Route not found."}``."""
+    response = client_a.get(path.replace("{task}", active_task.id))
+    assert_status(response, 404)
+    assert json_body(response) == ROUTE_NOT_FOUND
+
+
+@pytest.mark.operation("listTasks", 200)
+def test_the_real_mount_point_is_api_experimental(client_a: httpx.Client) -> None:
+    """§1: the task routes are served at ``/api/experimental/tasks`` (not under /api/v2 at 82f525baf3)."""
+    response = client_a.get(TASKS)
+    assert_status(response, 200)
+    assert "tasks" in json_body(response)
