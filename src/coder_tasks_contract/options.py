@@ -7,11 +7,16 @@ follow the coder CLI (``CODER_URL``, ``CODER_SESSION_TOKEN``), so a shell set up
 from __future__ import annotations
 
 import os
+import re
+import uuid
 from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any
+from urllib.parse import urlsplit
 
 import pytest
+
+from coder_tasks_contract.secret import Secret
 
 
 @dataclass(frozen=True)
@@ -26,6 +31,8 @@ class Option:
     parse: Callable[[str], Any] = str
     choices: tuple[str, ...] | None = None
     secret: bool = False
+    #: For a switch: the value the bare flag stands for (the flag then takes no argument).
+    const: str | None = None
 
     @property
     def dest(self) -> str:
@@ -55,18 +62,60 @@ def _flag(raw: str) -> bool:
     raise ValueError("must be one of 1/0, true/false, yes/no, on/off")
 
 
+def _base_url(raw: str) -> str:
+    value = raw.strip()
+    parts = urlsplit(value)
+    if parts.scheme not in {"http", "https"} or not parts.hostname:
+        raise ValueError("must be an http:// or https:// URL with a host, e.g. https://coder.example.com")
+    if parts.path not in {"", "/"} or parts.query or parts.fragment:
+        raise ValueError("must be the deployment root (scheme://host[:port]), without a path, query or fragment")
+    try:
+        _ = parts.port
+    except ValueError:
+        raise ValueError("has an invalid port") from None
+    return f"{parts.scheme}://{parts.netloc}"
+
+
+def _uuid(raw: str) -> str:
+    try:
+        return str(uuid.UUID(raw.strip()))
+    except ValueError:
+        raise ValueError("must be a UUID, e.g. 0b6d1e2c-5f3a-4c1e-9a57-2d8e4f6a7b90") from None
+
+
+def _secret(raw: str) -> Secret:
+    value = raw.strip()
+    if not value:
+        raise ValueError("is empty")
+    if any(ch.isspace() for ch in value):
+        raise ValueError("contains whitespace; pass the token alone")
+    return Secret(value)
+
+
+_LABEL_RE = re.compile(r"^[A-Za-z0-9]{1,12}$")
+
+
+def _run_label(raw: str) -> str:
+    # The label ends up inside task names (ctc-<label>-<n>), which must pass Coder's NameValid in 32 chars.
+    if not _LABEL_RE.match(raw):
+        raise ValueError("must be 1-12 ASCII letters or digits (it becomes part of task names ctc-<label>-<n>)")
+    return raw.lower()
+
+
 OPTIONS: tuple[Option, ...] = (
     Option(
         "--base-url",
         "CODER_URL",
         "Coder deployment root, scheme://host[:port]. Absent: the embedded reference server is started and used.",
         metavar="URL",
+        parse=_base_url,
     ),
     Option(
         "--session-token",
         "CODER_SESSION_TOKEN",
         'Session token of an ordinary member of the deployment ("user A").',
         metavar="TOKEN",
+        parse=_secret,
         secret=True,
     ),
     Option(
@@ -74,6 +123,7 @@ OPTIONS: tuple[Option, ...] = (
         "CODER_SECOND_SESSION_TOKEN",
         'Session token of another ordinary member of the same organization ("user B"); enables isolation tests.',
         metavar="TOKEN",
+        parse=_secret,
         secret=True,
     ),
     Option(
@@ -81,12 +131,14 @@ OPTIONS: tuple[Option, ...] = (
         "CODER_TEMPLATE_VERSION_ID",
         "Template version whose template has a coder_ai_task resource; enables tests that create tasks.",
         metavar="UUID",
+        parse=_uuid,
     ),
     Option(
         "--non-task-template-version-id",
         "CODER_NON_TASK_TEMPLATE_VERSION_ID",
         "Template version whose template has no coder_ai_task resource; enables the 400 test for it.",
         metavar="UUID",
+        parse=_uuid,
     ),
     Option(
         "--spec",
@@ -97,8 +149,10 @@ OPTIONS: tuple[Option, ...] = (
     Option(
         "--read-only",
         "CODER_TASKS_READ_ONLY",
-        "Send only GET requests: no task is created, changed or deleted (default: off).",
+        "Send only GET requests: no task is created, changed or deleted (default: off; the environment variable "
+        "takes 1/0, true/false, yes/no, on/off).",
         metavar="BOOL",
+        const="true",
         default=False,
         parse=_flag,
     ),
@@ -138,6 +192,7 @@ OPTIONS: tuple[Option, ...] = (
         "CODER_TASKS_RUN_LABEL",
         "Short label put into the names of the tasks this run creates, after the ctc- prefix (default: random).",
         metavar="LABEL",
+        parse=_run_label,
     ),
     Option(
         "--reports-dir",
@@ -162,6 +217,16 @@ def add_options(parser: pytest.Parser) -> None:
     group = parser.getgroup("coder", "Coder Tasks API contract")
     for option in OPTIONS:
         env_note = f" [env: {option.env}]"
+        if option.const is not None:
+            group.addoption(
+                option.flag,
+                dest=option.dest,
+                action="store_const",
+                const=option.const,
+                default=None,
+                help=option.help + env_note,
+            )
+            continue
         group.addoption(
             option.flag,
             dest=option.dest,
@@ -187,3 +252,65 @@ def resolve(config: pytest.Config, dest: str) -> Any:
     except ValueError as exc:
         shown = "****" if option.secret else repr(raw)
         raise pytest.UsageError(f"{source}={shown}: {exc}") from None
+
+
+@dataclass(frozen=True)
+class Settings:
+    """Every option of the run, resolved and parsed once at configure time (tokens as :class:`Secret`)."""
+
+    base_url: str | None
+    session_token: Secret | None
+    second_session_token: Secret | None
+    template_version_id: str | None
+    non_task_template_version_id: str | None
+    spec: str | None
+    read_only: bool
+    max_tasks: int
+    request_timeout: float
+    lifecycle_timeout: float | None
+    rate_limit: int | None
+    run_label: str | None
+    reports_dir: str
+    coder_version: str | None
+
+    @property
+    def embedded(self) -> bool:
+        return self.base_url is None
+
+
+# Options that describe a deployment: meaningless for the embedded server, whose own users and template
+# versions are used. Passing one without --base-url is almost certainly a forgotten --base-url.
+_DEPLOYMENT_ONLY = (
+    "coder_session_token",
+    "coder_second_session_token",
+    "coder_template_version_id",
+    "coder_non_task_template_version_id",
+)
+
+
+def load_settings(config: pytest.Config) -> Settings:
+    """Resolve every option (command line > environment > default); a bad value is a one-line UsageError."""
+    values = {option.dest: resolve(config, option.dest) for option in OPTIONS}
+    if values["coder_base_url"] is None:
+        given = [BY_DEST[dest].flag for dest in _DEPLOYMENT_ONLY if values[dest] is not None]
+        if given:
+            raise pytest.UsageError(
+                f"{', '.join(given)} given without --base-url: pass --base-url URL of the deployment they belong to "
+                f"(or drop them, and their CODER_* variables, to run against the embedded reference server)"
+            )
+    return Settings(
+        base_url=values["coder_base_url"],
+        session_token=values["coder_session_token"],
+        second_session_token=values["coder_second_session_token"],
+        template_version_id=values["coder_template_version_id"],
+        non_task_template_version_id=values["coder_non_task_template_version_id"],
+        spec=values["coder_spec"],
+        read_only=values["coder_read_only"],
+        max_tasks=values["coder_max_tasks"],
+        request_timeout=values["coder_request_timeout"],
+        lifecycle_timeout=values["coder_lifecycle_timeout"],
+        rate_limit=values["coder_rate_limit"],
+        run_label=values["coder_run_label"],
+        reports_dir=values["coder_reports_dir"],
+        coder_version=values["coder_coder_version"],
+    )

@@ -1,11 +1,211 @@
-"""The pytest plugin: options, markers, target resolution, report header and session-end safety net."""
+"""The pytest plugin: options, markers, target resolution, report header and the session-end safety net.
+
+Fixtures live in ``fixtures.py`` (loaded through ``pytest_plugins``); run state in ``session.py``.
+"""
 
 from __future__ import annotations
 
+import os
+from pathlib import Path
+from typing import Any
+
 import pytest
 
-from coder_tasks_contract import options
+from coder_tasks_contract import exitcodes, options, preflight
+from coder_tasks_contract.registry import new_run_id
+from coder_tasks_contract.session import (
+    SKIP_NO_SECOND_USER,
+    SKIP_NO_TEMPLATE,
+    SKIP_READ_ONLY,
+    STATE_KEY,
+    RunState,
+    run_state,
+)
+from coder_tasks_contract.target import Target
+
+pytest_plugins = ["coder_tasks_contract.fixtures"]
+
+MARKERS = (
+    "operation(operation_id, *status_codes): the spec operation and the response statuses this test covers",
+    "writes: the test creates or changes tasks (skipped with --read-only)",
+    "needs_second_user: needs --second-session-token (a second ordinary member of the same organization)",
+    "needs_template: needs --template-version-id (a template version with a coder_ai_task resource)",
+)
+CONTRACT_SUITE_DIR = "tests"
+DEFAULT_SPEC = Path("spec") / "coder-tasks.yaml"
 
 
 def pytest_addoption(parser: pytest.Parser) -> None:
     options.add_options(parser)
+
+
+def pytest_configure(config: pytest.Config) -> None:
+    for marker in MARKERS:
+        config.addinivalue_line("markers", marker)
+    settings = options.load_settings(config)
+    workerinput: dict[str, Any] | None = getattr(config, "workerinput", None)
+    if workerinput is not None and "ctc_run_id" in workerinput:
+        run_id = str(workerinput["ctc_run_id"])
+        worker = str(workerinput.get("workerid", "gw0"))
+        workers = int(workerinput.get("workercount", 1))
+    else:
+        run_id, worker, workers = settings.run_label or new_run_id(), None, 1
+    state = RunState(settings, run_id=run_id, worker=worker, workers=workers)
+    if workerinput is not None and workerinput.get("ctc_target"):
+        state.adopt_target(Target.from_wire(workerinput["ctc_target"]))
+    config.stash[STATE_KEY] = state
+
+
+@pytest.hookimpl(optionalhook=True)
+def pytest_configure_node(node: Any) -> None:
+    """xdist controller → worker: the shared run id, and the target its preflight resolved (if it did)."""
+    state = run_state(node.config)
+    node.workerinput["ctc_run_id"] = state.run_id
+    if state.target is not None:
+        node.workerinput["ctc_target"] = state.target.to_wire()
+
+
+def _runs_contract_suite(config: pytest.Config) -> bool:
+    """Whether this invocation collects the contract suite (tests/), so preflight should run before anything."""
+    option = config.option
+    if option.collectonly or getattr(option, "showfixtures", False) or getattr(option, "show_fixtures_per_test", False):
+        return False
+    suite = (config.rootpath / CONTRACT_SUITE_DIR).resolve()
+    for arg in config.args:
+        path = Path(str(arg).split("::", 1)[0])
+        if not path.is_absolute():
+            path = config.invocation_params.dir / path
+        path = path.resolve()
+        if path == suite or suite in path.parents or path in suite.parents:
+            return True
+    return False
+
+
+@pytest.hookimpl(tryfirst=True)
+def pytest_sessionstart(session: pytest.Session) -> None:
+    """Resolve and check the target before the header is printed and before any test, when tests/ will run."""
+    config = session.config
+    if hasattr(config, "workerinput") or not _runs_contract_suite(config):
+        return  # workers get the controller's target; other runs resolve it at first use of `target`
+    try:
+        run_state(config).ensure_target()
+    except preflight.PreflightError as exc:
+        pytest.exit(str(exc), returncode=exitcodes.TARGET_UNUSABLE)
+
+
+def _spec_line(config: pytest.Config, state: RunState) -> str:
+    spec = Path(state.settings.spec) if state.settings.spec else config.rootpath / DEFAULT_SPEC
+    try:
+        import yaml
+
+        document = yaml.safe_load(spec.read_text(encoding="utf-8"))
+        methods = {"get", "put", "post", "delete", "patch", "head", "options", "trace"}
+        count = sum(len(methods & set(item)) for item in (document.get("paths") or {}).values())
+        return f"coder spec: {spec} ({count} operations)"
+    except (OSError, ValueError, AttributeError, TypeError) as exc:
+        return f"coder spec: {spec} (unreadable: {type(exc).__name__})"
+
+
+def _hypothesis_profile() -> str:
+    try:
+        from coder_tasks_contract import profiles
+
+        return str(profiles.selected_name())
+    except (ImportError, AttributeError):
+        return os.environ.get("HYPOTHESIS_PROFILE") or "default"
+
+
+def pytest_report_header(config: pytest.Config) -> list[str]:
+    state = run_state(config)
+    target = state.target
+    lines: list[str] = []
+    if target is None:
+        where = state.settings.base_url or "embedded reference server"
+        lines.append(f"coder target: {where} (checked when a test first needs it)")
+    else:
+        kind = " (embedded reference server)" if target.embedded else ""
+        judged = f", judged as {target.coder_version}" if target.coder_version != target.server_version else ""
+        lines.append(
+            f"coder target: {target.base_url}{kind}, server version {target.server_version}, "
+            f"API flavour {target.flavour} (/api/experimental/tasks){judged}"
+        )
+        user_b = target.user_b.username if target.user_b else "none (isolation tests skip)"
+        lines.append(
+            f"coder users: A={target.user_a.username}, B={user_b}; template version "
+            f"{target.template_version_id or 'none (creating tests skip)'}"
+        )
+    mode = "read-only" if state.settings.read_only else f"at most {state.settings.max_tasks} tasks"
+    lines.append(f"coder run: id {state.run_id} (tasks named {state.registry.run_prefix}<n>), {mode}")
+    lines.append(_spec_line(config, state))
+    lines.append(f"hypothesis profile: {_hypothesis_profile()}")
+    return lines
+
+
+def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item]) -> None:
+    settings = run_state(config).settings
+    remote = settings.base_url is not None
+    for item in items:
+        if settings.read_only and item.get_closest_marker("writes"):
+            item.add_marker(pytest.mark.skip(reason=SKIP_READ_ONLY))
+        if remote and settings.second_session_token is None and item.get_closest_marker("needs_second_user"):
+            item.add_marker(pytest.mark.skip(reason=SKIP_NO_SECOND_USER))
+        if remote and settings.template_version_id is None and item.get_closest_marker("needs_template"):
+            item.add_marker(pytest.mark.skip(reason=SKIP_NO_TEMPLATE))
+
+
+@pytest.hookimpl(tryfirst=True)
+def pytest_sessionfinish(session: pytest.Session, exitstatus: int) -> None:
+    """Before fixtures are torn down (the embedded server stops then): delete what the run created, check leftovers."""
+    config = session.config
+    state = run_state(config)
+    try:
+        report = state.clean_up()
+    except KeyboardInterrupt:
+        live = ", ".join(f"{e.name} ({e.id})" for e in state.registry.entries(live_only=True))
+        report = None
+        state.cleanup_summary = f"cleanup INTERRUPTED: task(s) this run created may remain: {live or 'none known'}"
+        session.exitstatus = exitcodes.TASKS_LEFT_BEHIND
+    else:
+        if report is not None:
+            state.cleanup_summary = report.summary()
+            if not report.ok:
+                session.exitstatus = exitcodes.TASKS_LEFT_BEHIND
+    workeroutput: dict[str, Any] | None = getattr(config, "workeroutput", None)
+    if workeroutput is not None:
+        workeroutput["ctc_traffic"] = state.traffic.to_json()
+        workeroutput["ctc_cleanup"] = {
+            "summary": state.cleanup_summary,
+            "ok": session.exitstatus != exitcodes.TASKS_LEFT_BEHIND,
+        }
+        return
+    for worker_report in state.worker_reports:
+        if not worker_report.get("ok", True):
+            session.exitstatus = exitcodes.TASKS_LEFT_BEHIND
+
+
+@pytest.hookimpl(optionalhook=True)
+def pytest_testnodedown(node: Any, error: object) -> None:
+    """xdist controller: merge a finished worker's traffic and cleanup outcome."""
+    output = getattr(node, "workeroutput", None) or {}
+    state = run_state(node.config)
+    state.traffic.load_json(output.get("ctc_traffic", []))
+    if "ctc_cleanup" in output:
+        report = dict(
+            output["ctc_cleanup"], worker=output.get("workerid") or (getattr(node, "gateway", None) and node.gateway.id)
+        )
+        state.worker_reports.append(report)
+
+
+def pytest_terminal_summary(terminalreporter: Any, exitstatus: int, config: pytest.Config) -> None:
+    state = run_state(config)
+    lines = [state.cleanup_summary] if state.cleanup_summary else []
+    lines += [f"[{r.get('worker')}] {r['summary']}" for r in state.worker_reports if r.get("summary")]
+    for line in lines:
+        failed = "FAILED" in line or "INTERRUPTED" in line
+        terminalreporter.write_line(line, red=failed, bold=failed, green=not failed)
+
+
+def pytest_unconfigure(config: pytest.Config) -> None:
+    state = config.stash.get(STATE_KEY, None)
+    if state is not None:
+        state.close()

@@ -1,0 +1,144 @@
+"""End of session: delete every task this run created (retrying 409 while a build runs) and check none is left.
+
+A DELETE answers 409 while a workspace build is queued or running (behaviour note §3.4), e.g. right after a
+create: those are retried with growing pauses until the lifecycle timeout. Afterwards each user's task list
+(``q=owner:me``) is read back and any task of this run still in it is reported by name, so an operator can
+remove it by hand.
+"""
+
+from __future__ import annotations
+
+import time
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass, field
+
+import httpx
+
+from coder_tasks_contract import paths
+from coder_tasks_contract.guard import GuardRefused
+from coder_tasks_contract.registry import OwnedTask, TaskRegistry
+
+DONE_STATUSES = frozenset({200, 202, 204, 404})  # 404: already gone (deleted by its test, or soft-deleted)
+
+
+@dataclass
+class CleanupReport:
+    """Outcome of the cleanup: what was deleted, what is still there, and what went wrong on the way."""
+
+    deleted: list[str] = field(default_factory=list)
+    remaining: list[str] = field(default_factory=list)
+    problems: list[str] = field(default_factory=list)
+
+    @property
+    def ok(self) -> bool:
+        return not self.remaining and not self.problems
+
+    def summary(self) -> str:
+        if self.ok:
+            return f"cleanup: deleted {len(self.deleted)} task(s) this run created; none left"
+        left = ", ".join(self.remaining) or "(unknown)"
+        return (
+            f"cleanup FAILED: task(s) this run created are still on the target: {left}; "
+            f"delete them by hand (coder task delete / the web UI). " + " ".join(self.problems)
+        ).strip()
+
+
+def _label(entry: OwnedTask) -> str:
+    return f"{entry.name or '?'} ({entry.id})"
+
+
+def delete_all(
+    registry: TaskRegistry,
+    client_for: Callable[[OwnedTask], httpx.Client | None],
+    *,
+    timeout: float,
+    clock: Callable[[], float] = time.monotonic,
+    sleep: Callable[[float], None] = time.sleep,
+) -> CleanupReport:
+    """DELETE every live task in ``registry`` with its creator's client; retry 409s until ``timeout``."""
+    report = CleanupReport()
+    pending = registry.entries(live_only=True)
+    deadline = clock() + timeout
+    pause = 0.1
+    while pending:
+        busy: list[OwnedTask] = []
+        for entry in pending:
+            client = client_for(entry)
+            if client is None:
+                report.problems.append(
+                    f"no client holds the token of {entry.creator or 'the creator'} of {_label(entry)}."
+                )
+                continue
+            try:
+                response = client.delete(paths.task_path("me", entry.id))
+            except (httpx.HTTPError, GuardRefused) as exc:
+                report.problems.append(f"DELETE {_label(entry)} failed: {type(exc).__name__}: {exc}.")
+                continue
+            if response.status_code in DONE_STATUSES:
+                registry.mark_deleted(entry.id)
+                report.deleted.append(_label(entry))
+            elif response.status_code == 409:
+                busy.append(entry)
+            else:
+                report.problems.append(f"DELETE {_label(entry)} answered {response.status_code}.")
+        pending = busy
+        if pending:
+            if clock() >= deadline:
+                report.problems.append(
+                    f"{len(pending)} task(s) still had an active build after {timeout:g}s (--lifecycle-timeout)."
+                )
+                break
+            sleep(min(pause, max(deadline - clock(), 0.0)))
+            pause = min(pause * 1.6, 3.0)
+    return report
+
+
+def find_leftovers(registry: TaskRegistry, clients: Mapping[str, httpx.Client]) -> tuple[list[str], list[str]]:
+    """Tasks of this run (by id, or by this process's name prefix) still listed for any user; and read problems."""
+    prefix = registry.prefix.lower()
+    ours = {entry.id for entry in registry.entries()}
+    leftovers: list[str] = []
+    problems: list[str] = []
+    for username, client in clients.items():
+        try:
+            response = client.get(paths.TASKS, params={"q": "owner:me"})
+        except (httpx.HTTPError, GuardRefused) as exc:
+            problems.append(f"could not list the tasks of {username}: {type(exc).__name__}: {exc}.")
+            continue
+        if response.status_code != 200:
+            problems.append(f"listing the tasks of {username} answered {response.status_code}.")
+            continue
+        try:
+            tasks = response.json().get("tasks") or []
+        except ValueError:
+            problems.append(f"listing the tasks of {username} did not answer JSON.")
+            continue
+        for task in tasks:
+            task_id = str(task.get("id", "")).lower()
+            name = str(task.get("name", ""))
+            if task_id in ours or name.lower().startswith(prefix):
+                leftovers.append(f"{name} ({task_id}, owner {username})")
+    return leftovers, problems
+
+
+def clean_up(
+    registry: TaskRegistry,
+    clients: Mapping[str, httpx.Client],
+    *,
+    timeout: float,
+) -> CleanupReport:
+    """Delete what the run created, then read the task lists back; ``clients`` maps creator username → client."""
+    fallback = next(iter(clients.values()), None)
+
+    def client_for(entry: OwnedTask) -> httpx.Client | None:
+        if entry.creator is not None and entry.creator in clients:
+            return clients[entry.creator]
+        return fallback
+
+    report = delete_all(registry, client_for, timeout=timeout)
+    creators = {entry.creator for entry in registry.entries()} | {next(iter(clients), None)}
+    listed = {name: client for name, client in clients.items() if name in creators}
+    leftovers, problems = find_leftovers(registry, listed)
+    report.remaining = leftovers
+    report.problems.extend(problems)
+    return report
