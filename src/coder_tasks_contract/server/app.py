@@ -1,0 +1,268 @@
+"""The fake Coder's HTTP API: routes declared as data, plain handler functions, one mapping from domain errors
+to Coder's error responses. Authentication, CSRF and the rate limit happen before routing (``middleware``)."""
+
+from __future__ import annotations
+
+from collections.abc import Awaitable, Callable
+from typing import Any
+
+from starlette.applications import Starlette
+from starlette.exceptions import HTTPException
+from starlette.requests import Request
+from starlette.responses import Response
+from starlette.routing import BaseRoute, Route
+
+from . import render
+from .entities import User
+from .errors import (
+    BadRequest,
+    CoderError,
+    Conflict,
+    Forbidden,
+    Gone,
+    InternalError,
+    NotFound,
+    UpstreamFailure,
+)
+from .gofmt import UUIDError, go_quote, parse_uuid
+from .gojson import DecodeError, Struct, decode
+from .middleware import JSON_TYPE, USER_SCOPE_KEY, CoderMiddleware, error_response, json_response
+from .model import World
+from .query import QueryError
+
+STATUS_BY_ERROR: dict[type[CoderError], int] = {
+    BadRequest: 400,
+    Forbidden: 403,
+    NotFound: 404,
+    Conflict: 409,
+    Gone: 410,
+    InternalError: 500,
+    UpstreamFailure: 502,
+}
+
+CREATE_TASK = Struct(
+    "CreateTaskRequest",
+    {"template_version_id": "uuid", "template_version_preset_id": "uuid", "input": "string", "name": "string"},
+)
+UPDATE_INPUT = Struct("UpdateTaskInputRequest", {"input": "string"})
+SEND_INPUT = Struct("TaskSendRequest", {"input": "string"})
+CREATE_BUILD = Struct(
+    "CreateWorkspaceBuildRequest",
+    {
+        "template_version_id": "uuid",
+        "transition": "string",
+        "dry_run": "bool",
+        "orphan": "bool",
+        "log_level": "string",
+        "reason": "string",
+        "template_version_preset_id": "uuid",
+    },
+    go_types={
+        "transition": "codersdk.WorkspaceTransition",
+        "log_level": "codersdk.ProvisionerLogLevel",
+        "reason": "codersdk.CreateWorkspaceBuildReason",
+    },
+)
+
+
+# ---- helpers ---------------------------------------------------------------------------------------------------
+
+
+def _world(request: Request) -> World:
+    world: World = request.app.state.world
+    return world
+
+
+def _actor(request: Request) -> User:
+    user: User = request.scope[USER_SCOPE_KEY]
+    return user
+
+
+async def _read(request: Request, struct: Struct) -> dict[str, Any]:
+    """``httpapi.Read``: Coder's 400 with the Go decoder's error as detail."""
+    try:
+        return decode(await request.body(), struct)
+    except DecodeError as exc:
+        raise BadRequest("Request body must be valid JSON.", str(exc)) from None
+
+
+def _uuid_param(request: Request, name: str) -> str:
+    """``httpmw.ParseUUIDParam``: 400 for a path segment that is not a UUID."""
+    raw = request.path_params[name]
+    try:
+        return parse_uuid(raw)
+    except UUIDError as exc:
+        raise BadRequest(f"Invalid UUID {go_quote(raw)}.", str(exc)) from None
+
+
+def _task_from_path(request: Request) -> Any:
+    world, actor = _world(request), _actor(request)
+    owner = world.resolve_user(actor, request.path_params["user"])
+    return world.resolve_task(actor, owner, request.path_params["task"])
+
+
+# ---- /api/experimental/tasks -----------------------------------------------------------------------------------
+
+
+async def list_tasks(request: Request) -> Response:
+    world, actor = _world(request), _actor(request)
+    q = request.query_params.getlist("q")
+    with world.lock:
+        try:
+            task_filter = world.parse_query(actor, q[0] if q else "")
+        except QueryError as exc:
+            raise BadRequest("Invalid task search query.", validations=exc.validations) from None
+        tasks = world.list_tasks(actor, task_filter)
+        now = world.now()
+        return json_response(200, {"tasks": [render.task_json(world, t, now) for t in tasks], "count": len(tasks)})
+
+
+async def create_task(request: Request) -> Response:
+    world, actor = _world(request), _actor(request)
+    owner = world.resolve_user(actor, request.path_params["user"])
+    body = await _read(request, CREATE_TASK)
+    with world.lock:
+        task = world.create_task(
+            actor,
+            owner,
+            template_version_id=body.get("template_version_id"),
+            prompt=body.get("input", ""),
+            name=body.get("name", ""),
+        )
+        return json_response(201, render.task_json(world, task, world.now()))
+
+
+async def get_task(request: Request) -> Response:
+    world = _world(request)
+    with world.lock:
+        task = _task_from_path(request)
+        return json_response(200, render.task_json(world, task, world.now()))
+
+
+async def delete_task(request: Request) -> Response:
+    world = _world(request)
+    with world.lock:
+        world.delete_task(_actor(request), _task_from_path(request))
+    return Response(status_code=202)
+
+
+async def update_task_input(request: Request) -> Response:
+    world = _world(request)
+    _task_from_path(request)
+    body = await _read(request, UPDATE_INPUT)
+    with world.lock:
+        world.update_input(_actor(request), _task_from_path(request), body.get("input", ""))
+    # Written through Coder's JSON writer: the content type is set, but Go allows no body on a 204 (§1).
+    return Response(status_code=204, headers={"Content-Type": JSON_TYPE})
+
+
+async def send_task_input(request: Request) -> Response:
+    world = _world(request)
+    _task_from_path(request)
+    body = await _read(request, SEND_INPUT)
+    with world.lock:
+        world.send(_actor(request), _task_from_path(request), body.get("input", ""))
+    return Response(status_code=204)
+
+
+async def get_task_logs(request: Request) -> Response:
+    world = _world(request)
+    with world.lock:
+        messages = world.logs(_actor(request), _task_from_path(request))
+        return json_response(200, {"logs": [render.log_entry_json(m) for m in messages]})
+
+
+# ---- /api/v2 (what the suite needs around tasks) ---------------------------------------------------------------
+
+
+async def buildinfo(request: Request) -> Response:
+    return json_response(200, render.buildinfo_json(_world(request)))
+
+
+async def get_user(request: Request) -> Response:
+    world = _world(request)
+    with world.lock:
+        user = world.resolve_user(_actor(request), request.path_params["user"])
+        return json_response(200, render.user_json(world, user))
+
+
+async def get_workspace(request: Request) -> Response:
+    world = _world(request)
+    workspace_id = _uuid_param(request, "workspace")
+    with world.lock:
+        workspace = world.workspace(_actor(request), workspace_id)
+        now = world.now()
+        if world.is_workspace_deleted(workspace) and request.query_params.get("include_deleted") != "true":
+            raise Gone(
+                f"Workspace {go_quote(workspace.name)} was deleted, you can view this workspace by specifying "
+                "'include_deleted=true' and trying again."
+            )
+        return json_response(200, render.workspace_json(world, workspace, now))
+
+
+async def create_workspace_build(request: Request) -> Response:
+    world = _world(request)
+    workspace_id = _uuid_param(request, "workspace")
+    workspace = world.workspace(_actor(request), workspace_id)
+    body = await _read(request, CREATE_BUILD)
+    transition = body.get("transition", "")
+    if transition not in ("start", "stop", "delete"):
+        raise BadRequest(
+            "Validation failed.",
+            validations=[("transition", f'Validation failed for tag "oneof" with value: "{transition}"')],
+        )
+    with world.lock:
+        build = world.create_build(_actor(request), workspace, transition)
+        return json_response(201, render.build_json(world, workspace, build, world.now()))
+
+
+# ---- wiring ----------------------------------------------------------------------------------------------------
+
+Handler = Callable[[Request], Awaitable[Response]]
+T = "/api/experimental/tasks"
+ROUTE_TABLE: list[tuple[str, str, Handler]] = [
+    ("GET", T, list_tasks),
+    ("GET", T + "/", list_tasks),
+    ("POST", T + "/{user}", create_task),
+    ("GET", T + "/{user}/{task}", get_task),
+    ("DELETE", T + "/{user}/{task}", delete_task),
+    ("PATCH", T + "/{user}/{task}/input", update_task_input),
+    ("POST", T + "/{user}/{task}/send", send_task_input),
+    ("GET", T + "/{user}/{task}/logs", get_task_logs),
+    ("GET", "/api/v2/buildinfo", buildinfo),
+    ("GET", "/api/v2/users/{user}", get_user),
+    ("GET", "/api/v2/workspaces/{workspace}", get_workspace),
+    ("POST", "/api/v2/workspaces/{workspace}/builds", create_workspace_build),
+]
+
+
+def _routes() -> list[BaseRoute]:
+    routes: list[BaseRoute] = []
+    for method, path, handler in ROUTE_TABLE:
+        route = Route(path, handler, methods=[method])
+        assert route.methods is not None
+        route.methods.discard("HEAD")  # chi does not answer HEAD for a GET route
+        routes.append(route)
+    return routes
+
+
+async def _coder_error(request: Request, exc: Exception) -> Response:
+    assert isinstance(exc, CoderError)
+    return error_response(STATUS_BY_ERROR[type(exc)], exc)
+
+
+async def _http_error(request: Request, exc: Exception) -> Response:
+    assert isinstance(exc, HTTPException)
+    if exc.status_code == 405:
+        # chi's default: 405 with an empty body and an Allow header (inferred, §1).
+        return Response(status_code=405, headers=exc.headers)
+    return json_response(404, {"message": "Route not found."})
+
+
+def create_app(world: World) -> Starlette:
+    """The fake Coder as an ASGI app, serving ``world``."""
+    app = Starlette(routes=_routes(), exception_handlers={CoderError: _coder_error, HTTPException: _http_error})
+    app.router.redirect_slashes = False
+    app.state.world = world
+    app.add_middleware(CoderMiddleware, world=world)
+    return app

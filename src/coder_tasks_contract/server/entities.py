@@ -1,0 +1,135 @@
+"""The records of the fake Coder's world: plain dataclasses, no behaviour beyond trivial helpers."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from datetime import datetime, timedelta
+
+from .agentapi import AgentAPI
+
+
+@dataclass(frozen=True)
+class Speed:
+    """How long simulated work takes: each build/agent/app stage, and the agent's work on one message."""
+
+    name: str
+    stage: timedelta
+    work: timedelta
+
+
+SPEEDS = {
+    # create -> active in 5 stages (0.3 s); a reply takes 0.15 s.
+    "fast": Speed("fast", timedelta(seconds=0.06), timedelta(seconds=0.15)),
+    # create -> active in 10 s; a reply takes 4 s: slow enough to watch, fast enough to wait for.
+    "realistic": Speed("realistic", timedelta(seconds=2), timedelta(seconds=4)),
+}
+
+
+@dataclass
+class User:
+    id: str
+    username: str
+    email: str
+    name: str
+    created_at: datetime
+    is_owner: bool = False
+    avatar_url: str = ""
+    organization_ids: list[str] = field(default_factory=list)
+
+
+@dataclass(frozen=True)
+class ApiKey:
+    key_id: str
+    secret_hash: bytes
+    user_id: str
+
+
+@dataclass(frozen=True)
+class Organization:
+    id: str
+    name: str
+    display_name: str
+    created_at: datetime
+
+
+@dataclass(frozen=True)
+class Template:
+    id: str
+    organization_id: str
+    name: str
+    display_name: str
+    icon: str
+    description: str
+    active_version_id: str
+    created_at: datetime
+
+
+@dataclass(frozen=True)
+class TemplateVersion:
+    id: str
+    template_id: str
+    name: str
+    has_ai_task: bool
+    created_at: datetime
+
+
+@dataclass
+class Build:
+    """One workspace build. Its job's progress is a function of time: see ``lifecycle``."""
+
+    id: str
+    job_id: str
+    workspace_id: str
+    number: int
+    transition: str  # start, stop, delete
+    template_version_id: str
+    initiator_id: str
+    created_at: datetime
+    stage: timedelta  # duration of each simulated stage, fixed when the build is queued
+    agent_id: str | None = None  # start builds: the agent and app their resources will have
+    app_id: str | None = None
+    reason: str = "initiator"
+
+
+@dataclass(frozen=True)
+class AppStatus:
+    """A status the agent reported for its app (``workspace_app_statuses``)."""
+
+    id: str
+    app_id: str
+    state: str  # working, idle, complete, failure
+    message: str
+    uri: str
+    created_at: datetime
+
+
+@dataclass
+class Workspace:
+    id: str
+    name: str
+    owner_id: str
+    organization_id: str
+    template_id: str
+    created_at: datetime
+    updated_at: datetime
+    builds: list[Build] = field(default_factory=list)
+    app_statuses: list[AppStatus] = field(default_factory=list)
+    task_id: str | None = None
+
+    @property
+    def latest_build(self) -> Build:
+        return self.builds[-1]
+
+
+@dataclass
+class Task:
+    id: str
+    name: str
+    owner_id: str
+    organization_id: str
+    template_version_id: str
+    workspace_id: str | None
+    prompt: str
+    created_at: datetime
+    agentapi: AgentAPI
+    deleted_at: datetime | None = None

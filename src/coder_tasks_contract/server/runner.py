@@ -1,0 +1,100 @@
+"""Serve the reference server with uvicorn on a real loopback socket, in a background thread."""
+
+from __future__ import annotations
+
+import socket
+import threading
+import time
+from collections.abc import Callable
+from types import TracebackType
+
+import uvicorn
+from starlette.types import ASGIApp
+
+from .app import create_app
+from .model import World
+from .seed import SeedInfo, SeedUser, seed_world
+
+__all__ = ["ReferenceServer", "SeedInfo", "SeedUser", "start_reference_server"]
+
+STARTUP_TIMEOUT = 10.0
+
+
+class ReferenceServer:
+    """A running reference server: ``url``, ``seed``, ``world``; ``stop()`` (or use it as a context manager)."""
+
+    def __init__(self, server: uvicorn.Server, thread: threading.Thread, url: str, seed: SeedInfo, world: World):
+        self._server = server
+        self._thread = thread
+        self.url = url
+        self.seed = seed
+        self.world = world
+
+    def stop(self, timeout: float = 10.0) -> None:
+        self._server.should_exit = True
+        self._thread.join(timeout)
+
+    def __enter__(self) -> ReferenceServer:
+        return self
+
+    def __exit__(
+        self, exc_type: type[BaseException] | None, exc: BaseException | None, tb: TracebackType | None
+    ) -> None:
+        self.stop()
+
+    def __repr__(self) -> str:
+        return f"ReferenceServer(url={self.url!r})"
+
+
+def _bind(host: str, port: int) -> socket.socket:
+    """Bind the listening socket ourselves so a bad host or a busy port fails here, with a clear error."""
+    family = socket.AF_INET6 if ":" in host else socket.AF_INET
+    sock = socket.socket(family, socket.SOCK_STREAM)
+    sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+    try:
+        sock.bind((host, port))
+    except OSError:
+        sock.close()
+        raise
+    sock.listen(128)
+    sock.set_inheritable(True)
+    return sock
+
+
+def start_reference_server(
+    *,
+    speed: str = "fast",
+    host: str = "127.0.0.1",
+    port: int = 0,
+    app_factory: Callable[[World], ASGIApp] | None = None,
+    preexisting_tasks: int = 0,
+    rate_limit: int | None = None,
+) -> ReferenceServer:
+    """Start a freshly seeded reference server and return once it accepts connections.
+
+    ``app_factory`` builds the ASGI app from the world (default ``create_app``); fault variants wrap it.
+    Raises ``OSError`` if the address cannot be bound, ``RuntimeError`` if the server does not start.
+    """
+    world = World(speed=speed, rate_limit=rate_limit)
+    sock = _bind(host, port)
+    bound_host, bound_port = sock.getsockname()[:2]
+    shown_host = f"[{bound_host}]" if ":" in bound_host else bound_host
+    url = f"http://{shown_host}:{bound_port}"
+    world.access_url = url
+    seed = seed_world(world, url, preexisting_tasks=preexisting_tasks)
+    app = (app_factory or create_app)(world)
+    config = uvicorn.Config(app, log_level="warning", access_log=False, server_header=False, lifespan="off")
+    server = uvicorn.Server(config)
+    # uvicorn installs signal handlers only in the main thread; in a background thread it must not try.
+    thread = threading.Thread(
+        target=server.run, kwargs={"sockets": [sock]}, name=f"reference-server-{bound_port}", daemon=True
+    )
+    thread.start()
+    deadline = time.monotonic() + STARTUP_TIMEOUT
+    while not server.started:
+        if not thread.is_alive() or time.monotonic() > deadline:
+            server.should_exit = True
+            sock.close()
+            raise RuntimeError(f"reference server did not start on {url}")
+        time.sleep(0.01)
+    return ReferenceServer(server, thread, url, seed, world)
