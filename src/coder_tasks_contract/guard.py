@@ -42,7 +42,6 @@ BUILD_TRANSITIONS = frozenset({"start", "stop"})
 # unknown paths under /api/experimental (§1 "Route not found."), the GA alias /api/v2/tasks (§8) and the
 # doubled prefix the 82f docs print (§9.1).
 _READ_PREFIXES = ("/api/experimental/", "/api/v2/tasks", "/api/v2/api/experimental")
-_NON_TASK_READS = frozenset({paths.BUILDINFO, paths.USERS_ME})
 
 T = TypeVar("T")
 
@@ -198,9 +197,10 @@ class Guard:
         if self.read_only and method != "GET":
             raise self._refuse(request, "read-only mode (--read-only) sends only GET requests")
         if method in SAFE_METHODS:
-            if route is not None and route.template == paths.ROUTE_WORKSPACE and route.rest:
-                raise self._refuse(request, "of the workspace API only GET /api/v2/workspaces/{id} is read")
-            if route is not None or path in _NON_TASK_READS or path.startswith(_READ_PREFIXES):
+            workspace_route = route is not None and route.template.startswith(paths.WORKSPACES)
+            if workspace_route and template == paths.ROUTE_WORKSPACE:
+                return Admission(template, identity)
+            if not workspace_route and (route is not None or path.startswith(_READ_PREFIXES)):
                 return Admission(template, identity)
             raise self._refuse(
                 request,

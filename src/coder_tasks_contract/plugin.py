@@ -71,6 +71,8 @@ def _runs_contract_suite(config: pytest.Config) -> bool:
     if option.collectonly or getattr(option, "showfixtures", False) or getattr(option, "show_fixtures_per_test", False):
         return False
     suite = (config.rootpath / CONTRACT_SUITE_DIR).resolve()
+    if not suite.is_dir():
+        return False
     for arg in config.args:
         path = Path(str(arg).split("::", 1)[0])
         if not path.is_absolute():

@@ -1,0 +1,166 @@
+"""Shared helpers of the project's own tests: run pytest in a subprocess; loopback servers; aiming the suite.
+
+Every server here listens on a real 127.0.0.1 socket; nothing is mocked. The hostile servers form a small
+catalogue (:data:`HOSTILE`), one handler per way a target can be unusable; each docstring says how.
+"""
+
+from __future__ import annotations
+
+import os
+import socket
+import subprocess
+import sys
+import threading
+import time
+from collections.abc import Callable
+from dataclasses import dataclass
+from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from pathlib import Path
+from typing import Any
+
+REPO_ROOT = Path(__file__).resolve().parents[1]
+
+
+# -- running pytest in a subprocess -----------------------------------------------------------------------------
+@dataclass
+class Run:
+    """Outcome of one subprocess pytest run."""
+
+    ret: int
+    stdout: str
+    stderr: str
+
+    @property
+    def output(self) -> str:
+        return self.stdout + self.stderr
+
+    def lines_with(self, needle: str) -> list[str]:
+        return [line for line in self.output.splitlines() if needle in line]
+
+
+def clean_env(**extra: str) -> dict[str, str]:
+    """The environment minus anything that would aim the suite elsewhere (CODER_*), plus ``extra``."""
+    env = {k: v for k, v in os.environ.items() if not k.startswith(("CODER_", "PYTEST_"))}
+    env.pop("HYPOTHESIS_PROFILE", None)
+    env.update(extra)
+    return env
+
+
+def run_pytest(*args: str, cwd: Path = REPO_ROOT, env: dict[str, str] | None = None, timeout: float = 240) -> Run:
+    """``python -m pytest *args`` in ``cwd`` with a clean environment; never inherits a CODER_* target."""
+    completed = subprocess.run(
+        [sys.executable, "-m", "pytest", "-p", "no:cacheprovider", *args],
+        cwd=cwd,
+        env=env if env is not None else clean_env(),
+        capture_output=True,
+        text=True,
+        timeout=timeout,
+        check=False,
+    )
+    return Run(completed.returncode, completed.stdout, completed.stderr)
+
+
+# -- loopback servers -------------------------------------------------------------------------------------------
+def free_port() -> int:
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        port: int = sock.getsockname()[1]
+        return port
+
+
+def closed_port_url() -> str:
+    """A loopback URL nobody listens on (bound, then released)."""
+    return f"http://127.0.0.1:{free_port()}"
+
+
+Handler = Callable[[BaseHTTPRequestHandler], None]
+
+
+class LoopbackServer:
+    """A threaded http.server on 127.0.0.1 whose every request is answered by ``handler``; counts requests."""
+
+    def __init__(self, handler: Handler) -> None:
+        outer = self
+        self.requests: list[tuple[str, str]] = []
+
+        class _Handler(BaseHTTPRequestHandler):
+            protocol_version = "HTTP/1.1"
+
+            def log_message(self, format: str, *args: Any) -> None:
+                return
+
+            def _any(self) -> None:
+                outer.requests.append((self.command, self.path))
+                handler(self)
+
+            do_GET = do_POST = do_DELETE = do_PATCH = do_PUT = do_HEAD = do_OPTIONS = _any
+
+        self._httpd = ThreadingHTTPServer(("127.0.0.1", 0), _Handler)
+        self._httpd.daemon_threads = True
+        self.url = f"http://127.0.0.1:{self._httpd.server_address[1]}"
+        self._thread = threading.Thread(target=self._httpd.serve_forever, daemon=True)
+        self._thread.start()
+
+    def close(self) -> None:
+        self._httpd.shutdown()
+        self._httpd.server_close()
+
+
+def reply(
+    handler: BaseHTTPRequestHandler,
+    status: int,
+    body: bytes = b"",
+    content_type: str = "application/json",
+    **headers: str,
+) -> None:
+    handler.send_response(status)
+    handler.send_header("Content-Type", content_type)
+    handler.send_header("Content-Length", str(len(body)))
+    for name, value in headers.items():
+        handler.send_header(name.replace("_", "-"), value)
+    handler.end_headers()
+    if handler.command != "HEAD":
+        handler.wfile.write(body)
+
+
+def _html(handler: BaseHTTPRequestHandler) -> None:
+    """Not Coder: an ordinary web server answering HTML to everything (breaks §1: no JSON buildinfo)."""
+    reply(handler, 200, b"<!doctype html><title>It works</title>", "text/html")
+
+
+def _hang(handler: BaseHTTPRequestHandler) -> None:
+    """Accepts the connection and never answers (a stuck proxy): only --request-timeout ends the wait."""
+    time.sleep(30)
+
+
+def _reset(handler: BaseHTTPRequestHandler) -> None:
+    """Closes every connection without an answer (a crashing server or a wrong port behind a load balancer)."""
+    handler.close_connection = True
+    handler.connection.shutdown(socket.SHUT_RDWR)
+
+
+def _error_5xx(handler: BaseHTTPRequestHandler) -> None:
+    """Answers 503 to everything (a deployment that is down behind its proxy)."""
+    reply(handler, 503, b'{"message":"Service Unavailable"}')
+
+
+HOSTILE: dict[str, Handler] = {"html": _html, "hang": _hang, "reset": _reset, "5xx": _error_5xx}
+
+
+# -- the reference server ---------------------------------------------------------------------------------------
+def target_args(server: Any, *extra: str) -> list[str]:
+    """Command-line options that aim the suite at ``server`` explicitly (as at a real deployment)."""
+    seed = server.seed
+    return [
+        "--base-url",
+        seed.url,
+        "--session-token",
+        seed.users["alice"].token,
+        "--second-session-token",
+        seed.users["bob"].token,
+        "--template-version-id",
+        str(seed.template_versions["ai_task"]),
+        "--non-task-template-version-id",
+        str(seed.template_versions["no_ai_task"]),
+        *extra,
+    ]

@@ -1,0 +1,418 @@
+"""The write guard's policy: which requests leave the process, and what it learns from the answers.
+
+Policy checks call ``Guard.check`` directly with the requests a test would send; the transport tests send through
+real guarded clients to a loopback server and count what actually arrived there.
+"""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Callable
+from http.server import BaseHTTPRequestHandler
+from typing import Any
+
+import httpx
+import pytest
+
+from coder_tasks_contract.client import build_client, build_session
+from coder_tasks_contract.guard import Guard, GuardRefused, Outgoing, request_token
+from coder_tasks_contract.paths import task_path, workspace_path
+from coder_tasks_contract.registry import TaskRegistry
+from coder_tasks_contract.secret import Secret
+from coder_tasks_contract.target import User
+from coder_tasks_contract.throttle import RateLimiter, parse_retry_after
+from coder_tasks_contract.traffic import Traffic
+
+from .support import LoopbackServer, reply
+
+BASE = "http://127.0.0.1:3000"
+ALICE = User("alice", "0a1b2c3d-0000-4000-8000-00000000000a", Secret("aaaaaaaaaa-aaaaaaaaaaaaaaaaaaaaaa"))
+BOB = User("bob", "0a1b2c3d-0000-4000-8000-00000000000b", Secret("bbbbbbbbbb-bbbbbbbbbbbbbbbbbbbbbb"))
+FOREIGN_ID = "5f0c1d2e-3a4b-4c5d-8e6f-708192a3b4c5"
+
+
+def task_json(name: str, owner: User, *, task_id: str, workspace_id: str) -> dict[str, Any]:
+    return {
+        "id": task_id,
+        "name": name,
+        "owner_id": owner.id,
+        "owner_name": owner.username,
+        "workspace_id": workspace_id,
+    }
+
+
+OURS = task_json(
+    "ctc-run1-1",
+    ALICE,
+    task_id="11111111-1111-4111-8111-111111111111",
+    workspace_id="2" * 8 + "-2222-4222-8222-" + "2" * 12,
+)
+
+
+@pytest.fixture
+def registry() -> TaskRegistry:
+    registry = TaskRegistry("run1", max_tasks=3)
+    registry.add(OURS, creator="alice")
+    return registry
+
+
+@pytest.fixture
+def guard(registry: TaskRegistry) -> Guard:
+    return Guard(base_url=BASE, registry=registry, traffic=Traffic(), users=[ALICE, BOB])
+
+
+def req(method: str, path: str, *, user: User | None = ALICE, body: Any = None, **headers: str) -> Outgoing:
+    all_headers = {k.replace("_", "-").lower(): v for k, v in headers.items()}
+    if user is not None:
+        all_headers.setdefault("coder-session-token", user.token.reveal())
+    raw = b"" if body is None else json.dumps(body).encode()
+    return Outgoing(method, BASE + path, all_headers, raw)
+
+
+# -- reads ------------------------------------------------------------------------------------------------------
+@pytest.mark.parametrize(
+    "path",
+    [
+        pytest.param("/api/experimental/tasks?q=owner:me", id="list"),
+        pytest.param(task_path("bob", FOREIGN_ID), id="foreign-task"),
+        pytest.param(task_path("me", FOREIGN_ID, "/logs"), id="foreign-logs"),
+        pytest.param("/api/experimental/nothing-here", id="unknown-experimental-path"),
+        pytest.param("/api/v2/buildinfo", id="buildinfo"),
+        pytest.param("/api/v2/users/me", id="users-me"),
+        pytest.param(workspace_path(FOREIGN_ID), id="workspace"),
+    ],
+)
+def test_reads_of_the_allowed_endpoints_pass(guard: Guard, path: str) -> None:
+    assert guard.check(req("GET", path)).route
+
+
+@pytest.mark.parametrize(
+    "path",
+    [
+        pytest.param("/api/v2/users", id="users"),
+        pytest.param("/api/v2/templateversions/" + FOREIGN_ID, id="templateversions"),
+        pytest.param(workspace_path(FOREIGN_ID, "/builds"), id="workspace-builds-list"),
+        pytest.param("/", id="root"),
+    ],
+)
+def test_reads_outside_the_allowed_endpoints_are_refused(guard: Guard, path: str) -> None:
+    with pytest.raises(GuardRefused, match="reads only"):
+        guard.check(req("GET", path))
+
+
+def test_other_origins_are_refused_even_for_reads(guard: Guard) -> None:
+    outgoing = Outgoing("GET", "http://127.0.0.1:3001/api/v2/buildinfo", {})
+    with pytest.raises(GuardRefused, match="not the target"):
+        guard.check(outgoing)
+
+
+# -- writes to tasks --------------------------------------------------------------------------------------------
+@pytest.mark.parametrize("method", ["DELETE", "PATCH", "POST", "PUT"])
+@pytest.mark.parametrize("suffix", ["", "/input", "/send"])
+def test_writes_to_a_task_this_run_did_not_create_are_refused(guard: Guard, method: str, suffix: str) -> None:
+    with pytest.raises(GuardRefused, match="not created by this run"):
+        guard.check(req(method, task_path("me", FOREIGN_ID, suffix), body={"input": "x"}))
+
+
+@pytest.mark.parametrize("suffix", ["", "/input", "/send"])
+def test_writes_to_our_task_by_id_pass_whatever_the_user_segment(guard: Guard, suffix: str) -> None:
+    # §2.2.1: a UUID is looked up by id regardless of {user}; ours is ours under any segment.
+    for segment in ("me", "bob", "nobody"):
+        admission = guard.check(req("DELETE", task_path(segment, OURS["id"], suffix)))
+        assert admission.task is not None
+        assert admission.task.id == OURS["id"]
+
+
+def test_writes_to_a_phantom_id_pass(guard: Guard, registry: TaskRegistry) -> None:
+    phantom = registry.phantom_id()
+    assert guard.check(req("DELETE", task_path("me", phantom))).task is None
+    with pytest.raises(GuardRefused):
+        guard.check(req("DELETE", task_path("me", FOREIGN_ID)))
+
+
+@pytest.mark.parametrize(
+    ("segment", "user"),
+    [
+        pytest.param("me", ALICE, id="me-as-owner"),
+        pytest.param("alice", BOB, id="owner-username"),
+        pytest.param("ALICE", None, id="owner-username-upper"),
+        pytest.param(ALICE.id, BOB, id="owner-id"),
+    ],
+)
+def test_writes_by_name_pass_when_the_user_segment_is_the_owner(guard: Guard, segment: str, user: User | None) -> None:
+    assert guard.check(req("DELETE", task_path(segment, "CTC-RUN1-1"), user=user)).task is not None
+
+
+@pytest.mark.parametrize(
+    ("segment", "user"),
+    [
+        pytest.param("me", BOB, id="me-as-someone-else"),
+        pytest.param("me", None, id="me-unauthenticated"),
+        pytest.param("bob", ALICE, id="other-username"),
+    ],
+)
+def test_writes_by_name_are_refused_when_the_name_may_be_someone_elses(
+    guard: Guard, segment: str, user: User | None
+) -> None:
+    # /tasks/me/<name> sent with B's token resolves to B's task of that name (§2.2.2), not ours.
+    with pytest.raises(GuardRefused, match="another user's task"):
+        guard.check(req("DELETE", task_path(segment, "ctc-run1-1"), user=user))
+
+
+def test_a_deleted_tasks_name_is_no_longer_ours_but_its_id_is(guard: Guard, registry: TaskRegistry) -> None:
+    registry.mark_deleted(OURS["id"])
+    with pytest.raises(GuardRefused, match="no live task named"):
+        guard.check(req("DELETE", task_path("me", "ctc-run1-1")))
+    assert guard.check(req("DELETE", task_path("me", OURS["id"]))).task is not None
+
+
+def test_identity_follows_coders_token_precedence() -> None:
+    # §7.1: cookie, then query coder_session_token, then the header, then Bearer, then access_token.
+    headers = {"cookie": "coder_session_token=COOKIE", "coder-session-token": "HEADER", "authorization": "Bearer B"}
+    assert request_token(headers, "coder_session_token=QUERY") == "COOKIE"
+    assert request_token({"coder-session-token": "HEADER"}, "coder_session_token=QUERY") == "QUERY"
+    assert request_token({"coder-session-token": "HEADER", "authorization": "Bearer B"}, "") == "HEADER"
+    assert request_token({"authorization": "bearer  B "}, "access_token=A") == "B"
+    assert request_token({}, "access_token=A") == "A"
+    assert request_token({}, "") is None
+
+
+def test_a_cookie_token_decides_whose_task_a_name_means(guard: Guard) -> None:
+    # Header says alice, but Coder authenticates by the cookie (bob): /tasks/me/<name> would be bob's task.
+    outgoing = req("DELETE", task_path("me", "ctc-run1-1"), cookie=f"coder_session_token={BOB.token.reveal()}")
+    with pytest.raises(GuardRefused):
+        guard.check(outgoing)
+
+
+@pytest.mark.parametrize(
+    "path",
+    [
+        pytest.param("/api/experimental/tasks/me/x/../" + FOREIGN_ID, id="dot-dot"),
+        pytest.param("/api/experimental/tasks/me/%2e%2e/" + FOREIGN_ID, id="encoded-dot-dot"),
+        pytest.param("/api/experimental/tasks/me/" + OURS["id"] + "%2F..%2F" + FOREIGN_ID, id="encoded-slash"),
+    ],
+)
+def test_paths_that_may_resolve_elsewhere_are_refused_for_writes(guard: Guard, path: str) -> None:
+    with pytest.raises(GuardRefused):
+        guard.check(req("DELETE", path))
+
+
+def test_repeated_slashes_are_collapsed_before_matching(guard: Guard) -> None:
+    # Coder collapses double slashes (§1); the guard must see the same route.
+    with pytest.raises(GuardRefused, match="not created by this run"):
+        guard.check(req("DELETE", "//api//experimental/tasks//me//" + FOREIGN_ID + "/"))
+
+
+def test_writes_outside_the_task_routes_are_refused(guard: Guard) -> None:
+    for method, path in [
+        ("DELETE", "/api/v2/users/me"),
+        ("POST", "/api/v2/users"),
+        ("PUT", workspace_path(FOREIGN_ID)),
+    ]:
+        with pytest.raises(GuardRefused):
+            guard.check(req(method, path))
+
+
+# -- creates ----------------------------------------------------------------------------------------------------
+@pytest.mark.parametrize("segment", ["me", "alice", "Bob", BOB.id])
+def test_creates_for_the_suite_users_pass(guard: Guard, segment: str) -> None:
+    assert guard.check(req("POST", task_path(segment), body={"input": "x"})).create
+
+
+@pytest.mark.parametrize("segment", ["carol", "ME", "00000000-0000-4000-8000-000000000000"])
+def test_creates_for_anyone_else_are_refused(guard: Guard, segment: str) -> None:
+    with pytest.raises(GuardRefused, match="created only for me, alice, bob"):
+        guard.check(req("POST", task_path(segment), body={"input": "x"}))
+
+
+class FakeReceived:
+    """A response as the guard reads it (for observe(): no network involved in this policy check)."""
+
+    def __init__(self, status: int, body: Any = None, **headers: str) -> None:
+        self.status = status
+        self._body = b"" if body is None else json.dumps(body).encode()
+        self._headers = {k.replace("_", "-").lower(): v for k, v in headers.items()}
+
+    def header(self, name: str) -> str | None:
+        return self._headers.get(name.lower())
+
+    def content(self) -> bytes:
+        return self._body
+
+    def discard(self) -> None:
+        return None
+
+
+def test_the_budget_counts_creates_and_returns_refused_ones(guard: Guard, registry: TaskRegistry) -> None:
+    # max_tasks=3: a 400 create gives its slot back, a 201 and a 500 keep theirs.
+    create = req("POST", task_path("me"), body={"input": "x"})
+    guard.observe(create, guard.check(create), FakeReceived(400, {"message": "bad"}))
+    created = task_json("ctc-run1-2", ALICE, task_id="33333333-3333-4333-8333-333333333333", workspace_id="")
+    guard.observe(create, guard.check(create), FakeReceived(201, created))
+    guard.observe(create, guard.check(create), FakeReceived(500, {"message": "Internal error creating task."}))
+    in_flight = guard.check(create)
+    assert in_flight.create
+    with pytest.raises(GuardRefused, match="budget of 3 tasks"):
+        guard.check(create)
+    assert registry.owns(created["id"])
+    assert registry.get(created["id"]).creator == "alice"  # type: ignore[union-attr]
+
+
+def test_a_created_task_is_registered_from_the_answer_so_it_can_be_changed_and_cleaned(guard: Guard) -> None:
+    new = task_json("from-schemathesis", BOB, task_id="44444444-4444-4444-8444-444444444444", workspace_id="")
+    with pytest.raises(GuardRefused):
+        guard.check(req("DELETE", task_path("me", new["id"]), user=BOB))
+    create = req("POST", task_path("me"), user=BOB, body={"input": "x"})
+    guard.observe(create, guard.check(create), FakeReceived(201, new))
+    assert guard.check(req("DELETE", task_path("me", "from-schemathesis"), user=BOB)).task is not None
+
+
+# -- workspace builds -------------------------------------------------------------------------------------------
+@pytest.mark.parametrize("transition", ["stop", "start"])
+def test_start_and_stop_builds_of_our_workspaces_pass(guard: Guard, transition: str) -> None:
+    path = workspace_path(OURS["workspace_id"], "/builds")
+    assert guard.check(req("POST", path, body={"transition": transition})).task is not None
+
+
+@pytest.mark.parametrize(
+    ("workspace", "body"),
+    [
+        pytest.param(FOREIGN_ID, {"transition": "stop"}, id="foreign-workspace"),
+        pytest.param(OURS["workspace_id"], {"transition": "delete"}, id="delete-transition"),
+        pytest.param(OURS["workspace_id"], {"transition": "start", "template_version_id": FOREIGN_ID}, id="extra-key"),
+        pytest.param(OURS["workspace_id"], None, id="no-body"),
+    ],
+)
+def test_other_builds_are_refused(guard: Guard, workspace: str, body: Any) -> None:
+    with pytest.raises(GuardRefused):
+        guard.check(req("POST", workspace_path(workspace, "/builds"), body=body))
+
+
+# -- read-only --------------------------------------------------------------------------------------------------
+def test_read_only_sends_nothing_but_get(registry: TaskRegistry) -> None:
+    guard = Guard(base_url=BASE, registry=registry, traffic=Traffic(), users=[ALICE], read_only=True)
+    assert guard.check(req("GET", task_path("me", OURS["id"])))
+    for method, path in [
+        ("DELETE", task_path("me", OURS["id"])),
+        ("POST", task_path("me")),
+        ("HEAD", "/api/v2/buildinfo"),
+    ]:
+        with pytest.raises(GuardRefused, match=r"read-only mode \(--read-only\)"):
+            guard.check(req(method, path))
+
+
+# -- pacing -----------------------------------------------------------------------------------------------------
+def test_rate_limiter_spreads_requests_per_route_over_a_minute() -> None:
+    now = [0.0]
+    slept: list[float] = []
+
+    def sleep(seconds: float) -> None:
+        slept.append(seconds)
+        now[0] += seconds
+
+    limiter = RateLimiter(2, clock=lambda: now[0], sleep=sleep)
+    assert limiter.acquire("a") == 0.0
+    assert limiter.acquire("a") == 0.0
+    assert limiter.acquire("b") == 0.0  # another route has its own budget
+    assert limiter.acquire("a") == pytest.approx(60.0)
+    assert slept == [pytest.approx(60.0)]
+
+
+def test_retry_after_reads_seconds_and_http_dates() -> None:
+    from datetime import datetime, timezone
+
+    now = datetime(2025, 11, 25, 12, 0, 0, tzinfo=timezone.utc)
+    assert parse_retry_after("3") == 3.0
+    assert parse_retry_after("Tue, 25 Nov 2025 12:00:07 GMT", now=now) == pytest.approx(7.0)
+    assert parse_retry_after("Tue, 25 Nov 2025 11:00:00 GMT", now=now) == 0.0
+    assert parse_retry_after("soon") is None
+    assert parse_retry_after(None) is None
+
+
+# -- through real clients ---------------------------------------------------------------------------------------
+@pytest.fixture
+def counting_server(loopback_server: Callable[[Any], LoopbackServer]) -> LoopbackServer:
+    def handler(h: BaseHTTPRequestHandler) -> None:
+        length = int(h.headers.get("Content-Length") or 0)
+        h.rfile.read(length)
+        reply(h, 202 if h.command == "DELETE" else 200, b"{}")
+
+    return loopback_server(handler)
+
+
+def test_refused_requests_never_reach_the_server(counting_server: LoopbackServer) -> None:
+    registry = TaskRegistry("run1")
+    guard = Guard(base_url=counting_server.url, registry=registry, traffic=Traffic(), users=[ALICE])
+    phantom = registry.phantom_id()
+    with build_client(guard, counting_server.url, user=ALICE) as client:
+        with pytest.raises(GuardRefused):
+            client.delete(task_path("me", FOREIGN_ID))
+        assert client.delete(task_path("me", phantom)).status_code == 202
+    session = build_session(guard, user=ALICE)
+    with pytest.raises(GuardRefused):
+        session.patch(counting_server.url + task_path("me", FOREIGN_ID, "/input"), json={"input": "x"})
+    assert session.get(counting_server.url + "/api/v2/buildinfo").status_code == 200
+    assert counting_server.requests == [("DELETE", task_path("me", phantom)), ("GET", "/api/v2/buildinfo")]
+
+
+def test_a_redirect_off_the_target_is_refused(loopback_server: Callable[[Any], LoopbackServer]) -> None:
+    elsewhere = loopback_server(lambda h: reply(h, 200, b"{}"))
+    redirecting = loopback_server(lambda h: reply(h, 307, b"", Location=elsewhere.url + "/api/v2/buildinfo"))
+    guard = Guard(base_url=redirecting.url, registry=TaskRegistry("run1"), traffic=Traffic(), users=[ALICE])
+    session = build_session(guard, user=ALICE)  # requests follows redirects; each hop passes the guard
+    with pytest.raises(GuardRefused, match="not the target"):
+        session.get(redirecting.url + "/api/v2/buildinfo")
+    assert elsewhere.requests == []
+
+
+def test_traffic_records_method_route_status_and_test(counting_server: LoopbackServer) -> None:
+    traffic = Traffic()
+    registry = TaskRegistry("run1")
+    guard = Guard(base_url=counting_server.url, registry=registry, traffic=traffic, users=[ALICE])
+    traffic.current_nodeid = "tests/test_x.py::test_y"
+    with build_client(guard, counting_server.url, user=ALICE) as client:
+        client.get(task_path("me", FOREIGN_ID, "/logs"))
+        client.delete(task_path("me", registry.phantom_id()))
+    recorded = [(e.method, e.route, e.status, e.nodeid) for e in traffic]
+    assert recorded == [
+        ("GET", "/api/experimental/tasks/{user}/{task}/logs", 200, "tests/test_x.py::test_y"),
+        ("DELETE", "/api/experimental/tasks/{user}/{task}", 202, "tests/test_x.py::test_y"),
+    ]
+
+
+def test_a_429_is_retried_after_retry_after(loopback_server: Callable[[Any], LoopbackServer]) -> None:
+    answers = iter([429, 429, 200])
+
+    def handler(h: BaseHTTPRequestHandler) -> None:
+        status = next(answers)
+        reply(h, status, b'{"message":"rate limited"}' if status == 429 else b'{"version":"v2"}', Retry_After="0")
+
+    server = loopback_server(handler)
+    slept: list[float] = []
+    traffic = Traffic()
+    guard = Guard(base_url=server.url, registry=TaskRegistry("run1"), traffic=traffic, sleep=slept.append)
+    with build_client(guard, server.url) as client:
+        assert client.get("/api/v2/buildinfo").status_code == 200
+    assert len(server.requests) == 3
+    assert slept == [0.0, 0.0]
+    assert [e.status for e in traffic] == [200]
+
+
+def test_a_429_with_a_long_retry_after_is_returned_not_waited_for(
+    loopback_server: Callable[[Any], LoopbackServer],
+) -> None:
+    server = loopback_server(lambda h: reply(h, 429, b'{"message":"slow down"}', Retry_After="3600"))
+    slept: list[float] = []
+    guard = Guard(base_url=server.url, registry=TaskRegistry("run1"), traffic=Traffic(), sleep=slept.append)
+    with build_client(guard, server.url) as client:
+        assert client.get("/api/v2/buildinfo").status_code == 429
+    assert slept == []
+    assert len(server.requests) == 1
+
+
+def test_client_headers_do_not_hold_the_token() -> None:
+    guard = Guard(base_url=BASE, registry=TaskRegistry("run1"), traffic=Traffic())
+    with build_client(guard, BASE, user=ALICE) as client:
+        assert ALICE.token.reveal() not in repr(client.headers)
+        assert ALICE.token.reveal() not in repr(vars(client))
+    assert isinstance(client, httpx.Client)
