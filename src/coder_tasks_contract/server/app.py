@@ -10,7 +10,8 @@ from starlette.applications import Starlette
 from starlette.exceptions import HTTPException
 from starlette.requests import Request
 from starlette.responses import Response
-from starlette.routing import BaseRoute, Route
+from starlette.routing import BaseRoute, Route, request_response
+from starlette.types import Receive, Scope, Send
 
 from . import render
 from .entities import User
@@ -24,7 +25,7 @@ from .errors import (
     NotFound,
     UpstreamFailure,
 )
-from .gofmt import UUIDError, go_quote, parse_uuid
+from .gofmt import UUIDError, go_parse_query, go_quote, parse_uuid, query_values
 from .gojson import DecodeError, Struct, decode
 from .middleware import JSON_TYPE, USER_SCOPE_KEY, CoderMiddleware, error_response, json_response
 from .model import World
@@ -106,7 +107,7 @@ def _task_from_path(request: Request) -> Any:
 
 async def list_tasks(request: Request) -> Response:
     world, actor = _world(request), _actor(request)
-    q = request.query_params.getlist("q")
+    q = query_values(go_parse_query(request.scope.get("query_string", b"")), "q")
     with world.lock:
         try:
             task_filter = world.parse_query(actor, q[0] if q else "")
@@ -236,14 +237,43 @@ ROUTE_TABLE: list[tuple[str, str, Handler]] = [
 ]
 
 
+# chi's method set: a method outside it gets 405 with no Allow header at all.
+KNOWN_METHODS = ("CONNECT", "DELETE", "GET", "HEAD", "OPTIONS", "PATCH", "POST", "PUT", "TRACE")
+
+
+def _dispatcher(handlers: dict[str, Handler]) -> Handler:
+    """One endpoint per path, so a wrong method can be answered with every method the path allows."""
+
+    async def dispatch(request: Request) -> Response:
+        handler = handlers.get(request.method)
+        if handler is None:
+            # chi's default: 405, empty body, one Allow header per allowed method (inferred, §1).
+            response = Response(status_code=405)
+            if request.method in KNOWN_METHODS:
+                for method in sorted(handlers):
+                    response.raw_headers.append((b"allow", method.encode()))
+            return response
+        return await handler(request)
+
+    return dispatch
+
+
+class _AnyMethod:
+    """An ASGI endpoint: Starlette then routes every method of the path here (a plain function gets GET only)."""
+
+    def __init__(self, handler: Handler) -> None:
+        self._app = request_response(handler)
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        await self._app(scope, receive, send)
+
+
 def _routes() -> list[BaseRoute]:
-    routes: list[BaseRoute] = []
+    by_path: dict[str, dict[str, Handler]] = {}
     for method, path, handler in ROUTE_TABLE:
-        route = Route(path, handler, methods=[method])
-        assert route.methods is not None
-        route.methods.discard("HEAD")  # chi does not answer HEAD for a GET route
-        routes.append(route)
-    return routes
+        by_path.setdefault(path, {})[method] = handler
+    # Any method reaches the dispatcher, which answers 405 itself (Starlette's would list one route's methods).
+    return [Route(path, _AnyMethod(_dispatcher(handlers))) for path, handlers in by_path.items()]
 
 
 async def _coder_error(request: Request, exc: Exception) -> Response:
@@ -252,10 +282,7 @@ async def _coder_error(request: Request, exc: Exception) -> Response:
 
 
 async def _http_error(request: Request, exc: Exception) -> Response:
-    assert isinstance(exc, HTTPException)
-    if exc.status_code == 405:
-        # chi's default: 405 with an empty body and an Allow header (inferred, §1).
-        return Response(status_code=405, headers=exc.headers)
+    """Starlette's router found nothing: Coder's ``httpapi.RouteNotFound``."""
     return json_response(404, {"message": "Route not found."})
 
 

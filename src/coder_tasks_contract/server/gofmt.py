@@ -127,3 +127,60 @@ def go_trim_space(text: str) -> str:
     while end > start and text[end - 1] in _GO_SPACES:
         end -= 1
     return text[start:end]
+
+
+def _unescape(text: str, *, query: bool) -> str | None:
+    """``url.unescape``: ``%XX`` must be valid hex (else None, Go's error); ``+`` is a space in a query."""
+    out = bytearray()
+    raw = text.encode("utf-8", "surrogateescape")
+    i = 0
+    while i < len(raw):
+        byte = raw[i]
+        if byte == ord("%"):
+            pair = raw[i + 1 : i + 3]
+            if len(pair) < 2 or not all(chr(b) in _HEX for b in pair):
+                return None
+            out.append(int(pair, 16))
+            i += 3
+            continue
+        out.append(ord(" ") if query and byte == ord("+") else byte)
+        i += 1
+    return out.decode("utf-8", "replace")
+
+
+def go_parse_query(query_string: bytes) -> list[tuple[str, str]]:
+    """``url.ParseQuery`` as ``r.URL.Query()`` uses it: pairs split on ``&``; a pair with ``;`` or a bad escape is
+    dropped (Go records an error and skips it, and Coder ignores the error)."""
+    pairs: list[tuple[str, str]] = []
+    for part in query_string.decode("latin-1").split("&"):
+        if not part or ";" in part:
+            continue
+        key, _, value = part.partition("=")
+        key_text, value_text = _unescape(key, query=True), _unescape(value, query=True)
+        if key_text is None or value_text is None:
+            continue
+        pairs.append((key_text, value_text))
+    return pairs
+
+
+def query_values(pairs: list[tuple[str, str]], key: str) -> list[str]:
+    return [value for name, value in pairs if name == key]
+
+
+_PATH_SAFE = frozenset(b"abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789-_.~$&+,/:;=@")
+
+
+def go_escape_path(path: str) -> str:
+    """``url.PathEscape``-like escaping of a whole path (``escape(p, encodePath)``)."""
+    return "".join(chr(b) if b in _PATH_SAFE else f"%{b:02X}" for b in path.encode("utf-8", "surrogateescape"))
+
+
+def routing_path(decoded: str, raw: bytes | None) -> str:
+    """The path chi routes on: ``URL.RawPath`` when the request's encoding differs from Go's canonical one
+    (then path parameters stay percent-encoded, e.g. ``a%2Fb``), else the decoded path."""
+    if not raw:
+        return decoded
+    raw_text = raw.decode("latin-1")
+    if "%" not in raw_text or go_escape_path(decoded) == raw_text:
+        return decoded
+    return raw_text

@@ -14,7 +14,7 @@ from collections.abc import Sequence
 from datetime import datetime
 from typing import Any
 
-from starlette.datastructures import Headers, QueryParams
+from starlette.datastructures import Headers
 from starlette.responses import Response
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
@@ -34,7 +34,7 @@ from .auth import (
     www_authenticate,
 )
 from .errors import CoderError
-from .gofmt import go_json
+from .gofmt import go_json, go_parse_query, query_values, routing_path
 from .model import World
 from .render import BUILD_VERSION
 
@@ -71,13 +71,13 @@ def collapse_slashes(path: str) -> str:
 
 def credentials(scope: Scope) -> RequestCredentials:
     headers = Headers(scope=scope)
-    query = QueryParams(scope.get("query_string", b""))
+    query = go_parse_query(scope.get("query_string", b""))
     return RequestCredentials(
         cookie=cookie_value(headers.getlist("cookie"), SESSION_COOKIE),
-        query_token=first(query.getlist(SESSION_QUERY)),
+        query_token=first(query_values(query, SESSION_QUERY)),
         header_token=headers.get(SESSION_HEADER),
         authorization=headers.get("authorization"),
-        access_token=first(query.getlist(ACCESS_TOKEN_QUERY)),
+        access_token=first(query_values(query, ACCESS_TOKEN_QUERY)),
         csrf_header=headers.get("x-csrf-token"),
     )
 
@@ -123,7 +123,7 @@ class CoderMiddleware:
         if scope["type"] != "http":
             await self.app(scope, receive, send)
             return
-        path = collapse_slashes(scope["path"])
+        path = collapse_slashes(routing_path(scope["path"], scope.get("raw_path")))
         scope = dict(scope, path=path)
         started = False
 

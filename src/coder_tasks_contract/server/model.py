@@ -12,8 +12,7 @@ import secrets
 import string
 import threading
 import uuid
-from collections.abc import Iterable
-from datetime import datetime, timedelta
+from datetime import datetime
 
 from . import lifecycle
 from .agentapi import AgentAPI, Message
@@ -398,28 +397,6 @@ class World:
         with self.lock:
             self._check_interactive(task)
             return task.agentapi.messages(self.now())
-
-    # ---- helpers for the standalone server and benchmarks --------------------------------------------------
-
-    def seed_preexisting_tasks(self, owner: User, version_id: str, count: int) -> list[Task]:
-        """``count`` tasks of ``owner`` created long ago (already active), that no test run created."""
-        with self.lock:
-            start = self.now() - timedelta(hours=1)
-            return [
-                self.create_task(
-                    owner,
-                    owner,
-                    template_version_id=version_id,
-                    prompt=f"Pre-existing task {n + 1}",
-                    name="",
-                    at=start + timedelta(seconds=n),
-                )
-                for n in range(count)
-            ]
-
-    def live_tasks(self) -> Iterable[Task]:
-        with self.lock:
-            return [task for task in self.tasks.values() if task.deleted_at is None]
 
 
 def _summary(text: str) -> str:

@@ -3,8 +3,10 @@
 from __future__ import annotations
 
 from dataclasses import asdict, dataclass, field
+from datetime import timedelta
 from typing import Any
 
+from .entities import Task, User
 from .model import World
 
 
@@ -54,11 +56,27 @@ def seed_world(world: World, url: str, *, preexisting_tasks: int = 0) -> SeedInf
         org, "docker", "Docker Containers", "/icon/docker.png", "Develop in a Docker container.", ai_task=False
     )
     if preexisting_tasks:
-        alice = world.users[users["alice"].id]
-        world.seed_preexisting_tasks(alice, ai_version.id, preexisting_tasks)
+        seed_preexisting_tasks(world, world.users[users["alice"].id], ai_version.id, preexisting_tasks)
     return SeedInfo(
         url=url,
         organization_id=org.id,
         users=users,
         template_versions={"ai_task": ai_version.id, "no_ai_task": plain_version.id},
     )
+
+
+def seed_preexisting_tasks(world: World, owner: User, version_id: str, count: int) -> list[Task]:
+    """``count`` tasks of ``owner`` created an hour ago (so already active) that no test run created: the
+    suite's safety checks must leave them alone."""
+    start = world.now() - timedelta(hours=1)
+    return [
+        world.create_task(
+            owner,
+            owner,
+            template_version_id=version_id,
+            prompt=f"Pre-existing task {n + 1}",
+            name="",
+            at=start + timedelta(seconds=n),
+        )
+        for n in range(count)
+    ]
