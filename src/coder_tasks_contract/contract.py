@@ -8,12 +8,14 @@ configuration handed to schemathesis and ``docs/checks.md`` (:func:`render_check
 from __future__ import annotations
 
 import argparse
+import random
 import sys
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
+import pytest
 import requests
 import schemathesis
 from schemathesis.config import SchemathesisConfig
@@ -22,6 +24,8 @@ from schemathesis.core.transport import Response
 from schemathesis.generation.case import Case
 from schemathesis.specs.openapi.schemas import OpenApiSchema
 from schemathesis.transport.requests import REQUESTS_TRANSPORT, RequestsTransport
+
+from coder_tasks_contract import options, profiles
 
 PROJECT_ROOT = Path(__file__).resolve().parents[2]
 DEFAULT_SPEC = PROJECT_ROOT / "spec" / "coder-tasks.yaml"
@@ -204,6 +208,10 @@ def build_config(*, base_url: str, request_timeout: float, seed: int | None = No
             # Credentials come from the guarded session; generated ones would be sent too and, as a cookie,
             # outrank the real header (§7.1), turning every request into a 401.
             "with-security-parameters": False,
+            # Coder keeps prompts and names in PostgreSQL text columns, which cannot hold U+0000: a NUL answers 500
+            # ("pq: invalid byte sequence for encoding UTF8: 0x00"). That is outside the behaviour note, so the
+            # generated strings leave NUL out and every other finding stays about the contract (docs/checks.md).
+            "allow-x00": False,
         },
         "phases": {
             "examples": {"enabled": True},
@@ -236,7 +244,7 @@ class _GuardedProbeTransport(RequestsTransport):
         self._serializers = REQUESTS_TRANSPORT._serializers
         self._fallback = fallback
 
-    def send(self, case: Case, *, session: requests.Session | None = None, **kwargs: Any) -> Response:
+    def send(self, case: Case[Any], *, session: requests.Session | None = None, **kwargs: Any) -> Response:
         return super().send(case, session=session if session is not None else self._fallback, **kwargs)
 
 
@@ -256,9 +264,71 @@ def load(
     transport = _GuardedProbeTransport(probe_session)
     # `BaseSchema.transport` is a property returning schemathesis' module-level transport; a subclass per load
     # overrides it. `clone()` (used by the pytest integration for every test) keeps `self.__class__`.
-    guarded = type("GuardedOpenApiSchema", (type(schema),), {"transport": property(lambda self: transport)})
+    guarded = type(
+        "GuardedOpenApiSchema",
+        (type(schema),),
+        {"transport": property(lambda self: transport), "__module__": __name__},
+    )
     schema.__class__ = guarded
     return schema
+
+
+def spec_path(config: pytest.Config) -> Path:
+    """The document to test: --spec / CODER_TASKS_SPEC, else ``spec/coder-tasks.yaml`` of the project."""
+    chosen = options.resolve(config, "coder_spec")
+    if chosen:
+        path = Path(chosen)
+        return path if path.is_absolute() else config.invocation_params.dir / path
+    rooted = config.rootpath / "spec" / "coder-tasks.yaml"
+    return rooted if rooted.is_file() else DEFAULT_SPEC
+
+
+@dataclass(frozen=True)
+class RunSeed:
+    """How the generated cases of this run can be had again: the profile, and the seed unless derandomized."""
+
+    profile: str
+    seed: int | None
+
+    def reproduce(self) -> str:
+        if self.seed is None:
+            return (
+                f"Generated cases are derandomized (Hypothesis profile {self.profile!r}): "
+                f"rerun with HYPOTHESIS_PROFILE={self.profile} to get the same ones."
+            )
+        return (
+            f"Hypothesis seed {self.seed} (profile {self.profile!r}): rerun with "
+            f"HYPOTHESIS_PROFILE={self.profile} pytest ... --hypothesis-seed={self.seed} to get the same cases."
+        )
+
+
+_SEED_KEY = pytest.StashKey[RunSeed]()
+
+
+def run_seed(config: pytest.Config) -> RunSeed:
+    """The seed of this run's generated tests, chosen once per session (shared by conformance and stateful)."""
+    if _SEED_KEY not in config.stash:
+        profiles.ensure_registered()
+        profile = profiles.current_name()
+        seed: int | None = None
+        if not profiles.is_deterministic():
+            given = config.getoption("hypothesis_seed", None)
+            seed = int(given) if given is not None else random.SystemRandom().getrandbits(32)
+        config.stash[_SEED_KEY] = RunSeed(profile, seed)
+    return config.stash[_SEED_KEY]
+
+
+def load_for(
+    config: pytest.Config, *, base_url: str, request_timeout: float, probe_session: requests.Session
+) -> OpenApiSchema:
+    """:func:`load` with the spec, seed and profile of this pytest run."""
+    return load(
+        spec_path(config),
+        base_url=base_url,
+        request_timeout=request_timeout,
+        probe_session=probe_session,
+        seed=run_seed(config).seed,
+    )
 
 
 def render_checks_markdown() -> str:

@@ -30,6 +30,8 @@ NAMES = ("default", "ci", "thorough")
 # filtering say nothing about the API, and a deadline would only turn a slow deployment into flaky failures.
 _QUIET_HEALTH_CHECKS = [HealthCheck.too_slow, HealthCheck.filter_too_much, HealthCheck.data_too_large]
 
+_REGISTERED: list[str] = []
+
 # The profiles as Hypothesis registered them, captured at import so that registering ours again (a second
 # pytest session in one process, e.g. pytester) still builds on Hypothesis' originals, not on our own.
 _HYPOTHESIS_DEFAULT = settings.get_profile("default")
@@ -76,6 +78,13 @@ def register() -> None:
             **extra,
         )
     settings.load_profile(name)
+    _REGISTERED.append(name)
+
+
+def ensure_registered() -> None:
+    """:func:`register`, unless it already ran in this process (the plugin calls it at configure time)."""
+    if not _REGISTERED:
+        register()
 
 
 def selected_name() -> str:

@@ -1,0 +1,109 @@
+"""Property-based conformance: every operation of spec/coder-tasks.yaml with positive and negative generated data.
+
+schemathesis generates the cases (examples, coverage and fuzzing phases) and runs every check listed in
+docs/checks.md; one subtest per operation, reported as ``test_conformance[METHOD /path]``. Each case is aimed at
+the target first (``aiming.py``): ``{user}`` is user A (``me``, username or id), ``{task}`` a task this run created
+or an id that cannot exist, and create bodies carry the target's template version and a run-prefixed name. Every
+request goes through user A's guarded session, as do the re-sends of schemathesis' checks.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Iterator
+from typing import Any
+
+import httpx
+import pytest
+import requests
+import schemathesis
+from hypothesis import reject
+from schemathesis.generation.case import Case
+from schemathesis.specs.openapi.schemas import OpenApiSchema
+
+from coder_tasks_contract import aiming, contract, lifecycle, paths, profiles
+from coder_tasks_contract.contract_checks import Sender
+from coder_tasks_contract.registry import TaskRegistry
+from coder_tasks_contract.target import Target
+
+SKIP_READ_ONLY_WRITE = "read-only mode (--read-only): this operation changes tasks, so its generated cases are not sent"
+SKIP_NO_TEMPLATE = (
+    "needs --template-version-id (a template version with a coder_ai_task resource) to send generated creates"
+)
+
+
+@pytest.fixture(scope="module")
+def api_schema(request: pytest.FixtureRequest, target: Target, make_session: Callable[..., Any]) -> OpenApiSchema:
+    """The spec loaded for the target; schemathesis' credential-less probes go through the guard too."""
+    return contract.load_for(
+        request.config,
+        base_url=target.base_url,
+        request_timeout=target.request_timeout,
+        probe_session=make_session(None),
+    )
+
+
+def _create(client: httpx.Client, registry: TaskRegistry, template_version_id: str, prompt: str) -> dict[str, Any]:
+    response = client.post(
+        paths.task_path("me"),
+        json={"template_version_id": template_version_id, "name": registry.next_name(), "input": prompt},
+    )
+    assert response.status_code == 201, f"creating a task for the generated tests answered {response.status_code}"
+    task: dict[str, Any] = response.json()
+    return task
+
+
+@pytest.fixture(scope="module")
+def conformance(
+    request: pytest.FixtureRequest,
+    target: Target,
+    registry: TaskRegistry,
+    client_a: httpx.Client,
+    make_session: Callable[..., requests.Session],
+    traffic: Any,
+) -> Iterator[Sender]:
+    """User A's sender, aimed at two tasks of this run: an active one and a paused one (§3.5, §3.8)."""
+    aim = aiming.Aim(
+        username=target.user_a.username,
+        user_id=target.user_a.id,
+        registry=registry,
+        template_version_id=target.template_version_id,
+        create_budget=profiles.budget().generated_creates,
+        settle=lambda ref: lifecycle.wait_build_settled(client_a, ref.data, target.lifecycle_timeout) and None,
+    )
+    if not target.read_only and target.template_version_id:
+        # Both are created before either is awaited: on a deployment each start is a real workspace build.
+        active = _create(client_a, registry, target.template_version_id, "ctc conformance: active task")
+        paused = _create(client_a, registry, target.template_version_id, "ctc conformance: paused task")
+        aim.add(lifecycle.wait_for_status(client_a, active, {"active"}, target.lifecycle_timeout), aiming.ACTIVE)
+        paused = lifecycle.wait_for_status(client_a, paused, {"active"}, target.lifecycle_timeout)
+        aim.add(lifecycle.pause_task(client_a, paused, target.lifecycle_timeout), aiming.PAUSED)
+    sender = Sender(
+        session=make_session(target.user_a), reproduce=contract.run_seed(request.config).reproduce(), aim=aim
+    )
+    before = len(traffic)
+    yield sender
+    reporter = request.config.pluginmanager.get_plugin("terminalreporter")
+    if reporter is not None:
+        reporter.write_line(
+            f"test_conformance: {sender.requests_sent} generated requests, {len(traffic) - before} in all "
+            f"(with setup, lifecycle polls and check probes); {aim.created} tasks created by generated cases"
+        )
+
+
+schema = schemathesis.pytest.from_fixture("api_schema")
+
+
+@schema.parametrize()
+def test_conformance(case: Case, conformance: Sender, target: Target) -> None:
+    """Every generated case passes every check of docs/checks.md (§1-§7: statuses, bodies, headers, auth)."""
+    assert conformance.aim is not None
+    operation = case.operation
+    if target.read_only:
+        if operation.method.upper() != "GET":
+            pytest.skip(SKIP_READ_ONLY_WRITE)
+        if case.method.upper() != "GET":
+            reject()  # an undeclared-method probe of a read: read-only mode sends nothing but GET
+    if aiming.operation_id(case) == contract.CREATE and not target.template_version_id:
+        pytest.skip(SKIP_NO_TEMPLATE)
+    aimed = conformance.aim.aim(case)
+    conformance.send(case, aimed=aimed)
