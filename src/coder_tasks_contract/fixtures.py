@@ -128,9 +128,7 @@ def make_task(
         body = {"template_version_id": template_version_id, "input": input, "name": name or registry.next_name()}
         response = use.post(paths.task_path("me"), json=body)
         if response.status_code != 201:
-            problem = preflight.template_problem(response, template_version_id, target.base_url)
-            if problem is not None:
-                pytest.exit(problem, returncode=exitcodes.TARGET_UNUSABLE)
+            # An unusable --template-version-id has already ended the run in the guard (exit 10).
             raise AssertionError(
                 f"creating task {body['name']!r} answered {response.status_code}: {response.text[:300]}"
             )

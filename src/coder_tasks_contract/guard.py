@@ -143,6 +143,8 @@ class Guard:
         max_retries_429: int = 3,
         max_retry_after: float = 60.0,
         sleep: Callable[[float], None] = time.sleep,
+        template_version_id: str | None = None,
+        on_create_refused: Callable[[int, str], None] | None = None,
     ) -> None:
         self.base_url = base_url
         self.origin = _origin(base_url)
@@ -153,6 +155,10 @@ class Guard:
         self.max_retries_429 = max_retries_429
         self.max_retry_after = max_retry_after
         self._sleep = sleep
+        # Creates with the target's own template version that the server refuses: the hook may end the run
+        # (the template version can only be checked by creating, preflight.template_problem).
+        self.template_version_id = template_version_id
+        self.on_create_refused = on_create_refused
         self._lock = threading.Lock()
         self._users: tuple[User, ...] = tuple(users)
 
@@ -278,6 +284,15 @@ class Guard:
             )
         return Admission(template, identity, task=owned)
 
+    def _uses_target_template(self, request: Outgoing) -> bool:
+        try:
+            body = json.loads(request.body or b"null")
+        except (ValueError, UnicodeDecodeError):
+            return False
+        if not isinstance(body, dict) or self.template_version_id is None:
+            return False
+        return str(body.get("template_version_id", "")).lower() == self.template_version_id.lower()
+
     def _refuse(self, request: Outgoing, reason: str) -> GuardRefused:
         return GuardRefused(f"write guard refused {request.describe}: {reason}")
 
@@ -321,6 +336,9 @@ class Guard:
                 if task is not None and "id" in task:
                     creator = admission.identity.username if admission.identity else None
                     self.registry.add(task, creator=creator)
+            elif status == 400 and self.on_create_refused is not None and self._uses_target_template(request):
+                answer = _json_object(received) or {}
+                self.on_create_refused(status, str(answer.get("message", "")))
             return
         if method == "DELETE" and admission.task is not None and 200 <= status < 300:
             self.registry.mark_deleted(admission.task.id)

@@ -172,15 +172,14 @@ TEMPLATE_NOT_FOUND = "Template version not found"
 TEMPLATE_NOT_AI = 'Template does not have a valid "coder_ai_task" resource.'
 
 
-def template_problem(response: httpx.Response, template_version_id: str, base_url: str) -> str | None:
+def template_problem(status: int, message: str, template_version_id: str, base_url: str) -> str | None:
     """One line if a create failed because --template-version-id is unusable (§3.2 checks 3 and 4), else None."""
-    if response.status_code != 400:
+    if status != 400:
         return None
-    message = _server_message(response)
     if message.startswith(TEMPLATE_NOT_FOUND):
         return (
-            f"--template-version-id {template_version_id} is unknown on {base_url} or not readable by user A "
-            f"(create answered 400 {message!r}): pass the id of a template version user A can use"
+            f"--template-version-id {template_version_id} is unknown on {base_url} or not readable by the user "
+            f"(create answered 400 {_one_line(message, 100)!r}): pass the id of a template version user A can use"
         )
     if message == TEMPLATE_NOT_AI:
         return (

@@ -13,7 +13,7 @@ import httpx
 import pytest
 import requests
 
-from coder_tasks_contract import cleanup, preflight
+from coder_tasks_contract import cleanup, exitcodes, preflight
 from coder_tasks_contract.client import build_client, build_session
 from coder_tasks_contract.guard import Guard
 from coder_tasks_contract.options import Settings
@@ -70,19 +70,28 @@ class RunState:
             return None
         return max(per_minute // self.workers, 1)
 
-    def _make_guard(self, base_url: str, embedded: bool) -> Guard:
+    def _make_guard(self, base_url: str, embedded: bool, template_version_id: str | None) -> Guard:
+        def create_refused(status: int, message: str) -> None:
+            assert template_version_id is not None
+            problem = preflight.template_problem(status, message, template_version_id, base_url)
+            if problem is not None:
+                self.target_error = problem
+                pytest.exit(problem, returncode=exitcodes.TARGET_UNUSABLE)
+
         return Guard(
             base_url=base_url,
             registry=self.registry,
             traffic=self.traffic,
             limiter=RateLimiter(self.rate_limit(embedded)),
             read_only=self.settings.read_only,
+            template_version_id=template_version_id,
+            on_create_refused=create_refused,
         )
 
     def adopt_target(self, target: Target) -> Target:
         """Use a target resolved elsewhere (the xdist controller's preflight)."""
         self.target = target
-        self.guard = self._make_guard(target.base_url, target.embedded)
+        self.guard = self._make_guard(target.base_url, target.embedded, target.template_version_id)
         self.guard.set_users(target.users)
         return target
 
@@ -115,7 +124,7 @@ class RunState:
         else:
             base_url = s.base_url
         embedded = s.base_url is None
-        guard = self._make_guard(base_url, embedded)
+        guard = self._make_guard(base_url, embedded, template)
         self.guard = guard
         timeout = s.request_timeout
         anonymous = self._track(build_client(guard, base_url, timeout=timeout))
