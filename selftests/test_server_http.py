@@ -1,0 +1,392 @@
+"""The reference server over a real socket: routing, headers and the seven task endpoints (§1-§5).
+
+Authentication, list/q and the /api/v2 helpers are in test_server_http_auth.py and test_server_http_more.py.
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Iterator
+from typing import Any
+
+import pytest
+
+from .server_http_support import JSON_TYPE, NOT_FOUND, STAGE, TASKS, WORK, Fake, new_name, start_fake
+
+
+@pytest.fixture(scope="module")
+def fake() -> Iterator[Fake]:
+    yield from start_fake()
+
+
+# ---- routing and headers (§1) -----------------------------------------------------------------------------------
+
+
+@pytest.mark.parametrize(
+    ("method", "path"),
+    [
+        pytest.param("GET", TASKS, id="ok"),
+        pytest.param("GET", "/api/experimental/nope", id="route-not-found"),
+        pytest.param("GET", f"{TASKS}/me", id="method-not-allowed"),
+    ],
+)
+def test_every_response_has_version_and_nosniff(fake: Fake, method: str, path: str) -> None:
+    """§1: X-Coder-Build-Version and X-Content-Type-Options: nosniff on every response."""
+    response = fake.alice.request(method, path)
+    assert response.headers["x-coder-build-version"].startswith("v2.")
+    assert response.headers.get_list("x-content-type-options") == ["nosniff"]
+
+
+@pytest.mark.parametrize(
+    "path",
+    [
+        pytest.param("/api/v2/api/experimental/tasks", id="doubled-prefix-from-docs"),
+        pytest.param("/api/experimental/other", id="experimental"),
+        pytest.param("/api/v2/nothing-here", id="v2"),
+    ],
+)
+def test_unknown_routes_are_route_not_found(fake: Fake, path: str) -> None:
+    """§1 and §9.1: unknown paths under /api/experimental and /api/v2, including the docs' doubled prefix."""
+    response = fake.alice.get(path)
+    assert response.status_code == 404
+    assert response.headers["content-type"] == JSON_TYPE
+    assert response.json() == {"message": "Route not found."}
+
+
+def test_wrong_method_is_405_with_empty_body_and_allow(fake: Fake) -> None:
+    """§1 (inferred): chi's default 405, empty body, an Allow header per registered method."""
+    response = fake.alice.post(f"{TASKS}/me/some-task")
+    assert response.status_code == 405
+    assert response.content == b""
+    assert sorted(response.headers.get_list("allow")) == ["DELETE", "GET"]
+
+
+def test_double_slashes_are_collapsed(fake: Fake) -> None:
+    """§1: the outer stack collapses double slashes before routing."""
+    response = fake.alice.get("/api//experimental///tasks")
+    assert response.status_code == 200
+    assert "tasks" in response.json()
+
+
+def test_trailing_slash_on_list_is_the_list(fake: Fake) -> None:
+    """§1: the list is GET / inside the /tasks group, so /tasks/ lists too."""
+    assert fake.alice.get(TASKS + "/").status_code == 200
+
+
+# ---- create (§3.2) ----------------------------------------------------------------------------------------------
+
+
+def test_create_answers_201_with_a_fresh_task(fake: Fake) -> None:
+    """§3.2 success and typical contents right after creation; §5 field rules."""
+    name = new_name()
+    response = fake.alice.post(
+        f"{TASKS}/me", json={"template_version_id": fake.ai_version, "input": "Write tests", "name": name}
+    )
+    assert response.status_code == 201
+    assert response.headers["content-type"] == JSON_TYPE
+    task = response.json()
+    assert task["name"] == name
+    assert task["owner_name"] == "alice"
+    assert task["initial_prompt"] == "Write tests"
+    assert task["status"] == "initializing"
+    assert task["workspace_status"] == "pending"
+    assert task["workspace_build_number"] == 1
+    assert task["workspace_name"] == name
+    assert isinstance(task["workspace_id"], str)
+    for field in ("workspace_agent_id", "workspace_app_id", "workspace_agent_lifecycle", "workspace_agent_health"):
+        assert task[field] is None
+    assert "owner_avatar_url" not in task  # omitempty, and the seeded users have no avatar
+    assert task["current_state"] == {
+        "state": "working",
+        "message": "Workspace is pending",
+        "timestamp": task["created_at"],
+        "uri": "",
+    }
+    assert re.fullmatch(r"\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d(\.\d+)?Z", task["created_at"])
+
+
+@pytest.mark.parametrize(
+    ("content", "detail"),
+    [
+        pytest.param(b"", "EOF", id="empty-body"),
+        pytest.param(b"{nope", "invalid character 'n' looking for beginning of object key string", id="syntax"),
+        pytest.param(
+            b'{"input": 7}',
+            "json: cannot unmarshal number into Go struct field CreateTaskRequest.input of type string",
+            id="wrong-type",
+        ),
+        pytest.param(b'{"template_version_id": "abc"}', "invalid UUID length: 3", id="bad-uuid"),
+        pytest.param(b'{"template_version_preset_id": ""}', "invalid UUID length: 0", id="empty-preset"),
+    ],
+)
+def test_create_bad_json(fake: Fake, content: bytes, detail: str) -> None:
+    """§3.2 step 2 and §1.1: 400 "Request body must be valid JSON." with Go's decoder error as detail."""
+    response = fake.alice.post(f"{TASKS}/me", content=content, headers={"Content-Type": "application/json"})
+    assert response.status_code == 400
+    assert response.json() == {"message": "Request body must be valid JSON.", "detail": detail}
+
+
+@pytest.mark.parametrize(
+    ("body", "expected"),
+    [
+        pytest.param(
+            {"template_version_id": "6ba7b810-9dad-11d1-80b4-00c04fd430c8"},
+            {"message": "Template version not found or you do not have access to this resource"},
+            id="unknown-version",
+        ),
+        pytest.param(
+            {},
+            {"message": "Template version not found or you do not have access to this resource"},
+            id="missing-version-is-nil-uuid",
+        ),
+        pytest.param(
+            {"name": "new"},
+            {"message": "Unable to create a Task with the provided name.", "detail": 'cannot use "new" as a name'},
+            id="reserved-name",
+        ),
+        pytest.param(
+            {"name": "a" * 33},
+            {"message": "Unable to create a Task with the provided name.", "detail": "must be <= 32 characters"},
+            id="long-name",
+        ),
+        pytest.param(
+            {"name": " padded"},
+            {
+                "message": "Unable to create a Task with the provided name.",
+                "detail": "must be alphanumeric with hyphens",
+            },
+            id="untrimmed-name",
+        ),
+        pytest.param(
+            {"name": "a--b"},
+            {
+                "message": "Unable to create a Task with the provided name.",
+                "detail": "must be alphanumeric with hyphens",
+            },
+            id="double-hyphen",
+        ),
+    ],
+)
+def test_create_refusals(fake: Fake, body: dict[str, Any], expected: dict[str, Any]) -> None:
+    """§3.2 steps 3 and 5: unknown template version and NameValid failures are 400 with exact bodies."""
+    payload = {"template_version_id": fake.ai_version, "input": "x", **body}
+    if body == {}:
+        del payload["template_version_id"]
+    response = fake.alice.post(f"{TASKS}/me", json=payload)
+    assert response.status_code == 400
+    assert response.json() == expected
+
+
+def test_create_from_template_without_ai_task(fake: Fake) -> None:
+    """§3.2 step 4."""
+    version = fake.server.seed.template_versions["no_ai_task"]
+    response = fake.alice.post(f"{TASKS}/me", json={"template_version_id": version, "input": "x"})
+    assert response.status_code == 400
+    assert response.json() == {"message": 'Template does not have a valid "coder_ai_task" resource.'}
+
+
+def test_create_without_name_generates_one(fake: Fake) -> None:
+    """§3.2: empty name → task-<docker-style>-<4 hex>."""
+    task = fake.create(name="")
+    assert re.fullmatch(r"task-[a-z]+(-[a-z]+)*-[0-9a-f]{4}", task["name"]), task["name"]
+
+
+def test_duplicate_name_any_case_is_409(fake: Fake) -> None:
+    """§3.2 step 8: 409 with the exact message and validations."""
+    name = new_name()
+    fake.create(name=name)
+    response = fake.alice.post(
+        f"{TASKS}/me", json={"template_version_id": fake.ai_version, "input": "x", "name": name.upper()}
+    )
+    assert response.status_code == 409
+    assert response.json() == {
+        "message": f'Workspace "{name.upper()}" already exists.',
+        "validations": [{"field": "name", "detail": "This value is already in use and should be unique."}],
+    }
+
+
+def test_owner_creates_for_a_member(fake: Fake) -> None:
+    """§3.2 step 7: the site owner may create a task owned by alice."""
+    task = fake.create(fake.owner, user="alice")
+    assert task["owner_name"] == "alice"
+    assert fake.get(task)["id"] == task["id"]
+
+
+# ---- path resolution (§2) ---------------------------------------------------------------------------------------
+
+
+@pytest.mark.parametrize("user", ["me", "alice", "ALICE", "uuid"])
+def test_user_segment_forms(fake: Fake, user: str) -> None:
+    """§2.1: me, username (case-insensitive) or user UUID."""
+    task = fake.create()
+    segment = fake.server.seed.users["alice"].id if user == "uuid" else user
+    response = fake.alice.get(f"{TASKS}/{segment}/{task['name'].upper()}")
+    assert response.status_code == 200
+    assert response.json()["id"] == task["id"]
+
+
+@pytest.mark.parametrize("user", ["nobody", "6ba7b810-9dad-11d1-80b4-00c04fd430c8"])
+def test_unknown_user_is_400(fake: Fake, user: str) -> None:
+    """§2.1: unknown username or UUID → 400 with the queried value (at 82f; 404 at newest)."""
+    response = fake.alice.get(f"{TASKS}/{user}/anything")
+    assert response.status_code == 400
+    assert response.json() == {
+        "message": '"user" must be an existing uuid or username.',
+        "detail": f'queried user="{user}"',
+    }
+
+
+def test_member_addressing_another_member_is_404(fake: Fake) -> None:
+    """§2.1 step 5 and §7.5: alice cannot address bob at all; not even to create."""
+    bobs = fake.create(fake.bob)
+    assert fake.alice.get(f"{TASKS}/bob/{bobs['name']}").json() == NOT_FOUND
+    assert fake.alice.post(f"{TASKS}/bob", json={"template_version_id": fake.ai_version}).status_code == 404
+    assert fake.alice.get(f"{TASKS}/me/{bobs['id']}").status_code == 404
+
+
+def test_owner_reads_any_task_by_uuid_under_me(fake: Fake) -> None:
+    """§2.2 step 1: the UUID lookup is not checked against {user}."""
+    task = fake.create()
+    response = fake.owner.get(f"{TASKS}/me/{task['id']}")
+    assert response.status_code == 200
+    assert response.json()["owner_name"] == "alice"
+
+
+def test_workspace_uuid_is_not_a_task_id(fake: Fake) -> None:
+    """§2.2 step 5."""
+    task = fake.create()
+    assert fake.alice.get(f"{TASKS}/me/{task['workspace_id']}").status_code == 404
+
+
+# ---- delete (§3.4) ----------------------------------------------------------------------------------------------
+
+
+def test_delete_during_first_build_is_409(fake: Fake) -> None:
+    """§3.4: 409 while the create build's job is pending or running."""
+    task = fake.create()
+    response = fake.alice.delete(f"{TASKS}/me/{task['id']}")
+    assert response.status_code == 409
+    assert response.json() == {
+        "message": "A workspace build is already active.",
+        "detail": "A workspace build is already active.",
+    }
+
+
+def test_delete_is_202_empty_and_then_404_everywhere(fake: Fake) -> None:
+    """§3.4: 202 with no body and no content type; §2.2 step 4: deleted tasks are 404 on every endpoint."""
+    task = fake.active()
+    response = fake.alice.delete(f"{TASKS}/me/{task['id']}")
+    assert response.status_code == 202
+    assert response.content == b""
+    assert "content-type" not in response.headers
+    path = f"{TASKS}/me/{task['id']}"
+    assert fake.alice.get(path).json() == NOT_FOUND
+    assert fake.alice.delete(path).status_code == 404
+    assert fake.alice.patch(path + "/input", json={"input": "x"}).status_code == 404
+    assert fake.alice.post(path + "/send", json={"input": "x"}).status_code == 404
+    assert fake.alice.get(path + "/logs").status_code == 404
+    assert fake.alice.get(f"{TASKS}/me/{task['name']}").status_code == 404
+    assert task["id"] not in [t["id"] for t in fake.alice.get(TASKS).json()["tasks"]]
+
+
+# ---- input (§3.5) -----------------------------------------------------------------------------------------------
+
+
+def test_update_input_rules(fake: Fake) -> None:
+    """§3.5: blank after trim → 400; not paused → 409; paused → 204 with the JSON content type and no body."""
+    task = fake.active()
+    path = f"{TASKS}/me/{task['id']}/input"
+    blank = fake.alice.patch(path, json={"input": "  \n"})
+    assert (blank.status_code, blank.json()) == (400, {"message": "Task input is required."})
+    busy = fake.alice.patch(path, json={"input": "new"})
+    assert busy.status_code == 409
+    assert busy.json() == {
+        "message": "Unable to update task input, task must be paused.",
+        "detail": "Please stop the task's workspace before updating the input.",
+    }
+    assert fake.build(task, "stop").status_code == 201
+    fake.clock.advance(2 * STAGE)
+    done = fake.alice.patch(path, json={"input": "new prompt"})
+    assert done.status_code == 204
+    assert done.content == b""
+    assert done.headers["content-type"] == JSON_TYPE
+    assert fake.get(task)["initial_prompt"] == "new prompt"
+
+
+# ---- send and logs (§3.6-§3.8) ----------------------------------------------------------------------------------
+
+
+def test_send_and_logs_round_trip(fake: Fake) -> None:
+    """§3.6: 204 with no body or content type; §3.7: the message is input, the reply output, ids are integers."""
+    task = fake.active(input="")
+    path = f"{TASKS}/me/{task['id']}"
+    sent = fake.alice.post(path + "/send", json={"input": "Add a README"})
+    assert sent.status_code == 204
+    assert sent.content == b""
+    assert "content-type" not in sent.headers
+    busy = fake.alice.post(path + "/send", json={"input": "again"})
+    assert busy.status_code == 502
+    assert busy.json() == {"message": "Task app is not ready to accept input.", "detail": "Status: running"}
+    fake.clock.advance(WORK)
+    logs = fake.alice.get(path + "/logs")
+    assert logs.status_code == 200
+    entries = logs.json()["logs"]
+    assert (entries[0]["type"], entries[0]["content"]) == ("input", "Add a README")
+    assert entries[1]["type"] == "output"
+    assert all(isinstance(e["id"], int) and e["time"].endswith("Z") for e in entries)
+
+
+def test_send_empty_input_is_400_but_whitespace_passes(fake: Fake) -> None:
+    """§3.6 step 2: the comparison is exact."""
+    task = fake.active()
+    path = f"{TASKS}/me/{task['id']}/send"
+    empty = fake.alice.post(path, json={"input": ""})
+    assert (empty.status_code, empty.json()) == (400, {"message": "Task input is required."})
+    assert fake.alice.post(path, json={"input": " "}).status_code == 204
+
+
+@pytest.mark.parametrize("suffix", ["/send", "/logs"])
+def test_send_and_logs_need_an_active_task(fake: Fake, suffix: str) -> None:
+    """§3.8 check 1: 400 with the task's status in the detail."""
+    task = fake.paused()
+    path = f"{TASKS}/me/{task['id']}{suffix}"
+    response = fake.alice.post(path, json={"input": "x"}) if suffix == "/send" else fake.alice.get(path)
+    assert response.status_code == 400
+    assert response.json() == {
+        "message": "Task status must be active.",
+        "detail": 'Task status is "paused", it must be "active" to interact with the task.',
+    }
+
+
+def test_logs_are_empty_list_before_any_message(fake: Fake) -> None:
+    """§3.7: logs is [] when empty, never null."""
+    task = fake.active(input="")
+    assert fake.alice.get(f"{TASKS}/me/{task['id']}/logs").json() == {"logs": []}
+
+
+# ---- Task JSON (§5) ---------------------------------------------------------------------------------------------
+
+
+def test_active_task_json_fields(fake: Fake) -> None:
+    """§5: nullable UUIDs are plain strings once set; agent health object; updated_at is the workspace's."""
+    task = fake.active()
+    assert task["status"] == "active"
+    assert task["workspace_agent_lifecycle"] == "ready"
+    assert task["workspace_agent_health"] == {"healthy": True}
+    for field in ("workspace_id", "workspace_agent_id", "workspace_app_id"):
+        assert re.fullmatch(r"[0-9a-f-]{36}", task[field])
+    workspace = fake.alice.get(f"/api/v2/workspaces/{task['workspace_id']}").json()
+    assert task["updated_at"] == workspace["updated_at"]
+    assert task["template_display_name"] == "AI Coder"
+
+
+def test_resume_goes_back_to_active(fake: Fake) -> None:
+    """§4.1 and §4.2: start after stop → initializing (stale status dropped) → active."""
+    task = fake.paused()
+    assert task["status"] == "paused"
+    assert fake.build(task, "start").status_code == 201
+    resumed = fake.get(task)
+    assert resumed["status"] == "initializing"
+    assert resumed["current_state"]["message"] == "Workspace is pending"
+    fake.clock.advance(5 * STAGE)
+    assert fake.get(task)["status"] == "active"
