@@ -6,8 +6,10 @@ copies of it: a check that cannot fail proves nothing.
 
 from __future__ import annotations
 
+import copy
 import re
 from collections.abc import Iterator
+from functools import lru_cache
 from pathlib import Path
 from typing import Any
 from urllib.parse import quote, urlparse
@@ -38,6 +40,17 @@ def load_yaml(path: Path) -> Any:
         return yaml.safe_load(stream)
 
 
+@lru_cache(maxsize=1)
+def _pristine() -> dict[str, Any]:
+    document: dict[str, Any] = load_yaml(SPEC_PATH)
+    return document
+
+
+def fresh_document() -> dict[str, Any]:
+    """A private copy of the document (parsed once per process): the caller may break it freely."""
+    return copy.deepcopy(_pristine())
+
+
 # ── validity and operations ─────────────────────────────────────────────────────────────────────────────────────────
 
 
@@ -54,6 +67,10 @@ def operations(document: dict[str, Any]) -> dict[str, str]:
         for method in METHODS
         if method in item
     }
+
+
+def operation_ids(document: dict[str, Any]) -> list[str]:
+    return sorted(operations(document).values())
 
 
 def documented_operations(markdown: str) -> set[str]:
@@ -201,6 +218,15 @@ def example_problems(document: dict[str, Any]) -> list[str]:
 def load_in_schemathesis(document: dict[str, Any], extra_config: str = "") -> Any:
     """The document as schemathesis 4.32 loads it, with link inference off as in the suite."""
     return schemathesis.openapi.from_dict(document, config=SchemathesisConfig.from_str(NO_INFERENCE + extra_config))
+
+
+def schemathesis_operation(schema: Any, operation_id: str) -> Any:
+    """The loaded schemathesis operation with this operationId."""
+    for result in schema.get_all_operations():
+        operation = result.ok()
+        if operation.definition.raw.get("operationId") == operation_id:
+            return operation
+    raise LookupError(f"no operation {operation_id!r} in the document")
 
 
 def link_graph(document: dict[str, Any]) -> set[tuple[str, str]]:
