@@ -60,8 +60,10 @@ def _current_test(request: pytest.FixtureRequest) -> Iterator[None]:
     """Attribute the requests made during this test to its node id in ``traffic``."""
     recorder = run_state(request.config).traffic
     recorder.current_nodeid = request.node.nodeid
+    recorder.current_node = request.node
     yield
     recorder.current_nodeid = None
+    recorder.current_node = None
 
 
 @pytest.fixture(scope="session")

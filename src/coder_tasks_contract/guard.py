@@ -30,7 +30,7 @@ from http.cookies import CookieError, SimpleCookie
 from typing import Any, Protocol, TypeVar
 from urllib.parse import parse_qs, urlsplit
 
-from coder_tasks_contract import paths
+from coder_tasks_contract import paths, repro
 from coder_tasks_contract.registry import OwnedTask, TaskRegistry
 from coder_tasks_contract.target import User
 from coder_tasks_contract.throttle import RateLimiter, parse_retry_after
@@ -293,6 +293,19 @@ class Guard:
             return False
         return str(body.get("template_version_id", "")).lower() == self.template_version_id.lower()
 
+    def _sample(self, request: Outgoing, received: Received) -> repro.Sample:
+        """A redacted copy of the exchange for the test's failure report (``repro.py``)."""
+        return repro.capture(
+            method=request.method,
+            url=request.url,
+            headers=request.headers,
+            body=request.body,
+            status=received.status,
+            response_header=received.header,
+            response_body=received.content(),
+            redact=repro.Redactor.for_users(self.users),
+        )
+
     def _refuse(self, request: Outgoing, reason: str) -> GuardRefused:
         return GuardRefused(f"write guard refused {request.describe}: {reason}")
 
@@ -327,7 +340,7 @@ class Guard:
         """Record the exchange; register what a create made; note deletes and fresh workspace ids."""
         method = request.method.upper()
         status = received.status
-        self.traffic.record(method, admission.route, status)
+        self.traffic.record(method, admission.route, status, sample=lambda: self._sample(request, received))
         if admission.create:
             # 4xx: refused before anything was made (§3.2). 5xx: the task row may exist; keep the slot.
             self.registry.settle_create(created=not (400 <= status < 500))

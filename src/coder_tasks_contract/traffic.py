@@ -8,9 +8,13 @@ the controller sees the whole run.
 from __future__ import annotations
 
 import threading
-from collections.abc import Iterable, Iterator
+from collections import deque
+from collections.abc import Callable, Iterable, Iterator
 from dataclasses import asdict, dataclass
 from typing import Any
+
+#: How many of a test's most recent exchanges are kept, redacted, for its failure report (``reporting.py``).
+RECENT_PER_TEST = 5
 
 
 @dataclass(frozen=True)
@@ -38,12 +42,37 @@ class Traffic:
         self._exchanges: list[Exchange] = []
         #: Node id of the running test; set by the autouse ``_current_test`` fixture, None between tests.
         self.current_nodeid: str | None = None
+        #: The running test's node, when the fixture sets it: its ``nodeid`` is read at each response, because
+        #: schemathesis renames the node to ``test_conformance[METHOD /path]`` while one operation's subtest runs.
+        self.current_node: Any = None
+        self._recent: dict[str, deque[object]] = {}
 
-    def record(self, method: str, route: str, status: int) -> Exchange:
-        exchange = Exchange(method.upper(), route, status, self.current_nodeid)
+    def _nodeid_now(self) -> str | None:
+        node = self.current_node
+        if node is not None:
+            return str(node.nodeid)
+        return self.current_nodeid
+
+    def record(self, method: str, route: str, status: int, *, sample: Callable[[], object] | None = None) -> Exchange:
+        """Add one exchange; ``sample`` (called only during a test) makes the redacted copy kept for its report."""
+        exchange = Exchange(method.upper(), route, status, self._nodeid_now())
+        kept = sample() if sample is not None and exchange.nodeid is not None else None
         with self._lock:
             self._exchanges.append(exchange)
+            if kept is not None and exchange.nodeid is not None:
+                self._recent.setdefault(exchange.nodeid, deque(maxlen=RECENT_PER_TEST)).append(kept)
         return exchange
+
+    def recent(self, nodeid: str) -> list[object]:
+        """The last :data:`RECENT_PER_TEST` samples of a test (oldest first), as the guard made them."""
+        with self._lock:
+            return list(self._recent.get(nodeid, ()))
+
+    def forget(self, nodeid: str) -> None:
+        """Drop the samples of a finished test and of its subtests (``nodeid[...]``)."""
+        with self._lock:
+            for key in [k for k in self._recent if k == nodeid or k.startswith(nodeid + "[")]:
+                del self._recent[key]
 
     def extend(self, exchanges: Iterable[Exchange]) -> None:
         with self._lock:
