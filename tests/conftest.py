@@ -9,6 +9,8 @@ Tests that must change a task in a way others would notice create their own with
 
 from __future__ import annotations
 
+import logging
+import re
 from collections.abc import Callable, Iterator
 from typing import Any
 
@@ -53,3 +55,28 @@ def anonymous_client(make_client: Callable[..., httpx.Client]) -> Iterator[httpx
     client = make_client()
     yield client
     client.close()
+
+
+_QUERY_TOKEN = re.compile(r"((?:coder_session_token|access_token)=)[^&\s\"']+", re.IGNORECASE)
+
+
+class _RedactQueryTokens(logging.Filter):
+    """Replaces token values in query strings with ``****`` in a log record's message."""
+
+    def filter(self, record: logging.LogRecord) -> bool:
+        message = record.getMessage()
+        redacted = _QUERY_TOKEN.sub(r"\1****", message)
+        if redacted != message:
+            record.msg, record.args = redacted, ()
+        return True
+
+
+@pytest.fixture(scope="session", autouse=True)
+def _redact_query_tokens_in_logs() -> Iterator[None]:
+    """httpx logs every request URL at INFO; test_auth.py puts tokens in query strings (§7.1), so with
+    ``--log-level=INFO`` they would show in captured logs. Redact them for the whole session."""
+    redactor = _RedactQueryTokens()
+    logger = logging.getLogger("httpx")
+    logger.addFilter(redactor)
+    yield
+    logger.removeFilter(redactor)
