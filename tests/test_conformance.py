@@ -85,8 +85,9 @@ def conformance(
     reporter = request.config.pluginmanager.get_plugin("terminalreporter")
     if reporter is not None:
         reporter.write_line(
-            f"test_conformance: {sender.requests_sent} generated requests, {len(traffic) - before} in all "
-            f"(with setup, lifecycle polls and check probes); {aim.created} tasks created by generated cases"
+            f"tests/test_conformance.py: {sender.requests_sent} generated requests as user A, "
+            f"{len(traffic) - before} in all (with setup, user B, lifecycle polls and check probes); "
+            f"{aim.created} tasks created by generated cases"
         )
 
 
@@ -107,3 +108,41 @@ def test_conformance(case: Case, conformance: Sender, target: Target) -> None:
         pytest.skip(SKIP_NO_TEMPLATE)
     aimed = conformance.aim.aim(case)
     conformance.send(case, aimed=aimed)
+
+
+@pytest.fixture(scope="module")
+def sender_b(request: pytest.FixtureRequest, target: Target, make_session: Callable[..., requests.Session]) -> Sender:
+    """User B's guarded sender (a second ordinary member of the same organization)."""
+    if target.user_b is None:
+        pytest.skip(
+            "needs --second-session-token (a second ordinary member of the same organization) "
+            "to check isolation between users"
+        )
+    return Sender(session=make_session(target.user_b), reproduce=contract.run_seed(request.config).reproduce())
+
+
+reads = schemathesis.pytest.from_fixture("api_schema").include(method="GET")
+
+
+@reads.parametrize()
+@pytest.mark.needs_second_user
+def test_user_b_cannot_read_user_a_tasks(
+    case: Case, conformance: Sender, sender_b: Sender, registry: TaskRegistry, target: Target
+) -> None:
+    """A generated read that shows user A their task shows user B nothing: 404, and no A task in B's list (§7.5)."""
+    assert conformance.aim is not None
+    if case.method.upper() != "GET":
+        reject()  # only reads are replayed as another user: a write would change A's task if isolation failed
+    aimed = conformance.aim.aim(case)
+    as_a = conformance.send(case, aimed=aimed)
+    as_b = sender_b.send(case)
+    mine = {str(task["id"]).lower() for task in registry.tasks if task.get("owner_id") == target.user_a.id}
+    if aiming.operation_id(case) == contract.LIST:
+        if as_b.status_code == 200:
+            leaked = mine & {str(task.get("id", "")).lower() for task in as_b.json().get("tasks", [])}
+            assert not leaked, f"user B's GET {case.formatted_path} lists user A's task(s) {sorted(leaked)} (§7.5)"
+    elif as_a.status_code == 200:
+        assert as_b.status_code == 404, (
+            f"user B's GET {case.formatted_path} answered {as_b.status_code} for user A's task; "
+            "another member's task must be 404 by id and by owner/name (§3.3, §7.5)"
+        )

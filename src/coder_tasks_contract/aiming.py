@@ -165,12 +165,12 @@ class Aim:
             # A write's path is always aimed (never at a task the run did not create), which would make this case
             # a repeat of a valid one: its only invalid part was a path parameter.
             reject()
-        digest = self._digest(case)
+        digest = self.digest(case)
         aimed = Aimed(op, probe=probe)
         if "{user}" in case.path:
-            aimed = self._aim_path(case, op, digest, probe, keep_invalid=read)
+            aimed = self.aim_path(case, op, digest, probe, keep_invalid=read)
         if op == contract.CREATE and case.method.upper() == "POST":
-            self._aim_create_body(case)
+            self.aim_create_body(case)
             final = case.meta
             may_create = probe or final is None or final.generation.mode.is_positive
             if may_create and self.created >= self.create_budget:
@@ -181,7 +181,7 @@ class Aim:
             self._settle(aimed.task)
         return aimed
 
-    def _digest(self, case: Case[Any]) -> int:
+    def digest(self, case: Case[Any]) -> int:
         generated = {
             "operation": case.operation.label,
             "method": case.method,
@@ -191,7 +191,7 @@ class Aim:
         }
         return zlib.crc32(json.dumps(generated, sort_keys=True, default=repr).encode())
 
-    def _aim_path(self, case: Case[Any], op: str, digest: int, probe: bool, *, keep_invalid: bool) -> Aimed:
+    def aim_path(self, case: Case[Any], op: str, digest: int, probe: bool, *, keep_invalid: bool) -> Aimed:
         params = dict(case.path_parameters)
         # A read may keep a path value its schema rejects (a negative case: it must be refused, 400 or 404, and
         # cannot name a real user or task, whose names and ids match the schema). Everything else is aimed.
@@ -225,7 +225,7 @@ class Aim:
         case.path_parameters = params
         return aimed
 
-    def _aim_create_body(self, case: Case[Any]) -> None:
+    def aim_create_body(self, case: Case[Any]) -> None:
         body = case.body
         if not isinstance(body, dict):
             return  # the body itself is the invalid part: the server must refuse it (400)

@@ -105,6 +105,12 @@ class Sender:
         # header, so it is sent once either way.
         return {"session": self.session, "auth": self.session.auth}
 
+    def call(self, case: Case[Any], **kwargs: Any) -> Response:
+        """Send ``case`` as this sender's user (through the guard); count it."""
+        response = case.call(**{**self.transport_kwargs, **kwargs})
+        self.requests_sent += 1
+        return response
+
     def send(
         self,
         case: Case[Any],
@@ -115,16 +121,16 @@ class Sender:
     ) -> Response:
         """Send ``case`` and run every enabled check plus ours; a failure carries the seed and how to rerun."""
         __tracebackhide__ = True
-        kwargs = self.transport_kwargs
-        response = case.call(**kwargs)
-        self.requests_sent += 1
+        response = self.call(case)
         if aimed is not None and self.aim is not None:
             self.aim.record(aimed, case.method, response.status_code, _json(response))
         checks: list[CheckFunction] = [unsupported_method_status, ignored_auth_once(self.enforced), *extra_checks]
         if aimed is not None:
             checks.append(aimed_target(aimed))
         try:
-            case.validate_response(response, additional_checks=checks, transport_kwargs=kwargs, recorder=recorder)
+            case.validate_response(
+                response, additional_checks=checks, transport_kwargs=self.transport_kwargs, recorder=recorder
+            )
         except FailureGroup as exc:
             add_note(exc, self.reproduce)
             raise

@@ -44,17 +44,19 @@ class Budget:
 
     # Fuzzing-phase examples per operation (the examples and coverage phases add their own, fixed, cases).
     max_examples: int
-    # Scenarios the stateful tests run, and the most steps in one.
+    # Scenarios of schemathesis' state machine, and the most steps in one.
     stateful_scenarios: int
     stateful_steps: int
-    # Tasks the generated createTask cases may create (each one starts a real workspace on a deployment).
+    # Lifecycle walks through the links (each creates one task and pauses it once).
+    walks: int
+    # Tasks the generated createTask cases of test_conformance may create (each starts a real workspace).
     generated_creates: int
 
 
 BUDGETS: dict[str, Budget] = {
-    "default": Budget(max_examples=8, stateful_scenarios=3, stateful_steps=14, generated_creates=4),
-    "ci": Budget(max_examples=8, stateful_scenarios=3, stateful_steps=14, generated_creates=4),
-    "thorough": Budget(max_examples=100, stateful_scenarios=15, stateful_steps=30, generated_creates=12),
+    "default": Budget(max_examples=8, stateful_scenarios=3, stateful_steps=14, walks=1, generated_creates=4),
+    "ci": Budget(max_examples=8, stateful_scenarios=3, stateful_steps=14, walks=1, generated_creates=4),
+    "thorough": Budget(max_examples=100, stateful_scenarios=15, stateful_steps=30, walks=3, generated_creates=12),
 }
 
 

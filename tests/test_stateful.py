@@ -1,0 +1,145 @@
+"""Stateful tests over the document's explicit links (createTask 201 → get, delete, input, send, logs).
+
+Two tests, both driven by ``components/links`` of spec/coder-tasks.yaml (link inference is off):
+
+- ``test_task_lifecycle_through_links`` walks one task's whole life in the order its states allow: create, get by id
+  and by name, logs, send, pause (a workspace stop build, not in the spec), update input, delete, then every link
+  again, each answering 404. A schemathesis state machine picks its transitions at random and knows nothing of
+  task states, so it cannot promise this sequence; the walk follows the same links deterministically and sends
+  generated, validated cases at every step (``stateful.LinkWalk``).
+- ``test_links_state_machine`` runs schemathesis' own state machine over the same links, each step first bringing
+  its task into the state the operation needs; its recorder gives ``use_after_free`` and
+  ``ensure_resource_availability`` the history they check.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Iterator
+from typing import Any
+
+import httpx
+import hypothesis
+import pytest
+import requests
+from hypothesis import HealthCheck, Phase, given
+from hypothesis import strategies as st
+from schemathesis.specs.openapi.schemas import OpenApiSchema
+
+from coder_tasks_contract import aiming, contract, profiles, stateful
+from coder_tasks_contract.contract_checks import Sender
+from coder_tasks_contract.registry import TaskRegistry
+from coder_tasks_contract.target import Target
+
+SKIP_READ_ONLY = "read-only mode (--read-only): the stateful tests create, change and delete a task"
+SKIP_NO_TEMPLATE = "needs --template-version-id (a template version with a coder_ai_task resource) to create tasks"
+
+
+@pytest.fixture(scope="module")
+def api_schema(request: pytest.FixtureRequest, target: Target, make_session: Callable[..., Any]) -> OpenApiSchema:
+    """The spec loaded for the target; schemathesis' credential-less probes go through the guard too."""
+    return contract.load_for(
+        request.config,
+        base_url=target.base_url,
+        request_timeout=target.request_timeout,
+        probe_session=make_session(None),
+    )
+
+
+@pytest.fixture(scope="module")
+def sender(
+    request: pytest.FixtureRequest, target: Target, make_session: Callable[..., requests.Session]
+) -> Iterator[Sender]:
+    """User A's guarded sender for the stateful tests; reports how many requests they sent."""
+    if target.read_only:
+        pytest.skip(SKIP_READ_ONLY)
+    if not target.template_version_id:
+        pytest.skip(SKIP_NO_TEMPLATE)
+    sender = Sender(session=make_session(target.user_a), reproduce=contract.run_seed(request.config).reproduce())
+    yield sender
+    reporter = request.config.pluginmanager.get_plugin("terminalreporter")
+    if reporter is not None:
+        reporter.write_line(f"tests/test_stateful.py: {sender.requests_sent} generated requests")
+
+
+@pytest.fixture(scope="module")
+def states(target: Target, client_a: httpx.Client) -> stateful.TaskStates:
+    """Moves this run's tasks between active, paused and settled with workspace builds (polled, §3.4, §3.5)."""
+    return stateful.TaskStates(client_a, target.lifecycle_timeout)
+
+
+def _aim(target: Target, registry: TaskRegistry) -> aiming.Aim:
+    return aiming.Aim(
+        username=target.user_a.username,
+        user_id=target.user_a.id,
+        registry=registry,
+        template_version_id=target.template_version_id,
+        create_budget=profiles.budget().generated_creates,
+    )
+
+
+def _settings(**overrides: Any) -> hypothesis.settings:
+    # The loaded profile decides determinism and budgets; no shrinking: every replay starts real workspaces, and the
+    # failure already carries the failing request as curl.
+    return hypothesis.settings(
+        hypothesis.settings.default,
+        phases=(Phase.explicit, Phase.generate),
+        deadline=None,
+        suppress_health_check=list(HealthCheck),
+        **overrides,
+    )
+
+
+def _seeded(request: pytest.FixtureRequest, test: Any) -> Any:
+    seed = contract.run_seed(request.config).seed
+    return hypothesis.seed(seed)(test) if seed is not None else test
+
+
+@pytest.mark.writes
+@pytest.mark.operation(contract.CREATE, 201)
+@pytest.mark.operation(contract.GET, 200, 404)
+@pytest.mark.operation(contract.LOGS, 200, 404)
+@pytest.mark.operation(contract.SEND, 204, 404)
+@pytest.mark.operation(contract.UPDATE_INPUT, 204, 404)
+@pytest.mark.operation(contract.DELETE, 202, 404)
+def test_task_lifecycle_through_links(
+    request: pytest.FixtureRequest,
+    api_schema: OpenApiSchema,
+    sender: Sender,
+    states: stateful.TaskStates,
+    target: Target,
+    registry: TaskRegistry,
+) -> None:
+    """create → get (id, name) → logs → send → pause → input → delete → 404 on every link (§3.2-§3.8, §2.2.4)."""
+    walked: list[list[str]] = []
+
+    @_settings(max_examples=profiles.budget().walks)
+    @given(data=st.data())
+    def walk(data: st.DataObject) -> None:
+        link_walk = stateful.LinkWalk(api_schema, sender, states, draw=data.draw)
+        walked.append(link_walk.steps)
+        link_walk.run(_aim(target, registry))
+
+    _seeded(request, walk)()
+    # The walk covered every link twice (before and after delete) and every operation the links lead to.
+    linked = {link.target.label for link in stateful.links_from(api_schema, contract.CREATE, "201")}
+    for steps in walked:
+        reached = {step.split(" ", 1)[0] for step in steps}
+        assert {"POST", "GET", "DELETE", "PATCH"} <= reached, steps
+        assert len(linked) >= 5, f"the document links createTask to only {sorted(linked)}"
+
+
+@pytest.mark.writes
+def test_links_state_machine(
+    request: pytest.FixtureRequest,
+    api_schema: OpenApiSchema,
+    sender: Sender,
+    states: stateful.TaskStates,
+    target: Target,
+    registry: TaskRegistry,
+) -> None:
+    """Random sequences of linked operations pass every check, use_after_free included (§3.3, §3.4)."""
+    workflow = stateful.workflow_class(api_schema, sender=sender, aim=_aim(target, registry), states=states)
+    budget = profiles.budget()
+    _seeded(request, workflow).run(
+        settings=_settings(max_examples=budget.stateful_scenarios, stateful_step_count=budget.stateful_steps)
+    )
