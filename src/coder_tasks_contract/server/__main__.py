@@ -6,8 +6,10 @@ from __future__ import annotations
 
 import argparse
 import json
+import signal
 import sys
 import threading
+from types import FrameType
 
 from .entities import SPEEDS
 from .runner import start_reference_server
@@ -71,6 +73,10 @@ def build_parser() -> argparse.ArgumentParser:
     return parser
 
 
+def _interrupt(signum: int, frame: FrameType | None) -> None:
+    raise KeyboardInterrupt
+
+
 def main(argv: list[str] | None = None) -> int:
     args = build_parser().parse_args(argv)
     try:
@@ -89,6 +95,7 @@ def main(argv: list[str] | None = None) -> int:
         print(f"coder-tasks-fake: {exc}", file=sys.stderr)
         return 1
     print(json.dumps(server.seed.to_json()), flush=True)
+    signal.signal(signal.SIGTERM, _interrupt)  # stop as cleanly on SIGTERM as on Ctrl-C
     try:
         threading.Event().wait()
     except KeyboardInterrupt:
