@@ -146,3 +146,35 @@ def test_cookie_get_needs_no_csrf(fake: Fake) -> None:
     """§7.4: only POST, PATCH and DELETE are checked."""
     response = fake.anon.get(TASKS, headers={"Cookie": f"coder_session_token={fake.token('alice')}"})
     assert response.status_code == 200
+
+
+def test_refusals_before_routing_carry_coders_headers(fake: Fake) -> None:
+    """§1: the version and nosniff headers are set by the outer stack, so 401 and CSRF 400 have them too."""
+    unauthorized = fake.anon.get(TASKS)
+    csrf = fake.anon.post(TASKS + "/me", headers={"Cookie": "coder_session_token=x"})
+    for response in (unauthorized, csrf):
+        assert response.headers["x-coder-build-version"].startswith("v2.")
+        assert response.headers.get_list("x-content-type-options") == ["nosniff"]
+
+
+def test_a_crash_is_coders_500_and_the_server_survives() -> None:
+    """§1.1 Panic: the recover middleware answers 500 "An internal server error occurred." (fault injected
+    through app_factory: the world's list operation raises)."""
+    from coder_tasks_contract.server.app import create_app
+    from coder_tasks_contract.server.model import World
+    from coder_tasks_contract.server.runner import start_reference_server
+
+    def broken(world: World):  # type: ignore[no-untyped-def]
+        def explode(*args: object) -> None:
+            raise RuntimeError("injected fault")
+
+        world.list_tasks = explode  # type: ignore[method-assign]
+        return create_app(world)
+
+    with start_reference_server(app_factory=broken) as server:
+        headers = {"Coder-Session-Token": server.seed.users["alice"].token}
+        response = httpx.get(server.url + TASKS, headers=headers)
+        assert response.status_code == 500
+        assert response.json() == {"message": "An internal server error occurred."}
+        assert response.headers["x-coder-build-version"].startswith("v2.")
+        assert httpx.get(server.url + "/api/v2/users/me", headers=headers).status_code == 200

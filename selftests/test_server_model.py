@@ -432,3 +432,14 @@ def test_list_filters_by_status(world: World, seed: SeedInfo, clock: ManualClock
     alice = user(world, seed, "alice")
     assert world.list_tasks(alice, world.parse_query(alice, "status:active")) == [active]
     assert world.list_tasks(alice, world.parse_query(alice, 'status:"initializing"')) == [fresh]
+
+
+def test_realistic_speed_takes_seconds(clock: ManualClock) -> None:
+    """Speeds: realistic stages are 2 s, so create → active takes 10 s of (simulated) time."""
+    world = World(clock, speed="realistic")
+    seed = seed_world(world, "http://127.0.0.1:1")
+    task = create(world, seed)
+    clock.advance(9.9)
+    assert status(world, task) == "initializing"
+    clock.advance(0.1)
+    assert status(world, task) == "active"
