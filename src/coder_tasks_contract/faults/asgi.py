@@ -1,0 +1,333 @@
+"""How a fault changes the reference server: ASGI wrappers that rewrite one kind of request or response, a tag that
+tells domain rules which operation is being served, and :func:`serve`, which assembles a variant.
+
+The wrappers sit outside the whole reference app (its authentication middleware included), so a fault can change
+what the client sends before Coder's checks run, or what Coder answered before it leaves the socket. Everything
+else about the server stays the faithful one.
+"""
+
+from __future__ import annotations
+
+import json
+import re
+from collections.abc import Callable, Iterable
+from contextvars import ContextVar
+from dataclasses import dataclass, field, replace
+from typing import Any
+
+from starlette.responses import Response
+from starlette.types import ASGIApp, Message, Receive, Scope, Send
+
+from coder_tasks_contract.server.app import create_app
+from coder_tasks_contract.server.gofmt import go_escape_path, go_json
+from coder_tasks_contract.server.model import World
+
+TASKS = "/api/experimental/tasks"
+_SEGMENT = "[^/]+"
+# The seven operations (§1 route table) by method and path: operationId -> (method, path pattern).
+OPERATIONS: dict[str, tuple[str, re.Pattern[str]]] = {
+    "listTasks": ("GET", re.compile(rf"^{TASKS}/?$")),
+    "createTask": ("POST", re.compile(rf"^{TASKS}/{_SEGMENT}$")),
+    "getTask": ("GET", re.compile(rf"^{TASKS}/{_SEGMENT}/{_SEGMENT}$")),
+    "deleteTask": ("DELETE", re.compile(rf"^{TASKS}/{_SEGMENT}/{_SEGMENT}$")),
+    "updateTaskInput": ("PATCH", re.compile(rf"^{TASKS}/{_SEGMENT}/{_SEGMENT}/input$")),
+    "sendTaskInput": ("POST", re.compile(rf"^{TASKS}/{_SEGMENT}/{_SEGMENT}/send$")),
+    "getTaskLogs": ("GET", re.compile(rf"^{TASKS}/{_SEGMENT}/{_SEGMENT}/logs$")),
+}
+WRITES = frozenset({"createTask", "deleteTask", "updateTaskInput", "sendTaskInput"})
+
+#: The operation the current request addresses (set by :class:`OperationTag`), for domain rules that a fault
+#: changes for some operations only, e.g. "another member may delete the task" but not read it.
+current_operation: ContextVar[str | None] = ContextVar("current_operation", default=None)
+
+
+def operation_of(method: str, path: str) -> str | None:
+    """The operationId of a request, or None outside the seven task operations."""
+    path = re.sub("/{2,}", "/", path)
+    for operation, (op_method, pattern) in OPERATIONS.items():
+        if method.upper() == op_method and pattern.match(path):
+            return operation
+    return None
+
+
+def is_task_route(path: str) -> bool:
+    return path == TASKS or path.startswith(TASKS + "/")
+
+
+def path_segments(path: str) -> list[str]:
+    """The path's segments after ``/api/experimental/tasks``: ``[user, task, suffix...]``."""
+    return [segment for segment in path[len(TASKS) :].split("/") if segment]
+
+
+# ---- requests ------------------------------------------------------------------------------------------------
+
+
+@dataclass
+class Incoming:
+    """A request as a fault may rewrite it: header names lower-case, the query string raw (still encoded)."""
+
+    method: str
+    path: str
+    query: str
+    headers: list[tuple[str, str]]
+    body: bytes
+    operation: str | None = None
+
+    def header(self, name: str) -> str | None:
+        name = name.lower()
+        return next((value for key, value in self.headers if key == name), None)
+
+    def without_header(self, name: str) -> Incoming:
+        name = name.lower()
+        return replace(self, headers=[(k, v) for k, v in self.headers if k != name])
+
+    def with_header(self, name: str, value: str) -> Incoming:
+        stripped = self.without_header(name)
+        return replace(stripped, headers=[*stripped.headers, (name.lower(), value)])
+
+    def cookie(self, name: str) -> str | None:
+        """The first value of cookie ``name`` (a simple reading: enough for the cookies the suite sends)."""
+        for key, value in self.headers:
+            if key != "cookie":
+                continue
+            for part in value.split(";"):
+                cookie, sep, cookie_value = part.strip().partition("=")
+                if sep and cookie == name:
+                    return cookie_value
+        return None
+
+    def query_pairs(self) -> list[tuple[str, str]]:
+        """Raw ``key=value`` pairs (not decoded: a rewrite keeps the client's encoding)."""
+        pairs = []
+        for part in self.query.split("&"):
+            if part:
+                key, _, value = part.partition("=")
+                pairs.append((key, value))
+        return pairs
+
+    def without_query(self, key: str) -> Incoming:
+        kept = [f"{k}={v}" if v else k for k, v in self.query_pairs() if k != key]
+        return replace(self, query="&".join(kept))
+
+
+RequestRewrite = Callable[[Incoming], "Incoming | Response | None"]
+
+
+class RewriteRequest:
+    """Hands every HTTP request to ``rewrite`` (body included); a returned ``Incoming`` replaces the request, a
+    returned ``Response`` is the answer (the reference app never sees the request)."""
+
+    def __init__(self, app: ASGIApp, rewrite: RequestRewrite) -> None:
+        self.app = app
+        self.rewrite = rewrite
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        if scope["type"] != "http":
+            await self.app(scope, receive, send)
+            return
+        chunks: list[bytes] = []
+        while True:
+            message = await receive()
+            if message["type"] != "http.request":
+                break  # the client went away; let the app see an empty body
+            chunks.append(message.get("body", b""))
+            if not message.get("more_body", False):
+                break
+        headers = [(k.decode("latin-1").lower(), v.decode("latin-1")) for k, v in scope.get("headers", [])]
+        incoming = Incoming(
+            scope["method"],
+            scope["path"],
+            scope.get("query_string", b"").decode("latin-1"),
+            headers,
+            b"".join(chunks),
+            operation_of(scope["method"], scope["path"]),
+        )
+        changed = self.rewrite(incoming) or incoming
+        if isinstance(changed, Response):
+            await changed(scope, receive, send)
+            return
+        new_scope = dict(scope)
+        new_scope.update(
+            method=changed.method,
+            path=changed.path,
+            raw_path=go_escape_path(changed.path).encode("latin-1"),
+            query_string=changed.query.encode("latin-1"),
+            headers=[(k.encode("latin-1"), v.encode("latin-1")) for k, v in changed.headers],
+        )
+        body = changed.body
+        sent = False
+
+        async def replay() -> Message:
+            nonlocal sent
+            if not sent:
+                sent = True
+                return {"type": "http.request", "body": body, "more_body": False}
+            return await receive()
+
+        await self.app(new_scope, replay, send)
+
+
+# ---- responses -----------------------------------------------------------------------------------------------
+
+
+@dataclass
+class Reply:
+    """A complete response as a fault may rewrite it (header names lower-case)."""
+
+    status: int
+    headers: list[tuple[str, str]]
+    body: bytes
+    request: Incoming = field(repr=False)
+
+    @property
+    def operation(self) -> str | None:
+        return self.request.operation
+
+    def header(self, name: str) -> str | None:
+        name = name.lower()
+        return next((value for key, value in self.headers if key == name), None)
+
+    def with_header(self, name: str, value: str | None) -> Reply:
+        """The reply with header ``name`` set to ``value`` (None removes it)."""
+        name = name.lower()
+        headers = [(k, v) for k, v in self.headers if k != name]
+        if value is not None:
+            headers.append((name, value))
+        return replace(self, headers=headers)
+
+    @property
+    def is_json(self) -> bool:
+        return (self.header("content-type") or "").startswith("application/json") and bool(self.body.strip())
+
+    def json(self) -> Any:
+        return json.loads(self.body)
+
+    def with_json(self, value: Any) -> Reply:
+        """The reply with ``value`` as its body, written as Coder writes JSON."""
+        return replace(self, body=go_json(value))
+
+
+ResponseRewrite = Callable[[Reply], "Reply | None"]
+
+
+class RewriteResponse:
+    """Buffers each HTTP response and hands it to ``rewrite``; a returned ``Reply`` is sent instead (with its
+    Content-Length recomputed)."""
+
+    def __init__(self, app: ASGIApp, rewrite: ResponseRewrite) -> None:
+        self.app = app
+        self.rewrite = rewrite
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        if scope["type"] != "http":
+            await self.app(scope, receive, send)
+            return
+        start: Message | None = None
+        chunks: list[bytes] = []
+
+        async def collect(message: Message) -> None:
+            nonlocal start
+            if message["type"] == "http.response.start":
+                start = message
+                return
+            if message["type"] == "http.response.body":
+                chunks.append(message.get("body", b""))
+                if not message.get("more_body", False):
+                    await self._flush(scope, start, b"".join(chunks), send)
+                return
+            await send(message)
+
+        await self.app(scope, receive, collect)
+
+    async def _flush(self, scope: Scope, start: Message | None, body: bytes, send: Send) -> None:
+        assert start is not None, "a response body came before its start"
+        headers = [(k.decode("latin-1").lower(), v.decode("latin-1")) for k, v in start.get("headers", [])]
+        request_headers = [(k.decode("latin-1").lower(), v.decode("latin-1")) for k, v in scope.get("headers", [])]
+        request = Incoming(
+            scope["method"],
+            scope["path"],
+            scope.get("query_string", b"").decode("latin-1"),
+            request_headers,
+            b"",
+            operation_of(scope["method"], scope["path"]),
+        )
+        reply = Reply(start["status"], headers, body, request)
+        changed = self.rewrite(reply) or reply
+        out = [(k.encode("latin-1"), v.encode("latin-1")) for k, v in changed.headers if k != "content-length"]
+        if changed.body or changed.status not in (204, 304):
+            out.append((b"content-length", str(len(changed.body)).encode()))
+        await send({"type": "http.response.start", "status": changed.status, "headers": out})
+        await send({"type": "http.response.body", "body": changed.body, "more_body": False})
+
+
+# ---- the operation tag and assembly --------------------------------------------------------------------------
+
+
+class OperationTag:
+    """Sets :data:`current_operation` for the request it passes on."""
+
+    def __init__(self, app: ASGIApp) -> None:
+        self.app = app
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        token = current_operation.set(operation_of(scope["method"], scope["path"]) if scope["type"] == "http" else None)
+        try:
+            await self.app(scope, receive, send)
+        finally:
+            current_operation.reset(token)
+
+
+def serve(
+    world: World,
+    *,
+    rules: type[World] | None = None,
+    request: RequestRewrite | None = None,
+    response: ResponseRewrite | None = None,
+) -> ASGIApp:
+    """The reference app for ``world``, changed in one place: domain ``rules`` (a ``World`` subclass the world
+    becomes), a ``request`` rewrite before Coder sees the request, or a ``response`` rewrite after it answered."""
+    if rules is not None:
+        if not issubclass(rules, World) or rules.__dict__.get("__slots__"):
+            raise TypeError(f"{rules!r} is not a plain World subclass")
+        world.__class__ = rules
+    app: ASGIApp = create_app(world)
+    if response is not None:
+        app = RewriteResponse(app, response)
+    if request is not None:
+        app = RewriteRequest(app, request)
+    return OperationTag(app)
+
+
+# ---- small helpers shared by the catalogue -------------------------------------------------------------------
+
+
+def on_operations(operations: Iterable[str], rewrite: ResponseRewrite) -> ResponseRewrite:
+    """``rewrite``, applied only to responses of the given operations."""
+    wanted = frozenset(operations)
+
+    def apply(reply: Reply) -> Reply | None:
+        return rewrite(reply) if reply.operation in wanted else None
+
+    return apply
+
+
+def map_tasks(reply: Reply, change: Callable[[dict[str, Any]], None]) -> Reply | None:
+    """Apply ``change`` to every Task in a successful JSON task response (create, get, list); None otherwise."""
+    if not reply.is_json or reply.status >= 300 or reply.operation not in {"createTask", "getTask", "listTasks"}:
+        return None
+    body = reply.json()
+    tasks = body.get("tasks") if reply.operation == "listTasks" else [body]
+    for task in tasks or []:
+        change(task)
+    return reply.with_json(body)
+
+
+def map_error(reply: Reply, change: Callable[[dict[str, Any]], dict[str, Any] | None]) -> Reply | None:
+    """Apply ``change`` to a JSON error body on the task routes; a returned dict replaces the body."""
+    if reply.status < 400 or not reply.is_json or not is_task_route(reply.request.path):
+        return None
+    body = reply.json()
+    if not isinstance(body, dict):
+        return None
+    new = change(body)
+    return reply.with_json(body if new is None else new)

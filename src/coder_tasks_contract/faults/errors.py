@@ -1,0 +1,340 @@
+"""Faults in the client errors (§1.1, §3): a check missing, in the wrong order, or answered with the wrong status
+or body shape."""
+
+from __future__ import annotations
+
+from dataclasses import replace
+from datetime import datetime
+from typing import Any
+
+from starlette.types import ASGIApp
+
+from coder_tasks_contract.faults.asgi import Reply, is_task_route, map_error, serve
+from coder_tasks_contract.faults.base import fault
+from coder_tasks_contract.server import lifecycle
+from coder_tasks_contract.server.entities import Task, User
+from coder_tasks_contract.server.errors import NOT_FOUND_MESSAGE, BadRequest, Conflict, UpstreamFailure
+from coder_tasks_contract.server.gofmt import go_trim_space
+from coder_tasks_contract.server.model import NIL_UUID, World
+from coder_tasks_contract.server.names import name_error
+
+BAD_JSON = "Request body must be valid JSON."
+INPUT_REQUIRED = "Task input is required."
+MUST_BE_PAUSED = ("Unable to update task input, task must be paused.", "Please stop the task's workspace before "
+                  "updating the input.")  # fmt: skip
+TEMPLATE_VERSION_NOT_FOUND = "Template version not found or you do not have access to this resource"
+
+
+# ---- error bodies --------------------------------------------------------------------------------------------
+
+
+@fault("errors", "test_create_with_invalid_json_answers_400", "test_input_with_invalid_json_answers_400", ci=True)
+def invalid_json_answers_500(world: World) -> ASGIApp:
+    """A body that is not valid JSON answers 500 "Internal server error" (§1.1, §3.2 step 2: 400 "Request body
+    must be valid JSON." with the decoder's error as detail)."""
+
+    def rewrite(reply: Reply) -> Reply | None:
+        if reply.status == 400 and reply.is_json and reply.json().get("message") == BAD_JSON:
+            return replace(reply, status=500).with_json({"message": "Internal server error", **_detail(reply)})
+        return None
+
+    return serve(world, response=rewrite)
+
+
+def _detail(reply: Reply) -> dict[str, Any]:
+    detail = reply.json().get("detail")
+    return {"detail": detail} if detail else {}
+
+
+@fault("errors", "message: ", "not-found", "test_unknown", "test_bad_token", "test_no_token", ci=True)
+def error_body_uses_error_key(world: World) -> ASGIApp:
+    """Error bodies on the task routes say ``{"error": ...}`` instead of ``{"message": ...}`` (§1.1: every
+    non-2xx JSON error is ``{"message", "detail"?, "validations"?}``)."""
+    return serve(world, response=lambda reply: map_error(reply, lambda body: {"error": body.pop("message"), **body}))
+
+
+@fault("errors", "assert_not_found", "== NOT_FOUND", "test_unknown_task", "test_workspace_id", "deleted")
+def not_found_message_with_period(world: World) -> ASGIApp:
+    """The not-found body ends with a period (§1.1: ``{"message":"Resource not found or you do not have access
+    to this resource"}``, no trailing period)."""
+
+    def change(body: dict[str, Any]) -> None:
+        if body.get("message") == NOT_FOUND_MESSAGE:
+            body["message"] += "."
+
+    return serve(world, response=lambda reply: map_error(reply, change))
+
+
+@fault("errors", "validations: ", "test_unknown", "test_bad_token", "test_no_token")
+def empty_validations_present(world: World) -> ASGIApp:
+    """Error bodies carry ``"validations": []`` when there are none (§1.1: ``validations`` is omitted when
+    empty)."""
+    return serve(world, response=lambda reply: map_error(reply, lambda body: body.setdefault("validations", [])))
+
+
+@fault("errors", "test_unknown_template_version_answers_400")
+def unknown_template_version_answers_404(world: World) -> ASGIApp:
+    """An unknown template version answers 404 (§3.2 step 3: 400 "Template version not found or you do not have
+    access to this resource")."""
+
+    def rewrite(reply: Reply) -> Reply | None:
+        if reply.status == 400 and reply.is_json and reply.json().get("message") == TEMPLATE_VERSION_NOT_FOUND:
+            return replace(reply, status=404)
+        return None
+
+    return serve(world, response=lambda reply: rewrite(reply) if is_task_route(reply.request.path) else None)
+
+
+# ---- create (§3.2) -------------------------------------------------------------------------------------------
+
+
+class _CreateUnder(World):
+    """Create rules with one check relaxed: ``accepts(name, owner)`` says which otherwise refused name to accept.
+    The task is then created under a generated name and renamed, so every other rule still applies."""
+
+    def accepts(self, name: str, owner: User) -> bool:
+        return False
+
+    def create_task(
+        self,
+        actor: User,
+        owner: User,
+        *,
+        template_version_id: str | None,
+        prompt: str,
+        name: str,
+        at: datetime | None = None,
+    ) -> Task:
+        with self.lock:
+            if not name or not self.accepts(name, owner):
+                return super().create_task(
+                    actor, owner, template_version_id=template_version_id, prompt=prompt, name=name, at=at
+                )
+            task = super().create_task(
+                actor, owner, template_version_id=template_version_id, prompt=prompt, name="", at=at
+            )
+            task.name = name
+            workspace = self.workspace_of(task)
+            if workspace is not None:
+                workspace.name = name
+            return task
+
+    def name_taken(self, name: str, owner: User, *, exact: bool = False) -> bool:
+        now = self.now()
+        return any(
+            ws.owner_id == owner.id
+            and (ws.name == name if exact else ws.name.lower() == name.lower())
+            and not lifecycle.is_deleted(ws, now)
+            for ws in self.workspaces.values()
+        )
+
+
+class _NamesNotValidated(_CreateUnder):
+    def accepts(self, name: str, owner: User) -> bool:
+        return name_error(name) is not None and not self.name_taken(name, owner)
+
+
+@fault("errors", "test_invalid_task_name_answers_400", ci=True)
+def name_validation_missing(world: World) -> ASGIApp:
+    """Task names are not validated at all (§3.2 NameValid: 1-32 bytes, not ``new``/``create``, ASCII
+    alphanumerics in groups joined by single hyphens; otherwise 400 "Unable to create a Task with the provided
+    name.")."""
+    return serve(world, rules=_NamesNotValidated)
+
+
+class _LongNames(_CreateUnder):
+    def accepts(self, name: str, owner: User) -> bool:
+        return name_error(name) == "must be <= 32 characters" and len(name) <= 64 and not self.name_taken(name, owner)
+
+
+@fault("errors", "33-characters")
+def name_length_limit_64(world: World) -> ASGIApp:
+    """Names of up to 64 characters are accepted (§3.2 NameValid: at most 32 bytes, else 400 with detail
+    ``must be <= 32 characters``)."""
+    return serve(world, rules=_LongNames)
+
+
+class _ReservedNames(_CreateUnder):
+    def accepts(self, name: str, owner: User) -> bool:
+        return name in ("new", "create") and not self.name_taken(name, owner)
+
+
+@fault("errors", "test_invalid_task_name_answers_400_with_its_detail[new", "[create")
+def reserved_names_accepted(world: World) -> ASGIApp:
+    """``new`` and ``create`` are accepted as task names (§3.2 NameValid: not ``new`` and not ``create``)."""
+    return serve(world, rules=_ReservedNames)
+
+
+class _DuplicatesAccepted(_CreateUnder):
+    def accepts(self, name: str, owner: User) -> bool:
+        return name_error(name) is None and self.name_taken(name, owner)
+
+
+@fault("errors", "test_duplicate_name_answers_409", ci=True)
+def duplicate_name_accepted(world: World) -> ASGIApp:
+    """A second task with the name of the owner's live task is created (§3.2 step 8: 409 ``Workspace "<name>"
+    already exists.`` with the ``name`` validation)."""
+    return serve(world, rules=_DuplicatesAccepted)
+
+
+class _DuplicatesCaseSensitive(_CreateUnder):
+    def accepts(self, name: str, owner: User) -> bool:
+        return (
+            name_error(name) is None and self.name_taken(name, owner) and not self.name_taken(name, owner, exact=True)
+        )
+
+
+@fault("errors", "test_duplicate_name_is_case_insensitive")
+def duplicate_name_case_sensitive(world: World) -> ASGIApp:
+    """Names collide only when they match in case: ``TASK`` is created beside ``task`` (§3.2 step 8: a workspace
+    with the same name, case-insensitive, already exists → 409)."""
+    return serve(world, rules=_DuplicatesCaseSensitive)
+
+
+class _NoAICheck(World):
+    def create_task(
+        self,
+        actor: User,
+        owner: User,
+        *,
+        template_version_id: str | None,
+        prompt: str,
+        name: str,
+        at: datetime | None = None,
+    ) -> Task:
+        with self.lock:
+            version = self.template_versions.get(template_version_id or NIL_UUID)
+            if version is not None and not version.has_ai_task:
+                self.template_versions[version.id] = replace(version, has_ai_task=True)
+            return super().create_task(
+                actor, owner, template_version_id=template_version_id, prompt=prompt, name=name, at=at
+            )
+
+
+@fault("errors", "test_template_without_ai_task_answers_400")
+def non_ai_template_accepted(world: World) -> ASGIApp:
+    """A template version without a ``coder_ai_task`` resource makes a task (§3.2 step 4: 400 ``Template does not
+    have a valid "coder_ai_task" resource.``)."""
+    return serve(world, rules=_NoAICheck)
+
+
+# ---- PATCH /input (§3.5) -------------------------------------------------------------------------------------
+
+
+class _PatchAnyStatus(World):
+    def update_input(self, actor: User, task: Task, prompt: str) -> None:
+        with self.lock:
+            if go_trim_space(prompt) == "":
+                raise BadRequest(INPUT_REQUIRED)
+            task.prompt = prompt
+
+
+@fault("errors", "test_update_input_on_a_task_that_is_not_paused_answers_409", ci=True)
+def patch_when_not_paused_accepted(world: World) -> ASGIApp:
+    """PATCH /input changes the prompt of a task that is not paused (§3.5 step 4: the task must be ``paused``,
+    otherwise 409 "Unable to update task input, task must be paused.")."""
+    return serve(world, rules=_PatchAnyStatus)
+
+
+class _PatchBlankAccepted(World):
+    def update_input(self, actor: User, task: Task, prompt: str) -> None:
+        with self.lock:
+            if prompt == "" or go_trim_space(prompt) != "":
+                super().update_input(actor, task, prompt)
+                return
+            if self.task_status(task) != "paused":  # whitespace only: the status rule is all that is left
+                raise Conflict(*MUST_BE_PAUSED)
+            task.prompt = prompt
+
+
+@fault("errors", "test_update_input_blank_answers_400[spaces", "test_update_input_blank_answers_400[whitespace")
+def patch_blank_input_accepted(world: World) -> ASGIApp:
+    """PATCH /input refuses only the empty string: whitespace-only input passes (§3.5 step 2: input empty *after
+    trimming whitespace* → 400 "Task input is required.")."""
+    return serve(world, rules=_PatchBlankAccepted)
+
+
+class _PatchStatusFirst(World):
+    def update_input(self, actor: User, task: Task, prompt: str) -> None:
+        with self.lock:
+            if self.task_status(task) != "paused":
+                raise Conflict(*MUST_BE_PAUSED)
+            super().update_input(actor, task, prompt)
+
+
+@fault("errors", "test_update_input_blank_answers_400")
+def patch_checks_status_before_input(world: World) -> ASGIApp:
+    """PATCH /input checks the task's status before the input: blank input on an active task answers 409
+    (§3.5 order of checks: step 2, blank input → 400, comes before step 4, status → 409)."""
+    return serve(world, rules=_PatchStatusFirst)
+
+
+# ---- send and logs (§3.6-§3.8) -------------------------------------------------------------------------------
+
+
+class _SendAnyStatus(World):
+    def send(self, actor: User, task: Task, text: str) -> None:
+        with self.lock:
+            if text == "":
+                raise BadRequest(INPUT_REQUIRED)
+            workspace = self.workspace_of(task)
+            if workspace is None:
+                raise BadRequest("Task does not have a workspace.")
+            now = self.now()
+            status = task.agentapi.status(now)
+            if status != "stable":
+                raise UpstreamFailure("Task app is not ready to accept input.", f"Status: {status}")
+            task.agentapi.converse(text, now, self.speed.work)
+
+
+@fault("errors", "test_send_and_logs_on_a_paused_task_answer_400[sendTaskInput", ci=True)
+def send_when_not_active_accepted(world: World) -> ASGIApp:
+    """POST /send relays input to a task that is not active (§3.8 check 1: status ≠ ``active`` → 400 "Task status
+    must be active.")."""
+    return serve(world, rules=_SendAnyStatus)
+
+
+class _LogsAnyStatus(World):
+    def logs(self, actor: User, task: Task) -> list[Any]:
+        with self.lock:
+            return task.agentapi.messages(self.now())
+
+
+@fault("errors", "test_send_and_logs_on_a_paused_task_answer_400[getTaskLogs")
+def logs_when_not_active_accepted(world: World) -> ASGIApp:
+    """GET /logs answers 200 for a task that is not active (§3.8 check 1: status ≠ ``active`` → 400 "Task status
+    must be active."; the stored-snapshot answer is newer, §8)."""
+    return serve(world, rules=_LogsAnyStatus)
+
+
+class _SendEmptyAccepted(World):
+    def send(self, actor: User, task: Task, text: str) -> None:
+        with self.lock:
+            if text != "":
+                super().send(actor, task, text)
+                return
+            self._check_interactive(task)
+            now = self.now()
+            if task.agentapi.status(now) != "stable":
+                raise UpstreamFailure("Task app is not ready to accept input.", f"Status: {task.agentapi.status(now)}")
+            task.agentapi.converse(text, now, self.speed.work)
+
+
+@fault("errors", "test_send_empty_input_answers_400", ci=True)
+def send_empty_input_accepted(world: World) -> ASGIApp:
+    """POST /send relays an empty input (§3.6 step 2: ``input == ""`` → 400 "Task input is required.")."""
+    return serve(world, rules=_SendEmptyAccepted)
+
+
+class _SendTrims(World):
+    def send(self, actor: User, task: Task, text: str) -> None:
+        if go_trim_space(text) == "":
+            raise BadRequest(INPUT_REQUIRED)
+        super().send(actor, task, text)
+
+
+@fault("errors", "test_send_accepts_whitespace_only_input")
+def send_whitespace_input_rejected(world: World) -> ASGIApp:
+    """POST /send refuses whitespace-only input, as PATCH /input does (§3.6 step 2: the comparison is exact;
+    unlike PATCH, a whitespace-only input passes)."""
+    return serve(world, rules=_SendTrims)

@@ -1,0 +1,154 @@
+"""Faults in the task lifecycle (§2.2 step 4, §3.4, §3.5, §3.6): use after delete, DELETE during a build,
+PATCH /input starting a build or storing nothing, send relaying nothing."""
+
+from __future__ import annotations
+
+from datetime import datetime
+
+from starlette.types import ASGIApp
+
+from coder_tasks_contract.faults.asgi import serve
+from coder_tasks_contract.faults.base import fault
+from coder_tasks_contract.server.entities import Task, User
+from coder_tasks_contract.server.errors import BadRequest, Conflict, NotFound
+from coder_tasks_contract.server.gofmt import go_quote, try_uuid
+from coder_tasks_contract.server.model import World
+from coder_tasks_contract.server.query import TaskFilter
+
+
+class _DeletedStillFound(World):
+    def resolve_task(self, actor: User, owner: User, raw: str) -> Task:
+        try:
+            return super().resolve_task(actor, owner, raw)
+        except NotFound:
+            task_id = try_uuid(raw)
+            for task in self.tasks.values():
+                if task.deleted_at is None or not self.can_access_task(actor, task):
+                    continue
+                if task.id == task_id or (task.owner_id == owner.id and task.name.lower() == raw.lower()):
+                    return task
+            raise
+
+
+@fault("lifecycle", "test_delete_answers_202", "test_every_operation_on_a_deleted_task", ci=True)
+def deleted_task_still_found(world: World) -> ASGIApp:
+    """A deleted task is still found by id and name (§2.2 step 4, §3.4: deleted tasks are never returned; the next
+    GET answers 404)."""
+    return serve(world, rules=_DeletedStillFound)
+
+
+class _DeletedStillListed(World):
+    def list_tasks(self, actor: User, task_filter: TaskFilter) -> list[Task]:
+        with self.lock:
+            found = super().list_tasks(actor, task_filter)
+            deleted = [
+                task
+                for task in self.tasks.values()
+                if task.deleted_at is not None
+                and self.can_access_task(actor, task)
+                and task_filter.owner_id in (None, task.owner_id)
+                and task_filter.organization_id in (None, task.organization_id)
+                and task_filter.status is None
+            ]
+            return sorted(found + deleted, key=lambda task: (task.created_at, task.id), reverse=True)
+
+
+@fault("lifecycle", "test_deleted_task_is_not_listed")
+def deleted_task_still_listed(world: World) -> ASGIApp:
+    """Deleted tasks stay in the list (§3.1: only non-deleted tasks are listed)."""
+    return serve(world, rules=_DeletedStillListed)
+
+
+class _DeleteDuringBuild(World):
+    def delete_task(self, actor: User, task: Task) -> None:
+        with self.lock:
+            now = self.now()
+            workspace = self.workspace_of(task)
+            if workspace is not None:
+                self._queue_build(actor, workspace, "delete", now)  # queued behind the running one, no 409
+            task.deleted_at = now
+
+
+@fault("lifecycle", "test_delete_while_the_first_build_runs_answers_409", ci=True)
+def delete_during_build_accepted(world: World) -> ASGIApp:
+    """DELETE while a workspace build is pending or running deletes the task (§3.4: 409 "A workspace build is
+    already active.")."""
+    return serve(world, rules=_DeleteDuringBuild)
+
+
+class _PatchStartsBuild(World):
+    def update_input(self, actor: User, task: Task, prompt: str) -> None:
+        with self.lock:
+            super().update_input(actor, task, prompt)
+            workspace = self.workspace_of(task)
+            if workspace is not None:
+                self._queue_build(actor, workspace, "start", self.now())
+
+
+@fault("lifecycle", "test_update_input_answers_204_and_replaces_initial_prompt")
+def patch_starts_a_build(world: World) -> ASGIApp:
+    """PATCH /input starts the workspace again (§3.5: sets ``initial_prompt``; nothing else changes, no build is
+    started)."""
+    return serve(world, rules=_PatchStartsBuild)
+
+
+class _PatchNotStored(World):
+    def update_input(self, actor: User, task: Task, prompt: str) -> None:
+        with self.lock:
+            before = task.prompt
+            super().update_input(actor, task, prompt)
+            task.prompt = before
+
+
+@fault("lifecycle", "test_update_input_answers_204_and_replaces_initial_prompt", ci=True)
+def patch_input_not_stored(world: World) -> ASGIApp:
+    """PATCH /input answers 204 but the task's ``initial_prompt`` stays as it was (§3.5: it sets the task's
+    ``initial_prompt``; §5: ``initial_prompt`` is the current prompt)."""
+    return serve(world, rules=_PatchNotStored)
+
+
+class _SendDropped(World):
+    def send(self, actor: User, task: Task, text: str) -> None:
+        with self.lock:
+            if text == "":
+                raise BadRequest("Task input is required.")
+            self._check_interactive(task)  # every check passes as before; the input just goes nowhere
+
+
+@fault("lifecycle", "test_send_answers_204_and_the_input_shows_in_the_logs")
+def send_not_relayed(world: World) -> ASGIApp:
+    """POST /send answers 204 but the input never reaches the agent (§3.6: the input is relayed to the AgentAPI
+    app as a user message; §3.7: logs show it as an ``input`` entry)."""
+    return serve(world, rules=_SendDropped)
+
+
+class _DeletedNamesTaken(World):
+    def create_task(
+        self,
+        actor: User,
+        owner: User,
+        *,
+        template_version_id: str | None,
+        prompt: str,
+        name: str,
+        at: datetime | None = None,
+    ) -> Task:
+        with self.lock:
+            if name and any(
+                t.owner_id == owner.id and t.deleted_at is not None and t.name.lower() == name.lower()
+                for t in self.tasks.values()
+            ):
+                raise Conflict(
+                    f"Workspace {go_quote(name)} already exists.",
+                    validations=[("name", "This value is already in use and should be unique.")],
+                )
+            return super().create_task(
+                actor, owner, template_version_id=template_version_id, prompt=prompt, name=name, at=at
+            )
+
+
+@fault("lifecycle", "reuse", "deleted")
+def deleted_name_stays_taken(world: World) -> ASGIApp:
+    """The name of a deleted task can never be used again (§3.2 step 8: only a *non-deleted* workspace of the same
+    name conflicts; §3.4: the task is soft-deleted and its workspace deleted)."""
+    return serve(world, rules=_DeletedNamesTaken)

@@ -1,0 +1,156 @@
+"""Faults in path resolution (§1, §2): ``{user}`` as ``me``, username or UUID; ``{task}`` as UUID or name; what an
+unknown user, a workspace id, the docs' doubled prefix or an unknown route answer.
+
+Rules that change only for the task routes check :data:`~coder_tasks_contract.faults.asgi.current_operation`, so
+``GET /api/v2/users/me`` (the suite's preflight) keeps working.
+"""
+
+from __future__ import annotations
+
+from starlette.types import ASGIApp
+
+from coder_tasks_contract.faults.asgi import Incoming, Reply, current_operation, serve
+from coder_tasks_contract.faults.base import fault
+from coder_tasks_contract.server.entities import Task, User
+from coder_tasks_contract.server.errors import NOT_FOUND_MESSAGE, BadRequest, NotFound
+from coder_tasks_contract.server.gofmt import go_quote, try_uuid
+from coder_tasks_contract.server.model import USER_PARAM_MESSAGE, World
+
+
+def _unknown_user(raw: str) -> BadRequest:
+    """§2.1's 400 for a ``{user}`` that resolves to nobody."""
+    return BadRequest(USER_PARAM_MESSAGE, f"queried user={go_quote(raw)}")
+
+
+class _MeIsAUsername(World):
+    def resolve_user(self, actor: User, raw: str) -> User:
+        if raw == "me" and current_operation.get() is not None:
+            raise _unknown_user(raw)  # looked up as a username, and nobody is called "me"
+        return super().resolve_user(actor, raw)
+
+
+@fault("paths", "creating a shared task answered 400", "[me-", ci=True)
+def me_not_resolved(world: World) -> ASGIApp:
+    """``me`` in ``{user}`` is looked up as a username (and found by nobody) (§2.1 step 1: ``me`` resolves to the
+    caller)."""
+    return serve(world, rules=_MeIsAUsername)
+
+
+class _CaseSensitiveUsername(World):
+    def resolve_user(self, actor: User, raw: str) -> User:
+        user = super().resolve_user(actor, raw)
+        if raw != "me" and try_uuid(raw) is None and user.username != raw:
+            raise _unknown_user(raw)
+        return user
+
+
+@fault("paths", "username-upper-case", ci=True)
+def username_case_sensitive(world: World) -> ASGIApp:
+    """A username in ``{user}`` must match in case (§2.1 step 3: usernames are looked up case-insensitively)."""
+    return serve(world, rules=_CaseSensitiveUsername)
+
+
+class _NoUserUUID(World):
+    def resolve_user(self, actor: User, raw: str) -> User:
+        if try_uuid(raw) is not None and current_operation.get() is not None:
+            raise _unknown_user(raw)  # looked up as a username only
+        return super().resolve_user(actor, raw)
+
+
+@fault("paths", "[user-uuid", "while waiting for", "GET answered 400")
+def user_uuid_not_accepted(world: World) -> ASGIApp:
+    """A user UUID in ``{user}`` is looked up as a username (and found by nobody) (§2.1 step 2: a UUID is looked
+    up by id)."""
+    return serve(world, rules=_NoUserUUID)
+
+
+class _TaskByIdOnly(World):
+    def resolve_task(self, actor: User, owner: User, raw: str) -> Task:
+        if try_uuid(raw) is None:
+            raise NotFound()
+        return super().resolve_task(actor, owner, raw)
+
+
+@fault("paths", "[task-name", "test_logs_resolve_by_upper_case_username_and_name", ci=True)
+def task_name_not_resolved(world: World) -> ASGIApp:
+    """``{task}`` is looked up by UUID only, never by name (§2.2 step 2: a value that is no task UUID is the name
+    of one of the ``{user}``'s tasks)."""
+    return serve(world, rules=_TaskByIdOnly)
+
+
+class _CaseSensitiveTaskName(World):
+    def resolve_task(self, actor: User, owner: User, raw: str) -> Task:
+        task = super().resolve_task(actor, owner, raw)
+        if try_uuid(raw) is None and task.name != raw:
+            raise NotFound()
+        return task
+
+
+@fault("paths", "task-name-upper-case", "test_logs_resolve_by_upper_case_username_and_name")
+def task_name_case_sensitive(world: World) -> ASGIApp:
+    """A task name in ``{task}`` must match in case (§2.2 step 2: names compare case-insensitively,
+    ``LOWER(name)``)."""
+    return serve(world, rules=_CaseSensitiveTaskName)
+
+
+class _UnknownUser404(World):
+    def resolve_user(self, actor: User, raw: str) -> User:
+        try:
+            return super().resolve_user(actor, raw)
+        except BadRequest as exc:
+            if exc.message == USER_PARAM_MESSAGE:
+                raise NotFound() from None
+            raise
+
+
+@fault("paths", "test_unknown_user_segment_answers_400", ci=True)
+def unknown_user_answers_404(world: World) -> ASGIApp:
+    """An unknown ``{user}`` answers 404 with the not-found body: the newest servers' behaviour, not 82f525baf3's
+    (§2.1 steps 2-3: 400 ``"user" must be an existing uuid or username.``; §8: 404 only since #22069)."""
+    return serve(world, rules=_UnknownUser404)
+
+
+class _WorkspaceIdIsTaskId(World):
+    def resolve_task(self, actor: User, owner: User, raw: str) -> Task:
+        try:
+            return super().resolve_task(actor, owner, raw)
+        except NotFound:
+            workspace = self.workspaces.get(try_uuid(raw) or "")
+            task = self.tasks.get(workspace.task_id or "") if workspace else None
+            if task is None or task.deleted_at is not None or not self.can_access_task(actor, task):
+                raise
+            return task
+
+
+@fault("paths", "test_workspace_id_is_not_a_task_id")
+def workspace_id_resolves_task(world: World) -> ASGIApp:
+    """A task's workspace UUID in ``{task}`` finds the task (§2.2 step 5: workspace IDs are not task IDs; 404)."""
+    return serve(world, rules=_WorkspaceIdIsTaskId)
+
+
+@fault("paths", "documented-doubled-prefix")
+def doubled_prefix_served(world: World) -> ASGIApp:
+    """The URL Coder's 82f525baf3 docs print, ``/api/v2/api/experimental/tasks...``, serves the task routes
+    (§1, §9.1: that URL does not exist; 404 ``Route not found.``)."""
+    prefix = "/api/v2/api/experimental/"
+
+    def rewrite(request: Incoming) -> Incoming | None:
+        if request.path.startswith(prefix):
+            request.path = "/api/experimental/" + request.path[len(prefix) :]
+            return request
+        return None
+
+    return serve(world, request=rewrite)
+
+
+@fault("paths", "test_unknown_route_answers_404_route_not_found")
+def unknown_route_not_found_body(world: World) -> ASGIApp:
+    """An unknown route answers the resource not-found body, not ``{"message": "Route not found."}`` (§1:
+    unknown path under ``/api/experimental`` → 404 ``Route not found.``; §1.1)."""
+
+    def rewrite(reply: Reply) -> Reply | None:
+        if reply.status == 404 and reply.is_json and reply.json() == {"message": "Route not found."}:
+            return reply.with_json({"message": NOT_FOUND_MESSAGE})
+        return None
+
+    return serve(world, response=rewrite)

@@ -1,0 +1,148 @@
+"""The kill-rate command: run the contract suite against every fault of the catalogue (and the faithful server) and
+report which test caught each fault, how fast, and whether any fault survived or the faithful server failed.
+
+    python -m coder_tasks_contract.faults.report [-n N] [--only NAME ...] [--ci] [--no-faithful] [--json PATH]
+
+Exit code: 0 when every fault was caught and the faithful server passed; 1 otherwise; 2 for bad arguments.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import multiprocessing
+import sys
+import time
+from collections.abc import Sequence
+from concurrent.futures import ProcessPoolExecutor
+from pathlib import Path
+from typing import Any
+
+from coder_tasks_contract.faults import catalogue, get
+from coder_tasks_contract.faults.base import Fault
+from coder_tasks_contract.faults.runner import FAITHFUL, PROJECT_ROOT, SuiteRun, run_suite
+
+DEFAULT_JSON = PROJECT_ROOT / "reports" / "killrate.json"
+
+
+def _run(name: str) -> SuiteRun:
+    """One suite run in a worker process (by name: a fault's factory is looked up there, not pickled)."""
+    return run_suite(None if name == FAITHFUL else get(name))
+
+
+def verdict(fault: Fault, run: SuiteRun) -> str:
+    """``caught`` (by an expected catcher), ``caught-elsewhere`` (by a test the catalogue did not expect),
+    ``survived``, or ``broken`` (the run ended without a test result, e.g. the suite could not start)."""
+    if run.first_failure is not None:
+        failure = run.first_failure
+        return "caught" if fault.caught_by(failure.test_id, failure.message) else "caught-elsewhere"
+    return "survived" if run.exit_code == 0 else "broken"
+
+
+def _short(text: str, width: int) -> str:
+    return text if len(text) <= width else text[: width - 1] + "…"
+
+
+def render_table(rows: list[tuple[Fault, SuiteRun]]) -> str:
+    """Fault, area, verdict, first failing test, seconds to the first failure (and the whole run)."""
+    header = f"{'fault':<38} {'area':<10} {'verdict':<16} {'to 1st fail':>11} {'run':>6}  first failing test"
+    lines = [header, "-" * len(header)]
+    for fault, run in rows:
+        failure = run.first_failure
+        test = failure.test_id.split("::", 1)[-1] if failure else (f"exit code {run.exit_code}" if run.exit_code else "-")
+        took = f"{run.to_first_failure:.1f}s" if run.to_first_failure is not None else "-"
+        lines.append(
+            f"{fault.name:<38} {fault.area:<10} {verdict(fault, run):<16} {took:>11} {run.wall_seconds:>5.1f}s  "
+            f"{_short(test, 90)}"
+        )
+    return "\n".join(lines)
+
+
+def summary(rows: list[tuple[Fault, SuiteRun]], faithful: SuiteRun | None, wall: float, workers: int) -> dict[str, Any]:
+    verdicts = [verdict(fault, run) for fault, run in rows]
+    caught = sum(v in ("caught", "caught-elsewhere") for v in verdicts)
+    return {
+        "faults": len(rows),
+        "caught": caught,
+        "caught_by_expected_test": verdicts.count("caught"),
+        "survived": [fault.name for (fault, _), v in zip(rows, verdicts) if v == "survived"],
+        "broken": [fault.name for (fault, _), v in zip(rows, verdicts) if v == "broken"],
+        "kill_rate": round(caught / len(rows), 4) if rows else None,
+        "faithful": None if faithful is None else faithful.to_json(),
+        "false_alarm": None if faithful is None else not faithful.passed,
+        "wall_seconds": round(wall, 1),
+        "workers": workers,
+        "runs": [
+            {"fault": fault.name, "area": fault.area, "clause": fault.clause, "verdict": v, **run.to_json()}
+            for (fault, run), v in zip(rows, verdicts)
+        ],
+    }
+
+
+def parse_args(argv: Sequence[str] | None) -> argparse.Namespace:
+    parser = argparse.ArgumentParser(
+        prog="coder-tasks-killrate",
+        description="Run the contract suite against each broken variant of the reference server (and the faithful "
+        "one) and report the kill rate.",
+    )
+    parser.add_argument("-n", "--workers", type=int, default=2, metavar="N", help="suite runs at a time (default 2)")
+    parser.add_argument("--only", nargs="+", metavar="NAME", help="run only these faults (default: all)")
+    parser.add_argument("--ci", action="store_true", help="run only the representative CI subset of the catalogue")
+    parser.add_argument("--no-faithful", action="store_true", help="skip the faithful server (false-alarm) run")
+    parser.add_argument("--json", type=Path, default=DEFAULT_JSON, metavar="PATH", help=f"default {DEFAULT_JSON}")
+    parser.add_argument("--list", action="store_true", help="list the catalogue (name, area, clause) and exit")
+    args = parser.parse_args(argv)
+    if args.workers < 1:
+        parser.error("-n/--workers must be at least 1")
+    if args.only:
+        try:
+            for name in args.only:
+                get(name)
+        except KeyError as exc:
+            parser.error(str(exc.args[0]))
+    return args
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    args = parse_args(argv)
+    if args.list:
+        for fault in catalogue():
+            print(f"{fault.name:<38} {fault.area:<10} {'ci' if fault.ci else '  '}  {fault.clause}")
+        return 0
+    faults = [get(name) for name in args.only] if args.only else catalogue(ci_only=args.ci)
+    names = ([] if args.no_faithful else [FAITHFUL]) + [fault.name for fault in faults]
+    print(f"running the contract suite against {len(names)} variant(s), {args.workers} at a time ...", flush=True)
+    started = time.monotonic()
+    results: dict[str, SuiteRun] = {}
+    context = multiprocessing.get_context("spawn")  # the variants serve from threads: never fork them
+    with ProcessPoolExecutor(max_workers=args.workers, mp_context=context) as pool:
+        for name, run in zip(names, pool.map(_run, names)):
+            results[name] = run
+            mark = "FAILED" if run.first_failure else ("passed" if run.exit_code == 0 else f"exit {run.exit_code}")
+            print(f"  {name}: {mark} in {run.wall_seconds:.1f}s", flush=True)
+    wall = time.monotonic() - started
+    rows = [(fault, results[fault.name]) for fault in faults]
+    faithful = results.get(FAITHFUL)
+    report = summary(rows, faithful, wall, args.workers)
+    print()
+    print(render_table(rows))
+    print()
+    print(
+        f"kill rate: {report['caught']}/{report['faults']} caught "
+        f"({report['caught_by_expected_test']} by an expected test); survived: {', '.join(report['survived']) or 'none'}"
+    )
+    if report["broken"]:
+        print(f"no verdict (the suite did not run to a result): {', '.join(report['broken'])}")
+    if faithful is not None:
+        alarm = "none" if faithful.passed else f"FALSE ALARM: {faithful.first_failure or f'exit {faithful.exit_code}'}"
+        print(f"faithful server: {faithful.tests} tests in {faithful.wall_seconds:.1f}s; false alarms: {alarm}")
+    print(f"wall time: {wall:.1f}s with {args.workers} worker(s)")
+    args.json.parent.mkdir(parents=True, exist_ok=True)
+    args.json.write_text(json.dumps(report, indent=2) + "\n", encoding="utf-8")
+    print(f"written: {args.json}")
+    ok = not report["survived"] and not report["broken"] and not report["false_alarm"]
+    return 0 if ok else 1
+
+
+if __name__ == "__main__":
+    sys.exit(main())
