@@ -11,7 +11,7 @@ from typing import Any
 
 import pytest
 
-from coder_tasks_contract import exitcodes, options, preflight
+from coder_tasks_contract import exitcodes, options, preflight, reporting
 from coder_tasks_contract.registry import new_run_id
 from coder_tasks_contract.session import (
     SKIP_NO_SECOND_USER,
@@ -39,6 +39,7 @@ def pytest_addoption(parser: pytest.Parser) -> None:
     options.add_options(parser)
 
 
+@pytest.hookimpl(tryfirst=True)  # before junitxml and pytest-html read their paths (reporting.configure sets them)
 def pytest_configure(config: pytest.Config) -> None:
     for marker in MARKERS:
         config.addinivalue_line("markers", marker)
@@ -54,6 +55,7 @@ def pytest_configure(config: pytest.Config) -> None:
     if workerinput is not None and workerinput.get("ctc_target"):
         state.adopt_target(Target.from_wire(workerinput["ctc_target"]))
     config.stash[STATE_KEY] = state
+    reporting.configure(config, contract_run=_runs_contract_suite(config))
 
 
 @pytest.hookimpl(optionalhook=True)
@@ -92,6 +94,7 @@ def pytest_sessionstart(session: pytest.Session) -> None:
     try:
         run_state(config).ensure_target()
     except preflight.PreflightError as exc:
+        reporting.preflight_failed(config, str(exc))
         pytest.exit(str(exc), returncode=exitcodes.TARGET_UNUSABLE)
 
 
@@ -155,6 +158,20 @@ def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item
             item.add_marker(pytest.mark.skip(reason=SKIP_NO_TEMPLATE))
 
 
+@pytest.hookimpl(wrapper=True)
+def pytest_runtest_makereport(item: pytest.Item, call: pytest.CallInfo[None]) -> Any:
+    """Operation markers into JUnit properties; on failure, the "reproduce" section (reporting.py)."""
+    reporting.tag_operations(item)
+    report = yield
+    reporting.on_report(item, call, report)
+    return report
+
+
+@pytest.hookimpl(optionalhook=True)
+def pytest_html_report_title(report: Any) -> None:
+    report.title = reporting.HTML_TITLE
+
+
 @pytest.hookimpl(tryfirst=True)
 def pytest_sessionfinish(session: pytest.Session, exitstatus: int) -> None:
     """Before fixtures are torn down (the embedded server stops then): delete what the run created, check leftovers."""
@@ -183,6 +200,8 @@ def pytest_sessionfinish(session: pytest.Session, exitstatus: int) -> None:
     for worker_report in state.worker_reports:
         if not worker_report.get("ok", True):
             session.exitstatus = exitcodes.TASKS_LEFT_BEHIND
+    # After the cleanup (its traffic counts), before junitxml and pytest-html write their files.
+    reporting.finish(session)
 
 
 @pytest.hookimpl(optionalhook=True)
@@ -199,12 +218,7 @@ def pytest_testnodedown(node: Any, error: object) -> None:
 
 
 def pytest_terminal_summary(terminalreporter: Any, exitstatus: int, config: pytest.Config) -> None:
-    state = run_state(config)
-    lines = [state.cleanup_summary] if state.cleanup_summary else []
-    lines += [f"[{r.get('worker')}] {r['summary']}" for r in state.worker_reports if r.get("summary")]
-    for line in lines:
-        failed = "FAILED" in line or "INTERRUPTED" in line
-        terminalreporter.write_line(line, red=failed, bold=failed, green=not failed)
+    reporting.terminal_summary(terminalreporter, config)
 
 
 def pytest_unconfigure(config: pytest.Config) -> None:

@@ -192,7 +192,7 @@ def describe_response(sample: Sample) -> str:
     if sample.response_body:
         cut = f" ... (cut at {RESPONSE_BODY_LIMIT} bytes)" if sample.response_truncated else ""
         lines.append("")
-        lines.append(sample.response_body + cut)
+        lines.append(sample.response_body.rstrip() + cut)
     return "\n".join(lines)
 
 

@@ -1,0 +1,514 @@
+"""What a contract run leaves behind for a CI system and a person: report files, failure reproductions, a summary.
+
+``plugin.py`` calls into this module from its hooks:
+
+- :func:`configure` (``pytest_configure``) aims ``--junitxml`` and pytest-html at the reports folder (``--reports-dir``,
+  default ``reports/``) when the run collects the contract suite. Rule: reports are written when a command-line path
+  is ``tests/``, inside it, or above it (``pytest`` alone uses ``testpaths = tests``); a run whose paths are all
+  elsewhere (``pytest selftests``) writes none. ``--collect-only`` writes none. An explicit ``--junitxml`` or
+  ``--html`` wins over the folder.
+- :func:`tag_operations` and :func:`add_reproduction` (``pytest_runtest_makereport``) put each test's operation
+  markers into its JUnit properties and, on failure, a "reproduce" section: the clause it checks, the last request
+  as curl (tokens as ``$CODER_SESSION_TOKEN``), the response, the seed and the command to rerun it.
+- :func:`record_report` (through a small hook object registered at configure) notes outcomes and deselections
+  for the ledger; it runs where reports arrive, so on the xdist controller too.
+- :func:`finish` (``pytest_sessionfinish``) builds the coverage ledger (``ledger.py``) and writes ``ledger.md`` and
+  ``ledger.json``; :func:`terminal_summary` prints the run summary.
+"""
+
+from __future__ import annotations
+
+import json
+import re
+from collections import Counter
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+from urllib.parse import urlsplit, urlunsplit
+from xml.sax.saxutils import quoteattr
+
+import pytest
+
+from coder_tasks_contract import ledger, paths, repro
+from coder_tasks_contract.session import run_state
+
+JUNIT_NAME = "junit.xml"
+HTML_NAME = "report.html"
+LEDGER_MD = "ledger.md"
+LEDGER_JSON = "ledger.json"
+SUITE_NAME = "coder-tasks-contract"
+HTML_TITLE = "Coder Tasks API contract"
+UNREACHABLE_FILE = Path("tests") / "unreachable.yaml"
+OPERATION_PROPERTY = "operation"
+SUMMARY_GAPS = 6  # MISSING pairs named in the terminal summary; ledger.md lists them all
+REPRODUCE_SECTION = "reproduce"
+_SECTION_REF = re.compile(r"§\s?\d+(?:\.\d+)*")
+# schemathesis' per-operation subtest suffix, stripped to get a node id pytest can select again.
+_SUBTEST_SUFFIX = re.compile(r"\[[A-Z]+ /[^\]]*\]$")
+
+
+@dataclass
+class _TestState:
+    outcome: str = "passed"
+    skip_reason: str | None = None
+    declares: dict[str, tuple[str, tuple[int, ...]]] = field(default_factory=dict)
+
+
+@dataclass
+class Reports:
+    """This process's reporting state: where the files go (None: not a contract run) and what the tests did."""
+
+    directory: Path | None = None
+    junit: Path | None = None
+    html: Path | None = None
+    tests: dict[str, _TestState] = field(default_factory=dict)
+    deselected: int = 0
+    built: ledger.Ledger | None = None
+    problem: str | None = None
+    written: list[Path] = field(default_factory=list)
+
+    @property
+    def enabled(self) -> bool:
+        return self.directory is not None
+
+
+REPORTS_KEY = pytest.StashKey[Reports]()
+
+
+def reports(config: pytest.Config) -> Reports:
+    if REPORTS_KEY not in config.stash:
+        config.stash[REPORTS_KEY] = Reports()
+    return config.stash[REPORTS_KEY]
+
+
+# -- configure ----------------------------------------------------------------------------------------------------
+def configure(config: pytest.Config, *, contract_run: bool) -> None:
+    """Aim JUnit and HTML at the reports folder for a contract run (see the module docstring for the rule)."""
+    state = reports(config)
+    if not contract_run:
+        return
+    directory = Path(run_state(config).settings.reports_dir)
+    if not directory.is_absolute():
+        directory = config.invocation_params.dir / directory
+    state.directory = directory
+    config.pluginmanager.register(_Recorder(config), "coder-tasks-contract-reporting")
+    if hasattr(config, "workerinput"):
+        return  # xdist workers: the controller writes every file
+    directory.mkdir(parents=True, exist_ok=True)
+    if config.option.xmlpath is None:
+        config.option.xmlpath = str(directory / JUNIT_NAME)
+        # Only the default "pytest" is replaced: a junit_suite_name set in the user's ini file stays.
+        if config.getini("junit_suite_name") == "pytest":
+            config._inicache["junit_suite_name"] = SUITE_NAME  # no public setter; read by junitxml's configure
+    state.junit = Path(config.option.xmlpath)
+    try:
+        html = config.getoption("htmlpath")
+    except ValueError:  # pytest-html disabled with -p no:html
+        return
+    if html is None:
+        config.option.htmlpath = str(directory / HTML_NAME)
+        config.option.self_contained_html = True  # one file: readable as a CI artifact without its assets folder
+    state.html = Path(config.getoption("htmlpath"))
+
+
+# -- per test -----------------------------------------------------------------------------------------------------
+_TAGGED = pytest.StashKey[bool]()
+
+
+def tag_operations(item: pytest.Item) -> None:
+    """Copy the item's ``operation`` markers into its user properties (JUnit ``<properties>``; the ledger's input)."""
+    if item.stash.get(_TAGGED, False):
+        return
+    item.stash[_TAGGED] = True
+    for marker in item.iter_markers(OPERATION_PROPERTY):
+        if not marker.args:
+            continue
+        try:
+            statuses = [int(status) for status in marker.args[1:]]
+        except (TypeError, ValueError):
+            continue  # not a status code: nothing the ledger can match
+        item.user_properties.append((OPERATION_PROPERTY, ledger.format_declaration(str(marker.args[0]), statuses)))
+
+
+def _is_subtest(item: pytest.Item) -> bool:
+    # schemathesis renames the node while one operation's subtest runs (test_conformance[METHOD /path]).
+    return item.nodeid != f"{item.parent.nodeid}::{item.name}" if item.parent is not None else False
+
+
+def add_reproduction(item: pytest.Item, call: pytest.CallInfo[None], report: pytest.TestReport) -> None:
+    """On failure: the "reproduce" section (terminal, HTML) and property (JUnit) of the report."""
+    if not report.failed:
+        return
+    config = item.config
+    kept = run_state(config).traffic.recent(item.nodeid)
+    if not kept and not reports(config).enabled:
+        return  # not a contract test (e.g. a project self-test): nothing to reproduce against
+    text = reproduction(item, call, [sample for sample in kept if isinstance(sample, repro.Sample)])
+    report.sections.append((REPRODUCE_SECTION, text))
+    if not _is_subtest(item):
+        # JUnit reads properties from the item's last (teardown) report; subtests have none, their failure text
+        # is schemathesis' own, which carries a curl command and the seed already.
+        item.user_properties.append((REPRODUCE_SECTION, text))
+
+
+def on_report(item: pytest.Item, call: pytest.CallInfo[None], report: pytest.TestReport) -> None:
+    """After pytest made a report: add the reproduction if it failed; free a finished test's kept samples."""
+    add_reproduction(item, call, report)
+    if report.when == "teardown":
+        run_state(item.config).traffic.forget(item.nodeid)
+
+
+def reproduction(item: pytest.Item, call: pytest.CallInfo[None], samples: list[repro.Sample]) -> str:
+    """The text of the "reproduce" section (see :func:`add_reproduction`)."""
+    config = item.config
+    lines: list[str] = []
+    clause, sections = _clause(item)
+    if clause:
+        lines.append(f"Contract clause: {clause}")
+    if sections:
+        lines.append(f"Behaviour note: {', '.join(sections)} (coder-tasks-behaviour.md)")
+    lines += _failed_checks(call)
+    if samples:
+        last = samples[-1]
+        lines += ["", f"Last request of this test ({len(samples)} kept):", repro.to_curl(last), ""]
+        lines += ["Response:", repro.describe_response(last)]
+        if len(samples) > 1:
+            lines += ["", "Requests before it:", *(f"  {repro.one_line(s)}" for s in samples[:-1])]
+    else:
+        lines += ["", "No request of this test was kept (it failed before sending one, or in a session fixture)."]
+    lines += ["", _seed_line(item), _rerun_line(item)]
+    state = run_state(config)
+    redact = _redactor(state)
+    return redact("\n".join(lines))
+
+
+def _clause(item: pytest.Item) -> tuple[str, list[str]]:
+    doc = getattr(getattr(item, "obj", None), "__doc__", None) or ""
+    paragraph = doc.strip().split("\n\n", 1)[0]
+    first = " ".join(paragraph.split())
+    if len(first) > 300:
+        first = first[:297] + "..."
+    return first, list(dict.fromkeys(ref.replace(" ", "") for ref in _SECTION_REF.findall(doc)))
+
+
+def _failed_checks(call: pytest.CallInfo[None]) -> list[str]:
+    if call.excinfo is None:
+        return []
+    error = call.excinfo.value
+    # schemathesis raises a FailureGroup (an exception group) with one Failure per failed check.
+    inner = list(getattr(error, "exceptions", None) or [error])
+    found = []
+    for exc in inner:
+        title = getattr(exc, "title", None)
+        if title is None:
+            continue
+        checks = ", ".join(getattr(type(exc), "checks", ()) or ())
+        found.append(f"  - {title}" + (f" (schemathesis check: {checks})" if checks else ""))
+    return ["Failed checks:", *dict.fromkeys(found)] if found else []
+
+
+def _is_generated(item: pytest.Item) -> bool:
+    if "case" in getattr(item, "fixturenames", ()):
+        return True  # schemathesis' parametrized tests
+    if item.get_closest_marker("hypothesis") is not None:
+        return True
+    # @given sets this attribute on the test it wraps (hypothesis.internal.detection reads the same one).
+    return bool(getattr(getattr(item, "obj", None), "is_hypothesis_test", False))
+
+
+def _seed_line(item: pytest.Item) -> str:
+    if _is_generated(item):
+        from coder_tasks_contract import contract  # schemathesis is loaded already when a generated test ran
+
+        return f"Seed: {contract.run_seed(item.config).reproduce()}"
+    from coder_tasks_contract import profiles
+
+    return f"Seed: none (a targeted test: it sends fixed requests; Hypothesis profile {profiles.current_name()!r})"
+
+
+def _rerun_line(item: pytest.Item) -> str:
+    nodeid = _SUBTEST_SUFFIX.sub("", item.nodeid)
+    target = run_state(item.config).target
+    if target is None or target.embedded:
+        return f"Rerun: pytest '{nodeid}'  (embedded reference server: the URL above was a throw-away port)"
+    flags = f" --base-url {safe_url(target.base_url)}"
+    if target.template_version_id:
+        flags += f" --template-version-id {target.template_version_id}"
+    return f"Rerun: pytest '{nodeid}'{flags}  (tokens from $CODER_SESSION_TOKEN / $CODER_SECOND_SESSION_TOKEN)"
+
+
+def record_report(config: pytest.Config, report: pytest.TestReport) -> None:
+    """Note a report's outcome, skip reason and declared operations for the ledger (controller side)."""
+    state = reports(config)
+    if not state.enabled:
+        return
+    test = state.tests.setdefault(report.nodeid, _TestState())
+    for name, value in report.user_properties:
+        if name == OPERATION_PROPERTY and isinstance(value, str) and value.strip():
+            test.declares[value] = ledger.parse_declaration(value)
+    if report.failed:
+        test.outcome = "failed"
+    elif report.skipped and test.outcome != "failed":
+        test.outcome = "skipped"
+        test.skip_reason = _skip_reason(report)
+
+
+def _skip_reason(report: pytest.TestReport) -> str:
+    if hasattr(report, "wasxfail"):
+        return f"expected to fail (xfail): {report.wasxfail}" if report.wasxfail else "expected to fail (xfail)"
+    longrepr = report.longrepr
+    if isinstance(longrepr, tuple) and len(longrepr) == 3:
+        return str(longrepr[2]).removeprefix("Skipped: ")
+    return str(longrepr or "skipped")
+
+
+class _Recorder:
+    """Hooks that carry no ``config`` argument, bound to one: outcomes and deselections for the ledger."""
+
+    def __init__(self, config: pytest.Config) -> None:
+        self._config = config
+
+    def pytest_runtest_logreport(self, report: pytest.TestReport) -> None:
+        record_report(self._config, report)
+
+    def pytest_deselected(self, items: list[pytest.Item]) -> None:
+        reports(self._config).deselected += len(items)
+
+
+# -- end of session -----------------------------------------------------------------------------------------------
+def safe_url(url: str) -> str:
+    """``url`` without user:password@ (a --base-url may carry basic-auth credentials for a proxy)."""
+    parts = urlsplit(url)
+    if parts.username is None and parts.password is None:
+        return url
+    host = parts.hostname or ""
+    netloc = f"{host}:{parts.port}" if parts.port else host
+    return urlunsplit((parts.scheme, netloc, parts.path, parts.query, parts.fragment))
+
+
+def _redactor(state: Any) -> repro.Redactor:
+    users = state.target.users if state.target is not None else ()
+    tokens = [user.token.reveal() for user in users]
+    for secret in (state.settings.session_token, state.settings.second_session_token):
+        if secret is not None and secret.reveal() not in tokens:
+            tokens.append(secret.reveal())
+    return repro.Redactor(tokens)
+
+
+def _narrowed(session: pytest.Session, state: Reports) -> str | None:
+    config = session.config
+    reasons = []
+    if config.option.keyword:
+        reasons.append(f"-k {config.option.keyword!r}")
+    if config.option.markexpr:
+        reasons.append(f"-m {config.option.markexpr!r}")
+    suite = (config.rootpath / "tests").resolve()
+    for arg in config.args:
+        text = str(arg)
+        path = Path(text.split("::", 1)[0])
+        path = (path if path.is_absolute() else config.invocation_params.dir / path).resolve()
+        if "::" in text or (path != suite and suite in path.parents):
+            reasons.append(f"path {text}")
+    if state.deselected:
+        reasons.append(f"{state.deselected} test(s) deselected")
+    if session.shouldstop:
+        reasons.append(f"stopped early: {session.shouldstop}")
+    if session.shouldfail:
+        reasons.append(f"stopped early: {session.shouldfail}")
+    return ", ".join(dict.fromkeys(reasons)) or None
+
+
+def build_ledger(session: pytest.Session) -> ledger.Ledger:
+    """The coverage ledger of this run (LedgerError if the spec or unreachable.yaml cannot be read)."""
+    from coder_tasks_contract import contract  # loaded already: tests/test_conformance.py imports schemathesis
+
+    config = session.config
+    state = reports(config)
+    run = run_state(config)
+    spec = contract.spec_path(config)
+    operations = ledger.load_operations(spec)
+    unreachable = ledger.load_unreachable(config.rootpath / UNREACHABLE_FILE, operations)
+    target = run.target
+    where = ""
+    if target is not None:
+        where = safe_url(target.base_url) + (" (embedded reference server)" if target.embedded else "")
+    info = ledger.RunInfo(
+        target=where,
+        server_version=target.server_version if target is not None else "",
+        run_id=run.run_id,
+        spec=_relative(spec, config.rootpath),
+        read_only=run.settings.read_only,
+        narrowed=_narrowed(session, state),
+    )
+    records = [
+        ledger.TestRecord(nodeid, test.outcome, test.skip_reason, tuple(test.declares.values()))
+        for nodeid, test in state.tests.items()
+    ]
+    return ledger.build(operations, run.traffic.exchanges, records, unreachable, info)
+
+
+def _relative(path: Path, root: Path) -> str:
+    try:
+        return str(path.resolve().relative_to(root.resolve()))
+    except ValueError:
+        return str(path)
+
+
+def finish(session: pytest.Session) -> None:
+    """Build and write the ledger, and put the run's identity into the JUnit file (controller only)."""
+    config = session.config
+    state = reports(config)
+    if not state.enabled or hasattr(config, "workerinput") or state.directory is None:
+        return
+    run = run_state(config)
+    redact = _redactor(run)
+    try:
+        state.built = build_ledger(session)
+    except (ledger.LedgerError, OSError) as exc:
+        state.problem = f"coverage ledger not written: {exc}"
+        return
+    md = state.directory / LEDGER_MD
+    js = state.directory / LEDGER_JSON
+    try:
+        state.directory.mkdir(parents=True, exist_ok=True)
+        md.write_text(redact(ledger.render_markdown(state.built)), encoding="utf-8")
+        js.write_text(redact(json.dumps(state.built.to_json(), indent=2)) + "\n", encoding="utf-8")
+    except OSError as exc:
+        state.problem = f"coverage ledger not written: {exc}"
+        return
+    state.written += [md, js]
+    _junit_properties(config, state.built)
+
+
+def _junit_properties(config: pytest.Config, built: ledger.Ledger) -> None:
+    """Run-level ``<properties>`` of the JUnit testsuite: target, server version, run id, coverage."""
+    for plugin in config.pluginmanager.get_plugins():
+        add = getattr(plugin, "add_global_property", None)
+        if add is None or not hasattr(plugin, "logfile"):
+            continue  # duck-typed: junitxml's LogXML, which writes the file in its own sessionfinish
+        run = built.run
+        add("coder_target", run.target)
+        add("coder_server_version", run.server_version)
+        add("coder_run_id", run.run_id)
+        add("coder_operations_exercised", f"{built.operations_exercised}/{len(built.operations)}")
+        add("coder_statuses_exercised", f"{built.count(ledger.EXERCISED)}/{built.total_pairs}")
+
+
+def preflight_failed(config: pytest.Config, message: str) -> None:
+    """Preflight ended the run before any test: leave a JUnit file and a ledger that say why (CI shows them)."""
+    state = reports(config)
+    if not state.enabled or state.directory is None or hasattr(config, "workerinput"):
+        return
+    text = _redactor(run_state(config))(message)
+    try:
+        state.directory.mkdir(parents=True, exist_ok=True)
+        if state.junit is not None and state.junit.parent == state.directory:
+            state.junit.write_text(
+                '<?xml version="1.0" encoding="utf-8"?>\n'
+                f'<testsuites name="{SUITE_NAME}"><testsuite name="{SUITE_NAME}" tests="1" errors="1" '
+                f'failures="0" skipped="0"><testcase classname="preflight" name="target is usable">'
+                f"<error message={quoteattr(text)}>{_xml_text(text)}</error></testcase></testsuite></testsuites>\n",
+                encoding="utf-8",
+            )
+            state.written.append(state.junit)
+        note = f"# API coverage ledger\n\nNo test ran: preflight stopped the run (exit code 10).\n\n{text}\n"
+        (state.directory / LEDGER_MD).write_text(note, encoding="utf-8")
+        (state.directory / LEDGER_JSON).write_text(
+            json.dumps({"format": "coder-tasks-contract ledger 1", "preflight_error": text}, indent=2) + "\n",
+            encoding="utf-8",
+        )
+        state.written += [state.directory / LEDGER_MD, state.directory / LEDGER_JSON]
+    except OSError:
+        pass  # the exit message on the terminal is the report then
+
+
+def _xml_text(text: str) -> str:
+    return text.replace("&", "&amp;").replace("<", "&lt;").replace(">", "&gt;")
+
+
+# -- terminal -----------------------------------------------------------------------------------------------------
+def summary_lines(config: pytest.Config) -> list[tuple[str, bool]]:
+    """The run summary as (line, is_bad); see docs/exit-codes.md for how to read it."""
+    state = reports(config)
+    run = run_state(config)
+    target = run.target
+    lines: list[tuple[str, bool]] = []
+    if target is None:
+        lines.append(
+            (f"target: {run.target_error or 'not resolved (no test needed it)'}", run.target_error is not None)
+        )
+    else:
+        kind = " (embedded reference server)" if target.embedded else ""
+        lines.append((f"target: {safe_url(target.base_url)}{kind}, server version {target.server_version}", False))
+    built = state.built
+    if built is not None:
+        gaps = built.gaps
+        counts = [f"{s} {built.count(s)}" for s in ledger.STATES[1:] if built.count(s) and s != ledger.MISSING]
+        if gaps:
+            listed = ", ".join(gaps[:SUMMARY_GAPS]) + (
+                f", and {len(gaps) - SUMMARY_GAPS} more" if len(gaps) > SUMMARY_GAPS else ""
+            )
+            counts.append(f"MISSING {len(gaps)}: {listed}")
+        rest = f" (not exercised: {'; '.join(counts)})" if counts else ""
+        lines.append(
+            (
+                f"coverage: operations {built.operations_exercised}/{len(built.operations)}, "
+                f"statuses {built.count(ledger.EXERCISED)}/{built.total_pairs}{rest}",
+                bool(gaps),
+            )
+        )
+    elif state.problem:
+        lines.append((state.problem, True))
+    created = sum(
+        1
+        for e in run.traffic.exchanges
+        if e.method == "POST" and e.route == paths.ROUTE_USER_TASKS and 200 <= e.status < 300
+    )
+    lines.append((f"tasks: {created} created by this run", False))
+    cleanup = [run.cleanup_summary] if run.cleanup_summary else []
+    cleanup += [f"[{r.get('worker')}] {r['summary']}" for r in run.worker_reports if r.get("summary")]
+    lines += [(line, "FAILED" in line or "INTERRUPTED" in line) for line in cleanup]
+    failures = _failures_by_operation(state, built)
+    if failures:
+        text = ", ".join(f"{name} {count}" for name, count in failures.most_common())
+        lines.append((f"failures by operation: {text}", True))
+    else:
+        lines.append(("failures: none", False))
+    files = [path for path in (state.junit, state.html) if path is not None] + state.written
+    if files:
+        shown = ", ".join(dict.fromkeys(_relative(path, config.invocation_params.dir) for path in files))
+        lines.append((f"reports: {shown}", False))
+    return lines
+
+
+def _failures_by_operation(state: Reports, built: ledger.Ledger | None) -> Counter[str]:
+    operations = built.operations if built is not None else []
+    by_route = {(e.operation.method, e.operation.path): e.operation.operation_id for e in operations}
+    failed = {nodeid: test for nodeid, test in state.tests.items() if test.outcome == "failed"}
+    counts: Counter[str] = Counter()
+    for nodeid, test in failed.items():
+        if any(other.startswith(nodeid + "[") for other in failed if other != nodeid):
+            continue  # the parent of failed subtests: each subtest is counted under its own operation
+        names = {operation_id for operation_id, _ in test.declares.values()}
+        subtest = ledger.subtest_route(nodeid)
+        if subtest in by_route:
+            names.add(by_route[subtest])
+        for name in names or {"(no operation marker)"}:
+            counts[name] += 1
+    return counts
+
+
+def terminal_summary(terminalreporter: Any, config: pytest.Config) -> None:
+    """Print the cleanup outcome, and for a contract run the whole summary, at the end of the terminal output."""
+    run = run_state(config)
+    if not reports(config).enabled or hasattr(config, "workerinput"):
+        cleanup = [run.cleanup_summary] if run.cleanup_summary else []
+        cleanup += [f"[{r.get('worker')}] {r['summary']}" for r in run.worker_reports if r.get("summary")]
+        for line in cleanup:
+            bad = "FAILED" in line or "INTERRUPTED" in line
+            terminalreporter.write_line(line, red=bad, bold=bad, green=not bad)
+        return
+    redact = _redactor(run)
+    terminalreporter.write_sep("=", "coder tasks contract: run summary")
+    for line, bad in summary_lines(config):
+        terminalreporter.write_line(redact(line), red=bad, bold=bad)
