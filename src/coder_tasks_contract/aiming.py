@@ -137,6 +137,7 @@ class Aim:
     ) -> None:
         self.users = ("me", username, user_id)
         self.username = username
+        self.user_id = user_id
         self.registry = registry
         self.template_version_id = template_version_id
         self.create_budget = create_budget
@@ -149,6 +150,13 @@ class Aim:
     def add(self, task: dict[str, Any], role: str) -> TaskRef:
         ref = TaskRef.from_json(task, role)
         self.live.append(ref)
+        return ref
+
+    def add_deleted(self, task: dict[str, Any]) -> TaskRef:
+        """A task this run created and already deleted: addressed by id, it must answer 404 (§2.2.4)."""
+        ref = TaskRef.from_json(task, VICTIM)
+        ref.deleted = True
+        self.deleted.append(ref)
         return ref
 
     def has_role(self, role: str) -> bool:
@@ -216,10 +224,11 @@ class Aim:
                 ref = candidates[(digest >> 8) % len(candidates)]
                 by_name = (digest >> 12) % 2 == 0
                 params["task"] = ref.name if by_name else ref.id
-                if by_name and params.get("user") == "me" and (op in _WRITES or probe):
-                    # The guard can tell that `me/<name>` is ours only from the request's token; schemathesis'
-                    # ignored_auth probes re-send without one, so name the owner explicitly for writes.
-                    params["user"] = self.username
+                if by_name and (op in _WRITES or probe):
+                    # The guard lets a write address a task by name only under an owner it can verify: `me` is
+                    # verified by the request's token, which schemathesis' ignored_auth probes leave out, and a
+                    # username by the owner_name the server reported; the owner's id is what it recorded at create.
+                    params["user"] = self.user_id
                 aimed = Aimed(op, task=ref if known_user else None, probe=probe)
         # Assign (not mutate) so schemathesis re-validates whether the case is still positive or negative.
         case.path_parameters = params
