@@ -31,6 +31,7 @@ import pytest
 
 from coder_tasks_contract import ledger, paths, repro
 from coder_tasks_contract.session import run_state
+from coder_tasks_contract.traffic import Exchange
 
 JUNIT_NAME = "junit.xml"
 HTML_NAME = "report.html"
@@ -459,12 +460,7 @@ def summary_lines(config: pytest.Config) -> list[tuple[str, bool]]:
         )
     elif state.problem:
         lines.append((state.problem, True))
-    created = sum(
-        1
-        for e in run.traffic.exchanges
-        if e.method == "POST" and e.route == paths.ROUTE_USER_TASKS and 200 <= e.status < 300
-    )
-    lines.append((f"tasks: {created} created by this run", False))
+    lines.append((_tasks_line(run.traffic.exchanges), False))
     cleanup = [run.cleanup_summary] if run.cleanup_summary else []
     cleanup += [f"[{r.get('worker')}] {r['summary']}" for r in run.worker_reports if r.get("summary")]
     lines += [(line, "FAILED" in line or "INTERRUPTED" in line) for line in cleanup]
@@ -479,6 +475,13 @@ def summary_lines(config: pytest.Config) -> list[tuple[str, bool]]:
         shown = ", ".join(dict.fromkeys(_relative(path, config.invocation_params.dir) for path in files))
         lines.append((f"reports: {shown}", False))
     return lines
+
+
+def _tasks_line(exchanges: list[Exchange]) -> str:
+    created = sum(1 for e in exchanges if e.method == "POST" and e.route == paths.ROUTE_USER_TASKS and e.status == 201)
+    if not created:
+        return "tasks: none created by this run"
+    return f"tasks: {created} created by this run; those still there at the end are deleted by the cleanup:"
 
 
 def _failures_by_operation(state: Reports, built: ledger.Ledger | None) -> Counter[str]:
