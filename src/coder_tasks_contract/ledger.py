@@ -23,7 +23,7 @@ import re
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any
+from typing import Any, ClassVar
 
 import yaml
 
@@ -70,6 +70,8 @@ class Operation:
 class TestRecord:
     """What the run says about one test: its outcome, why it was skipped, and the pairs it declares."""
 
+    __test__: ClassVar[bool] = False  # not a test class, whatever pytest thinks of the name
+
     nodeid: str
     outcome: str  # "passed" | "failed" | "skipped"
     skip_reason: str | None = None
@@ -92,6 +94,9 @@ class RunInfo:
 
 @dataclass(frozen=True)
 class TestRef:
+    """A test (node id) and its outcome, as the ledger cites it."""
+
+    __test__: ClassVar[bool] = False
     nodeid: str
     outcome: str
 
