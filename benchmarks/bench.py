@@ -1,0 +1,257 @@
+"""How fast the contract suite checks a deployment, and how its cost grows.
+
+    .venv/bin/python benchmarks/bench.py [--quick] [--json PATH] [--faults ci|all|none]
+
+Every suite run is a child ``python -m pytest`` process aimed at a reference server this script serves behind a
+counting middleware (``bench_server``), except the profile runs, which use the suite's own embedded server exactly
+as ``pytest`` alone does. Prints a table per section and the targets (PASS/MISS), and writes everything, with the
+machine it ran on, to reports/benchmark.json. Timings are for reading, never asserted by a test.
+``--quick`` runs a small subset (tiny budgets, one growth point) in about a minute.
+"""
+
+from __future__ import annotations
+
+import argparse
+import itertools
+import json
+import os
+import sys
+import time
+from collections.abc import Sequence
+from dataclasses import dataclass
+from datetime import datetime, timezone
+from pathlib import Path
+from typing import Any
+
+from bench_faults import cli_baseline, compare, load_catalogue, summarise
+from bench_report import evaluate_targets, machine_info, render_table
+from bench_run import BENCH_DIR, PROJECT_ROOT, clean_env, run_process, run_suite
+from bench_server import CountedServer, Tally, counted_server
+
+from coder_tasks_contract import profiles
+
+DEFAULT_JSON = PROJECT_ROOT / "reports" / "benchmark.json"
+CONFORMANCE = "tests/test_conformance.py"
+
+
+@dataclass(frozen=True)
+class Plan:
+    """What one mode measures."""
+
+    mode: str
+    suite_paths: tuple[str, ...]  # the suite (or the part of it) the throughput, data and profile runs use
+    data_points: tuple[int, ...]  # pre-existing tasks of user A
+    profile_runs: tuple[tuple[str, int | None], ...]  # (Hypothesis profile, xdist workers)
+    example_points: tuple[int, ...]  # max_examples for the budget growth of test_conformance.py
+    cli_budget: int  # max_examples of the command line: the ci profile's
+    cli_baseline_runs: int
+
+
+FULL = Plan(
+    mode="full",
+    suite_paths=("tests",),
+    data_points=(10, 100, 1000),
+    profile_runs=(("default", None), ("ci", None), ("ci", 2)),
+    example_points=(25, 50, 100, 200),
+    cli_budget=profiles.BUDGETS["ci"].max_examples,
+    cli_baseline_runs=2,
+)
+QUICK = Plan(
+    mode="quick",
+    suite_paths=("tests/test_status_codes.py", "tests/test_list.py"),
+    data_points=(10,),
+    profile_runs=(("ci", None),),
+    example_points=(2,),
+    cli_budget=2,
+    cli_baseline_runs=1,
+)
+
+
+def log(line: str = "") -> None:
+    print(line, flush=True)
+
+
+def ceiling(server: CountedServer, requests: int) -> dict[str, Any]:
+    """The plain httpx loop (``bench_ceiling.py``) in a child process, ``requests`` requests long."""
+    token = server.tokens()["CODER_SESSION_TOKEN"]
+    env = clean_env({"CTC_BENCH_URL": server.url, "CTC_BENCH_TOKEN": token, "CTC_BENCH_REQUESTS": str(requests)})
+    server.counter.reset()
+    run = run_process(
+        [sys.executable, str(BENCH_DIR / "bench_ceiling.py")], env=env, cwd=PROJECT_ROOT, timeout=600, secrets=[token]
+    )
+    if run.exit_code != 0:
+        raise RuntimeError(f"the plain httpx loop failed (exit {run.exit_code}):\n{run.output_tail}")
+    result: dict[str, Any] = json.loads(run.output_tail.strip().splitlines()[-1])
+    result["server_requests"] = server.counter.snapshot().requests
+    return result
+
+
+def tally_summary(tally: Tally) -> dict[str, Any]:
+    listing = tally.group("list")
+    return {
+        **tally.to_json(),
+        "list_requests": listing.requests,
+        "other_requests": tally.requests - listing.requests,
+        "list_body_bytes": listing.body_bytes,
+        "list_server_seconds": round(listing.seconds, 3),
+    }
+
+
+def measure_data(plan: Plan) -> list[dict[str, Any]]:
+    """The suite (ci profile) and the ceiling against servers holding more and more tasks the run does not own."""
+    rows = []
+    for count in plan.data_points:
+        with counted_server(preexisting_tasks=count) as server:
+            server.counter.reset()
+            suite = run_suite(
+                list(plan.suite_paths), profile="ci", suite_args=server.suite_args(), tokens=server.tokens()
+            )
+            tally = server.counter.snapshot()
+            limit = ceiling(server, max(tally.requests, 30))
+        wall = suite.process.wall_seconds
+        row = {
+            "preexisting_tasks": count,
+            "suite": suite.to_json(),
+            "server": tally_summary(tally),
+            "suite_rps": round(tally.requests / wall, 1) if wall else None,
+            "suite_rps_active": round(tally.requests / tally.active_seconds, 1) if tally.active_seconds else None,
+            "ceiling": limit,
+        }
+        rows.append(row)
+        log(
+            f"  {count:>5} pre-existing tasks: suite {wall:6.1f}s, {tally.requests} requests "
+            f"({tally.group('list').requests} lists), exit {suite.process.exit_code}; ceiling {limit['rps']} req/s"
+        )
+    return rows
+
+
+def measure_profiles(plan: Plan) -> list[dict[str, Any]]:
+    """Wall time, CPU and peak memory of each Hypothesis profile (and xdist) against the embedded server."""
+    rows = []
+    for profile, workers in plan.profile_runs:
+        suite = run_suite(list(plan.suite_paths), profile=profile, workers=workers)
+        label = f"{profile}" + (f" -n {workers}" if workers else "")
+        rows.append({"run": label, "profile": profile, "workers": workers or 0, **suite.to_json()})
+        log(
+            f"  {label:<10} {suite.process.wall_seconds:6.1f}s wall, {suite.process.cpu_seconds:6.1f}s CPU, "
+            f"{suite.process.peak_rss_mb:6.1f} MB peak, {suite.recorded_requests} requests, "
+            f"exit {suite.process.exit_code}"
+        )
+    return rows
+
+
+def measure_examples(plan: Plan) -> list[dict[str, Any]]:
+    """test_conformance.py (the part max_examples scales) as the fuzzing budget doubles."""
+    rows = []
+    for examples in plan.example_points:
+        with counted_server(preexisting_tasks=plan.data_points[0]) as server:
+            server.counter.reset()
+            suite = run_suite(
+                [CONFORMANCE],
+                profile="ci",
+                suite_args=server.suite_args(),
+                tokens=server.tokens(),
+                max_examples=examples,
+            )
+            tally = server.counter.snapshot()
+        rows.append({"max_examples": examples, "suite": suite.to_json(), "server": tally_summary(tally)})
+        log(
+            f"  max_examples {examples:>4}: {suite.process.wall_seconds:6.1f}s, {tally.requests} requests, "
+            f"exit {suite.process.exit_code}"
+        )
+    for previous, row in itertools.pairwise(rows):
+        row["wall_ratio_to_previous"] = round(row["suite"]["wall_seconds"] / previous["suite"]["wall_seconds"], 2)
+        row["requests_ratio_to_previous"] = round(row["server"]["requests"] / max(previous["server"]["requests"], 1), 2)
+    return rows
+
+
+def measure_cli_and_faults(plan: Plan, which: str, data: list[dict[str, Any]]) -> dict[str, Any]:
+    """The schemathesis command line against the faithful server and the planted faults, next to the suite."""
+    faults, runner, why = load_catalogue()
+    preexisting = runner.PREEXISTING_TASKS if runner is not None else plan.data_points[0]
+    baseline, runs = cli_baseline(plan.cli_baseline_runs, max_examples=plan.cli_budget, preexisting=preexisting)
+    cli = runs[0]
+    suite = data[0]
+    result: dict[str, Any] = {
+        "budget_max_examples": plan.cli_budget,
+        "command": "schemathesis run spec/coder-tasks.yaml --url URL -H 'Coder-Session-Token: ****' --checks all "
+        f"--phases examples,coverage,fuzzing,stateful --max-examples {plan.cli_budget} --seed N --workers 1 "
+        "--generation-database none --generation-with-security-parameters false --generation-allow-x00 false",
+        "cli_faithful": [run.to_json() for run in runs],
+        "cli_faithful_signatures": sorted(" ".join(sig) for sig in baseline),
+        "suite_wall_seconds": suite["suite"]["wall_seconds"],
+        "suite_requests": suite["server"]["requests"],
+        "wall_ratio_suite_to_cli": round(suite["suite"]["wall_seconds"] / cli.process.wall_seconds, 2),
+        "requests_ratio_suite_to_cli": round(suite["server"]["requests"] / max(cli.tally.requests, 1), 2),
+    }
+    log(
+        f"  CLI on the faithful server: {cli.process.wall_seconds:.1f}s, {cli.tally.requests} requests, "
+        f"{len(baseline)} failure signature(s) already (its noise)"
+    )
+    if which == "none":
+        result["faults"] = {"skipped": "--faults none"}
+        return result
+    if why is not None:
+        log(f"  SKIP faults: {why}")
+        result["faults"] = {"skipped": why}
+        return result
+    selected = faults.catalogue(ci_only=which == "ci")
+    if plan.mode == "quick":
+        selected = selected[:1]
+    log(f"  {len(selected)} planted fault(s) ({which}), suite with -x vs CLI:")
+    rows = compare(selected, runner, baseline=baseline, max_examples=plan.cli_budget, log=log)
+    result["faults"] = {"selection": which, "summary": summarise(rows), "rows": rows}
+    return result
+
+
+def parse_args(argv: Sequence[str] | None) -> argparse.Namespace:
+    parser = argparse.ArgumentParser(description=__doc__.split("\n\n", 1)[0])
+    parser.add_argument("--quick", action="store_true", help="small subset, tiny budgets, one growth point (~1 min)")
+    parser.add_argument("--json", type=Path, default=DEFAULT_JSON, metavar="PATH", help=f"default {DEFAULT_JSON}")
+    parser.add_argument(
+        "--faults",
+        choices=("ci", "all", "none"),
+        default="ci",
+        help="planted faults to compare: the catalogue's CI subset (default), all of it, or none",
+    )
+    return parser.parse_args(argv)
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    args = parse_args(argv)
+    plan = QUICK if args.quick else FULL
+    started = time.monotonic()
+    report: dict[str, Any] = {
+        "format": "coder-tasks-contract benchmark v1",
+        "mode": plan.mode,
+        "started": datetime.now(timezone.utc).isoformat(timespec="seconds"),
+        "machine": machine_info(),
+        "plan": {
+            "suite_paths": list(plan.suite_paths),
+            "data_points": list(plan.data_points),
+            "example_points": list(plan.example_points),
+            "cli_budget": plan.cli_budget,
+        },
+    }
+    log(f"benchmark ({plan.mode}) on {report['machine']['cpu_model']}, {report['machine']['cores']} cores")
+    log("throughput and growth with pre-existing tasks (ci profile):")
+    report["data_growth"] = measure_data(plan)
+    log("Hypothesis profiles against the embedded server:")
+    report["profiles"] = measure_profiles(plan)
+    log("growth with max_examples (test_conformance.py, ci profile):")
+    report["example_growth"] = measure_examples(plan)
+    log("schemathesis command line and planted faults:")
+    report["cli"] = measure_cli_and_faults(plan, args.faults, report["data_growth"])
+    report["duration_seconds"] = round(time.monotonic() - started, 1)
+    report["machine"]["load_average_end"] = list(os.getloadavg())
+    report["targets"] = evaluate_targets(report)
+    log()
+    log(render_table(report))
+    args.json.parent.mkdir(parents=True, exist_ok=True)
+    args.json.write_text(json.dumps(report, indent=2) + "\n", encoding="utf-8")
+    log(f"\nwrote {args.json}")
+    return 0
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())
