@@ -1,0 +1,107 @@
+"""The benchmark script runs end to end in ``--quick`` mode and writes a report of the documented shape.
+
+Structure only: timings depend on the machine and are never asserted. One run (about a minute) is shared by the
+tests of this module.
+"""
+
+from __future__ import annotations
+
+import json
+import re
+import subprocess
+import sys
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+PROJECT_ROOT = Path(__file__).resolve().parents[1]
+SCRIPT = PROJECT_ROOT / "benchmarks" / "bench.py"
+# A Coder session token: 10-character key id, dash, 22-character secret (the reference server issues this shape).
+TOKEN_SHAPE = re.compile(r"\b[A-Za-z0-9]{10}-[A-Za-z0-9]{22}\b")
+STATUSES = {"PASS", "MISS", "SKIP"}
+
+
+class QuickRun:
+    def __init__(self, completed: subprocess.CompletedProcess[str], report_path: Path) -> None:
+        self.completed = completed
+        self.output = completed.stdout + completed.stderr
+        self.report_text = report_path.read_text(encoding="utf-8") if report_path.exists() else ""
+
+    @property
+    def report(self) -> dict[str, Any]:
+        data: dict[str, Any] = json.loads(self.report_text)
+        return data
+
+
+@pytest.fixture(scope="module")
+def quick_run(tmp_path_factory: pytest.TempPathFactory) -> QuickRun:
+    """``bench.py --quick --json <tmp>`` run once, in a child process."""
+    report_path = tmp_path_factory.mktemp("bench") / "benchmark.json"
+    completed = subprocess.run(
+        [sys.executable, str(SCRIPT), "--quick", "--json", str(report_path)],
+        cwd=PROJECT_ROOT,
+        capture_output=True,
+        text=True,
+        timeout=600,
+        check=False,
+    )
+    return QuickRun(completed, report_path)
+
+
+def test_quick_mode_exits_0_and_writes_json(quick_run: QuickRun) -> None:
+    assert quick_run.completed.returncode == 0, quick_run.output[-3000:]
+    assert quick_run.report["mode"] == "quick"
+    assert f"wrote {Path(quick_run.completed.args[-1])}" in quick_run.output
+
+
+def test_report_names_the_machine(quick_run: QuickRun) -> None:
+    machine = quick_run.report["machine"]
+    assert isinstance(machine["cores"], int)
+    assert machine["cores"] >= 1
+    assert machine["cpu_model"]
+    assert re.fullmatch(r"\d+\.\d+\.\d+.*", machine["python"])
+    for package in ("schemathesis", "hypothesis", "pytest", "httpx"):
+        assert machine["packages"][package], f"no version recorded for {package}"
+
+
+def test_throughput_point_counts_requests_at_the_server_and_in_the_suite(quick_run: QuickRun) -> None:
+    (point,) = quick_run.report["data_growth"]
+    server, suite, ceiling = point["server"], point["suite"], point["ceiling"]
+    assert suite["exit_code"] == 0
+    assert suite["outcome"]["passed"] > 0
+    assert server["requests"] > 0
+    assert server["requests"] == server["list_requests"] + server["other_requests"]
+    # Two independent counts of the same run: the server's middleware and the suite's traffic recorder.
+    assert suite["recorded_requests"] == server["requests"]
+    assert ceiling["requests"] >= server["requests"]
+    assert ceiling["rps"] > 0
+    assert set(ceiling["mean_ms"]) == {"list", "get", "logs"}
+    assert point["suite_rps"] > 0
+
+
+def test_every_section_has_its_rows(quick_run: QuickRun) -> None:
+    report = quick_run.report
+    (profile,) = report["profiles"]
+    assert profile["profile"] == "ci"
+    assert profile["peak_rss_mb"] > 0
+    assert profile["recorded_requests"] > 0
+    (growth,) = report["example_growth"]
+    assert growth["max_examples"] == 2
+    assert growth["server"]["requests"] > 0
+    cli = report["cli"]
+    assert cli["cli_faithful"][0]["requests"] > 0
+    assert "summary" in cli["faults"] or "skipped" in cli["faults"]
+
+
+def test_targets_have_a_verdict_each(quick_run: QuickRun) -> None:
+    targets = quick_run.report["targets"]
+    assert len(targets) == 4
+    assert all(t["status"] in STATUSES and t["detail"] for t in targets)
+    for target in targets:
+        assert f"{target['target']}" in quick_run.output
+
+
+def test_no_session_token_in_output_or_report(quick_run: QuickRun) -> None:
+    assert not TOKEN_SHAPE.search(quick_run.output)
+    assert not TOKEN_SHAPE.search(quick_run.report_text)
