@@ -91,13 +91,12 @@ def conformance(
     )
     before = len(traffic)
     yield sender
-    reporter = request.config.pluginmanager.get_plugin("terminalreporter")
-    if reporter is not None:
-        reporter.write_line(
-            f"tests/test_conformance.py: {sender.requests_sent} generated requests as user A, "
-            f"{len(traffic) - before} in all (with setup, user B, lifecycle polls and check probes); "
-            f"{aim.created} tasks created by generated cases"
-        )
+    contract.report_line(
+        request.config,
+        f"tests/test_conformance.py: {sender.requests_sent} generated requests as user A, "
+        f"{len(traffic) - before} in all (with setup, user B, lifecycle polls and check probes); "
+        f"{aim.created} tasks created by generated cases",
+    )
 
 
 schema = schemathesis.pytest.from_fixture("api_schema")

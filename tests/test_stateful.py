@@ -47,7 +47,10 @@ def api_schema(request: pytest.FixtureRequest, target: Target, make_session: Cal
 
 @pytest.fixture(scope="module")
 def sender(
-    request: pytest.FixtureRequest, target: Target, make_session: Callable[..., requests.Session]
+    request: pytest.FixtureRequest,
+    target: Target,
+    make_session: Callable[..., requests.Session],
+    traffic: Any,
 ) -> Iterator[Sender]:
     """User A's guarded sender for the stateful tests; reports how many requests they sent."""
     if target.read_only:
@@ -55,10 +58,13 @@ def sender(
     if not target.template_version_id:
         pytest.skip(SKIP_NO_TEMPLATE)
     sender = Sender(session=make_session(target.user_a), reproduce=contract.run_seed(request.config).reproduce())
+    before = len(traffic)
     yield sender
-    reporter = request.config.pluginmanager.get_plugin("terminalreporter")
-    if reporter is not None:
-        reporter.write_line(f"tests/test_stateful.py: {sender.requests_sent} generated requests")
+    contract.report_line(
+        request.config,
+        f"tests/test_stateful.py: {sender.requests_sent} generated requests, "
+        f"{len(traffic) - before} in all (with lifecycle builds and polls, and check probes)",
+    )
 
 
 @pytest.fixture(scope="module")
@@ -116,12 +122,13 @@ def test_task_lifecycle_through_links(
     @given(data=st.data())
     def walk(data: st.DataObject) -> None:
         link_walk = stateful.LinkWalk(api_schema, sender, states, draw=data.draw)
-        walked.append(link_walk.steps)
         link_walk.run(_aim(target, registry))
+        walked.append(link_walk.steps)
 
     _seeded(request, walk)()
-    # The walk covered every link twice (before and after delete) and every operation the links lead to.
+    # Every completed walk reached every method the links lead to (a walk Hypothesis abandoned is not counted).
     linked = {link.target.label for link in stateful.links_from(api_schema, contract.CREATE, "201")}
+    assert walked, "no lifecycle walk ran to its end"
     for steps in walked:
         reached = {step.split(" ", 1)[0] for step in steps}
         assert {"POST", "GET", "DELETE", "PATCH"} <= reached, steps

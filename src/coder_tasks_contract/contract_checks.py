@@ -29,19 +29,29 @@ CheckFunction = Callable[[CheckContext, Response, Case[Any]], "bool | None"]
 _BEFORE_ROUTING = frozenset({401, 403, 429})
 
 
-def unsupported_method_status(ctx: CheckContext, response: Response, case: Case[Any]) -> bool | None:
-    """An undeclared method is answered 405 (chi, §1, inferred), without requiring an ``Allow`` header."""
-    if coverage_scenario(case) != CoverageScenario.UNSPECIFIED_HTTP_METHOD:
-        return None
-    method = str(response.request.method).upper()
-    if method == "OPTIONS":
-        return None  # CORS preflight handling is the deployment's (proxy, CORS settings), not the task API's
-    if response.status_code == 405 or response.status_code in _BEFORE_ROUTING:
-        return None
-    raise AssertionError(
-        f"Unsupported method {method} answered {response.status_code}, expected 405 Method Not Allowed "
-        "(Coder's router, §1; an Allow header is not required)"
-    )
+def unsupported_method_status(aimed: Aimed | None) -> CheckFunction:
+    """A check: an undeclared method is answered 405 (chi, §1, inferred), without requiring an ``Allow`` header.
+
+    404 is accepted when the path names no live task of the run: Coder resolves ``{user}`` and ``{task}`` in
+    middleware of the route group, before chi dispatches on the method (§1 middleware order, inferred).
+    """
+
+    def unsupported_method_status(ctx: CheckContext, response: Response, case: Case[Any]) -> bool | None:
+        if coverage_scenario(case) != CoverageScenario.UNSPECIFIED_HTTP_METHOD:
+            return None
+        method = str(response.request.method).upper()
+        if method == "OPTIONS":
+            return None  # CORS preflight handling is the deployment's (proxy, CORS settings), not the task API's
+        if response.status_code == 405 or response.status_code in _BEFORE_ROUTING:
+            return None
+        if response.status_code == 404 and (aimed is None or aimed.absent):
+            return None
+        raise AssertionError(
+            f"Unsupported method {method} answered {response.status_code}, expected 405 Method Not Allowed "
+            "(Coder's router, §1; an Allow header is not required)"
+        )
+
+    return unsupported_method_status
 
 
 def aimed_target(aimed: Aimed) -> CheckFunction:
@@ -124,7 +134,11 @@ class Sender:
         response = self.call(case)
         if aimed is not None and self.aim is not None:
             self.aim.record(aimed, case.method, response.status_code, _json(response))
-        checks: list[CheckFunction] = [unsupported_method_status, ignored_auth_once(self.enforced), *extra_checks]
+        checks: list[CheckFunction] = [
+            unsupported_method_status(aimed),
+            ignored_auth_once(self.enforced),
+            *extra_checks,
+        ]
         if aimed is not None:
             checks.append(aimed_target(aimed))
         try:

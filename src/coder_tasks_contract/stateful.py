@@ -285,7 +285,12 @@ def workflow_class(
                 self.creates += 1
             params = dict(case.path_parameters)
             if "{user}" in case.path and "user" not in applied and input.transition is not None:
-                params["user"] = "me"
+                # The link's own spelling of the owner (me, username or id: §2.1): use_after_free and
+                # ensure_resource_availability compare paths literally, so another spelling of the same user would
+                # look like another resource.
+                linked = input.transition.parameters.get("path_parameters", {}).get("user")
+                value = linked.value.ok() if linked is not None and isinstance(linked.value, Ok) else None
+                params["user"] = value if isinstance(value, str) and value else "me"
             if "{task}" in case.path and "task" not in applied:
                 params["task"] = aim.registry.phantom_id()
             case.path_parameters = params
