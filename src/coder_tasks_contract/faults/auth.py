@@ -61,7 +61,7 @@ def bad_token_answers_403(world: World) -> ASGIApp:
     return serve(world, response=rewrite)
 
 
-@fault("auth", "test_no_token_answers_401", "test_bad_token_answers_401", "WWW-Authenticate", ci=True)
+@fault("auth", "test_no_token_answers_401", "test_bad_token_answers_401", "WWW-Authenticate")
 def www_authenticate_missing(world: World) -> ASGIApp:
     """401 answers on the task routes carry no ``WWW-Authenticate`` header (§7.3: every 401 and 403 from the API
     key check sets ``WWW-Authenticate: Bearer realm="coder", error="invalid_token", ...``)."""
@@ -87,7 +87,7 @@ def _drop(transport: str) -> RequestRewrite:
     return rewrite
 
 
-@fault("auth", "[bearer", ci=True)
+@fault("auth", "[bearer")
 def bearer_transport_ignored(world: World) -> ASGIApp:
     """``Authorization: Bearer <token>`` is not read (§7.1 source 4)."""
     return serve(world, request=_drop("authorization"))
@@ -186,7 +186,7 @@ class _SecretNotChecked(World):
             return self.users[key.user_id]
 
 
-@fault("auth", "wrong-secret", ci=True)
+@fault("auth", "wrong-secret")
 def wrong_secret_accepted(world: World) -> ASGIApp:
     """A token with a real key id and the wrong secret authenticates as the key's user (§7.3: wrong secret answers
     401 ``API key secret is invalid.``)."""

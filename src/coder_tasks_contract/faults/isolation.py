@@ -78,7 +78,7 @@ class _MembersSeeMembers(World):
         return True
 
 
-@fault("isolation", "test_other_member_cannot_read_the_task", "test_other_member_cannot_create", ci=True)
+@fault("isolation", "test_other_member_cannot_read_the_task", "test_other_member_cannot_create")
 def cross_user_read_by_name(world: World) -> ASGIApp:
     """A member may address another member in ``{user}``, and so reach their tasks by name (§2.1 step 5: a
     member addressing another member gets 404; §3.3: cross-user GET by owner-name/task-name → 404)."""

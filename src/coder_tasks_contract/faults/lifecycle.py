@@ -100,7 +100,7 @@ class _PatchNotStored(World):
             task.prompt = before
 
 
-@fault("lifecycle", "test_update_input_answers_204_and_replaces_initial_prompt", ci=True)
+@fault("lifecycle", "test_update_input_answers_204_and_replaces_initial_prompt")
 def patch_input_not_stored(world: World) -> ASGIApp:
     """PATCH /input answers 204 but the task's ``initial_prompt`` stays as it was (§3.5: it sets the task's
     ``initial_prompt``; §5: ``initial_prompt`` is the current prompt)."""
@@ -147,7 +147,13 @@ class _DeletedNamesTaken(World):
             )
 
 
-@fault("lifecycle", "reuse", "deleted")
+@fault(
+    "lifecycle",
+    "test_name_of_a_deleted_task_can_be_used_again",
+    known_gap="no test creates a task under the name of a deleted one; tests/test_errors.py (or test_status_codes.py) "
+    "should: delete a task, then POST the same name until 201 (409 is allowed only while the delete build runs, "
+    "§3.2 step 8, §3.4)",
+)
 def deleted_name_stays_taken(world: World) -> ASGIApp:
     """The name of a deleted task can never be used again (§3.2 step 8: only a *non-deleted* workspace of the same
     name conflicts; §3.4: the task is soft-deleted and its workspace deleted)."""

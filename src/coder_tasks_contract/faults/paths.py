@@ -29,7 +29,7 @@ class _MeIsAUsername(World):
         return super().resolve_user(actor, raw)
 
 
-@fault("paths", "creating a shared task answered 400", "[me-", ci=True)
+@fault("paths", "creating a shared task answered 400", "[me-")
 def me_not_resolved(world: World) -> ASGIApp:
     """``me`` in ``{user}`` is looked up as a username (and found by nobody) (§2.1 step 1: ``me`` resolves to the
     caller)."""
@@ -71,7 +71,7 @@ class _TaskByIdOnly(World):
         return super().resolve_task(actor, owner, raw)
 
 
-@fault("paths", "[task-name", "test_logs_resolve_by_upper_case_username_and_name", ci=True)
+@fault("paths", "task-name]", "test_logs_resolve_by_upper_case_username_and_name", ci=True)
 def task_name_not_resolved(world: World) -> ASGIApp:
     """``{task}`` is looked up by UUID only, never by name (§2.2 step 2: a value that is no task UUID is the name
     of one of the ``{user}``'s tasks)."""

@@ -19,7 +19,7 @@ class _QueryIgnored(World):
         return TaskFilter()
 
 
-@fault("query", "test_invalid_query_answers_400", "test_unknown_status_value_answers_500", ci=True)
+@fault("query", "test_invalid_query_answers_400", "test_unknown_status_value_answers_500")
 def q_ignored(world: World) -> ASGIApp:
     """The ``q`` parameter is ignored: every list is the unfiltered one (§6: ``q`` filters by owner, organization
     and status, and a malformed one answers 400)."""

@@ -14,7 +14,7 @@ import multiprocessing
 import sys
 import time
 from collections.abc import Sequence
-from concurrent.futures import ProcessPoolExecutor
+from concurrent.futures import ProcessPoolExecutor, as_completed
 from pathlib import Path
 from typing import Any
 
@@ -49,33 +49,39 @@ def render_table(rows: list[tuple[Fault, SuiteRun]]) -> str:
     lines = [header, "-" * len(header)]
     for fault, run in rows:
         failure = run.first_failure
-        test = failure.test_id.split("::", 1)[-1] if failure else (f"exit code {run.exit_code}" if run.exit_code else "-")
+        test = (
+            failure.test_id.split("::", 1)[-1] if failure else (f"exit code {run.exit_code}" if run.exit_code else "-")
+        )
         took = f"{run.to_first_failure:.1f}s" if run.to_first_failure is not None else "-"
         lines.append(
             f"{fault.name:<38} {fault.area:<10} {verdict(fault, run):<16} {took:>11} {run.wall_seconds:>5.1f}s  "
             f"{_short(test, 90)}"
         )
+        if failure is not None:
+            lines.append(f"{'':<38}   {_short(failure.message, 150)}")
     return "\n".join(lines)
 
 
 def summary(rows: list[tuple[Fault, SuiteRun]], faithful: SuiteRun | None, wall: float, workers: int) -> dict[str, Any]:
-    verdicts = [verdict(fault, run) for fault, run in rows]
-    caught = sum(v in ("caught", "caught-elsewhere") for v in verdicts)
+    """The JSON report: counts, kill rate, false alarm, and every run with its fault's clause and verdict."""
+    runs = [
+        {"fault": fault.name, "area": fault.area, "clause": fault.clause, "verdict": verdict(fault, run),
+         "known_gap": fault.known_gap, **run.to_json()}
+        for fault, run in rows
+    ]  # fmt: skip
+    caught = [r for r in runs if r["verdict"] in ("caught", "caught-elsewhere")]
     return {
-        "faults": len(rows),
-        "caught": caught,
-        "caught_by_expected_test": verdicts.count("caught"),
-        "survived": [fault.name for (fault, _), v in zip(rows, verdicts) if v == "survived"],
-        "broken": [fault.name for (fault, _), v in zip(rows, verdicts) if v == "broken"],
-        "kill_rate": round(caught / len(rows), 4) if rows else None,
+        "faults": len(runs),
+        "caught": len(caught),
+        "caught_by_expected_test": sum(r["verdict"] == "caught" for r in runs),
+        "survived": [r["fault"] for r in runs if r["verdict"] == "survived"],
+        "broken": [r["fault"] for r in runs if r["verdict"] == "broken"],
+        "kill_rate": round(len(caught) / len(runs), 4) if runs else None,
         "faithful": None if faithful is None else faithful.to_json(),
         "false_alarm": None if faithful is None else not faithful.passed,
         "wall_seconds": round(wall, 1),
         "workers": workers,
-        "runs": [
-            {"fault": fault.name, "area": fault.area, "clause": fault.clause, "verdict": v, **run.to_json()}
-            for (fault, run), v in zip(rows, verdicts)
-        ],
+        "runs": runs,
     }
 
 
@@ -116,10 +122,11 @@ def main(argv: Sequence[str] | None = None) -> int:
     results: dict[str, SuiteRun] = {}
     context = multiprocessing.get_context("spawn")  # the variants serve from threads: never fork them
     with ProcessPoolExecutor(max_workers=args.workers, mp_context=context) as pool:
-        for name, run in zip(names, pool.map(_run, names)):
-            results[name] = run
+        futures = {pool.submit(_run, name): name for name in names}
+        for future in as_completed(futures):
+            run = results[futures[future]] = future.result()
             mark = "FAILED" if run.first_failure else ("passed" if run.exit_code == 0 else f"exit {run.exit_code}")
-            print(f"  {name}: {mark} in {run.wall_seconds:.1f}s", flush=True)
+            print(f"  {run.variant}: {mark} in {run.wall_seconds:.1f}s", flush=True)
     wall = time.monotonic() - started
     rows = [(fault, results[fault.name]) for fault in faults]
     faithful = results.get(FAITHFUL)
@@ -127,10 +134,14 @@ def main(argv: Sequence[str] | None = None) -> int:
     print()
     print(render_table(rows))
     print()
+    survived = ", ".join(report["survived"]) or "none"
     print(
         f"kill rate: {report['caught']}/{report['faults']} caught "
-        f"({report['caught_by_expected_test']} by an expected test); survived: {', '.join(report['survived']) or 'none'}"
+        f"({report['caught_by_expected_test']} by an expected test); survived: {survived}"
     )
+    for fault, _ in rows:
+        if fault.name in report["survived"] and fault.known_gap:
+            print(f"  known gap {fault.name}: {fault.known_gap}")
     if report["broken"]:
         print(f"no verdict (the suite did not run to a result): {', '.join(report['broken'])}")
     if faithful is not None:

@@ -40,6 +40,7 @@ LAST = ("test_conformance.py", "test_stateful.py")
 # that from happening should fail in seconds, not after the 600 s a deployment gets.
 LIFECYCLE_TIMEOUT = 15.0
 SUITE_TIMEOUT = 900.0
+TIMED_OUT = -9  # exit code recorded for a suite run stopped at its timeout
 PREEXISTING_TASKS = 2  # tasks of user A the run did not create: the suite must leave them alone and still pass
 
 
@@ -139,6 +140,12 @@ def _suite_started(junit: Path) -> float | None:
     return datetime.fromisoformat(stamp).timestamp() if stamp else None
 
 
+def _text(output: bytes | str | None) -> str:
+    if isinstance(output, bytes):
+        return output.decode("utf-8", "replace")
+    return output or ""
+
+
 def _redact(text: str, secrets: list[str]) -> str:
     for secret in secrets:
         text = text.replace(secret, "****")
@@ -194,9 +201,14 @@ def run_suite(
                 args.append(f"--hypothesis-seed={seed}")
             env = suite_environment(tokens, profile, Path(scratch) / "reports")
             started = time.time()
-            completed = subprocess.run(
-                args, cwd=PROJECT_ROOT, env=env, capture_output=True, text=True, timeout=timeout, check=False
-            )
+            try:
+                completed = subprocess.run(
+                    args, cwd=PROJECT_ROOT, env=env, capture_output=True, text=True, timeout=timeout, check=False
+                )
+                exit_code, stdout, stderr = completed.returncode, completed.stdout, completed.stderr
+            except subprocess.TimeoutExpired as expired:  # the child is killed; whatever it reported still counts
+                exit_code, stdout, stderr = TIMED_OUT, _text(expired.stdout), _text(expired.stderr)
+                stderr += f"\nthe suite did not finish within {timeout:g}s and was stopped"
             wall = time.time() - started
             tests, failure, elapsed = first_failure(junit) if junit.exists() else (0, None, 0.0)
             suite_start = _suite_started(junit) if junit.exists() else None
@@ -205,11 +217,11 @@ def run_suite(
     to_failure = None
     if failure is not None:
         to_failure = elapsed + (max(suite_start - started, 0.0) if suite_start is not None else 0.0)
-    output = _redact(completed.stdout + completed.stderr, list(tokens.values()))
+    output = _redact(stdout + stderr, list(tokens.values()))
     tail = "\n".join(output.strip().splitlines()[-25:])
     return SuiteRun(
         variant=fault.name if fault else FAITHFUL,
-        exit_code=completed.returncode,
+        exit_code=exit_code,
         tests=tests,
         first_failure=failure,
         wall_seconds=round(wall, 2),

@@ -49,7 +49,7 @@ def agent_lifecycle_outside_enum(world: World) -> ASGIApp:
     return _tasks(world, change)
 
 
-@fault("schema", "current_state.state", ci=True)
+@fault("schema", "current_state.state")
 def task_state_outside_enum(world: World) -> ASGIApp:
     """``current_state.state`` says ``"waiting"`` where it should say ``"idle"`` (§5 TaskStateEntry: working,
     idle, complete, failed; §4.2: and ``failure`` at 82f525baf3)."""
@@ -131,7 +131,7 @@ def _logs(world: World, change: Callable[[dict[str, Any]], None]) -> ASGIApp:
     return serve(world, response=on_operations({"getTaskLogs"}, rewrite))
 
 
-@fault("schema", "test_send_answers_204", "test_logs_answers_200", ci=True)
+@fault("schema", "test_send_answers_204", "test_logs_answers_200")
 def log_type_is_agentapi_role(world: World) -> ASGIApp:
     """Log entries carry the AgentAPI role, ``user``/``agent``, as ``type`` (§3.7: role ``user`` becomes
     ``type: "input"`` and ``agent`` becomes ``"output"``; §5 TaskLogEntry)."""
