@@ -4,12 +4,13 @@ from __future__ import annotations
 
 import textwrap
 from collections.abc import Callable, Iterator
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
 import pytest
 
-from .support import HOSTILE, Handler, LoopbackServer
+from .support import HOSTILE, Handler, LoopbackServer, Run, run_pytest, target_args
 
 
 @pytest.fixture
@@ -66,3 +67,65 @@ def reference_server_factory() -> Iterator[Callable[..., Any]]:
 def reference_server(reference_server_factory: Callable[..., Any]) -> Any:
     """A fresh reference server (fast speed) for one test."""
     return reference_server_factory(speed="fast")
+
+
+@dataclass
+class FullRun:
+    """One run of the whole real suite against an explicit reference server (see :func:`full_suite_run`)."""
+
+    run: Run
+    server: Any
+    reports_dir: Path
+    preexisting: dict[str, tuple[str, str, Any]]
+    sentinels: tuple[str, ...]
+
+
+class BreakLogs:
+    """A fault: GET .../logs answers 500, so some real tests fail and pytest prints their tracebacks and locals."""
+
+    def __init__(self, app: Any) -> None:
+        self.app = app
+
+    async def __call__(self, scope: Any, receive: Any, send: Any) -> None:
+        if scope["type"] == "http" and scope["method"] == "GET" and scope["path"].endswith("/logs"):
+            body = b'{"message":"Internal error (selftest fault)."}'
+            headers = [(b"content-type", b"application/json"), (b"content-length", str(len(body)).encode())]
+            await send({"type": "http.response.start", "status": 500, "headers": headers})
+            await send({"type": "http.response.body", "body": body})
+            return
+        await self.app(scope, receive, send)
+
+
+@pytest.fixture(scope="session")
+def full_suite_run(tmp_path_factory: pytest.TempPathFactory) -> Iterator[FullRun]:
+    """The real ``tests/`` run once, whole, as a user would against a deployment: explicit URL and tokens, with
+    ``-l``, ``--setup-show``, ``-rA``, JUnit and HTML reports; the server holds 5 tasks of user A that no run
+    created, and its logs endpoint fails so tracebacks (with locals) are printed too."""
+    runner = pytest.importorskip("coder_tasks_contract.server.runner")
+    from coder_tasks_contract.server.app import create_app
+
+    server = runner.start_reference_server(preexisting_tasks=5, app_factory=lambda world: BreakLogs(create_app(world)))
+    reports = tmp_path_factory.mktemp("reports")
+    with server.world.lock:
+        preexisting = {t.id: (t.name, t.prompt, t.deleted_at) for t in server.world.tasks.values()}
+    try:
+        run = run_pytest(
+            "tests",
+            *target_args(server),
+            "-l",
+            "--setup-show",
+            "-rA",
+            "--tb=long",
+            "--reports-dir",
+            str(reports),
+            f"--junitxml={reports / 'junit.xml'}",
+            f"--html={reports / 'report.html'}",
+            "--self-contained-html",
+            timeout=900,
+        )
+        (reports / "stdout.txt").write_text(run.stdout)
+        (reports / "stderr.txt").write_text(run.stderr)
+        tokens = tuple(user.token for user in (server.seed.users["alice"], server.seed.users["bob"]))
+        yield FullRun(run, server, reports, preexisting, tokens)
+    finally:
+        server.stop()

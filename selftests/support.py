@@ -164,3 +164,41 @@ def target_args(server: Any, *extra: str) -> list[str]:
         str(seed.template_versions["no_ai_task"]),
         *extra,
     ]
+
+
+def settings_for(server: Any, **overrides: Any) -> Any:
+    """Settings aiming the plumbing at a reference server as at a deployment (explicit URL and tokens)."""
+    from coder_tasks_contract.options import Settings
+    from coder_tasks_contract.secret import Secret
+
+    seed = server.seed
+    values: dict[str, Any] = {
+        "base_url": seed.url,
+        "session_token": Secret(seed.users["alice"].token),
+        "second_session_token": Secret(seed.users["bob"].token),
+        "template_version_id": str(seed.template_versions["ai_task"]),
+        "non_task_template_version_id": str(seed.template_versions["no_ai_task"]),
+        "spec": None,
+        "read_only": False,
+        "max_tasks": 60,
+        "request_timeout": 10.0,
+        "lifecycle_timeout": 60.0,
+        "rate_limit": None,
+        "run_label": None,
+        "reports_dir": "reports",
+        "coder_version": None,
+    }
+    values.update(overrides)
+    return Settings(**values)
+
+
+def live_tasks(server: Any, prefix: str = "") -> list[Any]:
+    """Tasks the reference server still holds (not deleted) whose name starts with ``prefix``."""
+    with server.world.lock:
+        return [t for t in server.world.tasks.values() if t.deleted_at is None and t.name.startswith(prefix)]
+
+
+def all_tasks(server: Any, prefix: str = "") -> list[Any]:
+    """Every task the reference server ever held (deleted or not) whose name starts with ``prefix``."""
+    with server.world.lock:
+        return [t for t in server.world.tasks.values() if t.name.startswith(prefix)]
