@@ -29,7 +29,7 @@ from xml.sax.saxutils import quoteattr
 
 import pytest
 
-from coder_tasks_contract import ledger, paths, repro
+from coder_tasks_contract import exitcodes, ledger, paths, repro
 from coder_tasks_contract.session import run_state
 from coder_tasks_contract.traffic import Exchange
 
@@ -316,6 +316,8 @@ def _narrowed(session: pytest.Session, state: Reports) -> str | None:
         reasons.append(f"stopped early: {session.shouldstop}")
     if session.shouldfail:
         reasons.append(f"stopped early: {session.shouldfail}")
+    if session.exitstatus in (pytest.ExitCode.INTERRUPTED, exitcodes.TARGET_UNUSABLE):
+        reasons.append(f"the run ended early (exit code {int(session.exitstatus)})")  # Ctrl-C, or exit 10 mid-run
     return ", ".join(dict.fromkeys(reasons)) or None
 
 
