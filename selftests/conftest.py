@@ -112,6 +112,11 @@ def full_suite_run(tmp_path_factory: pytest.TempPathFactory) -> Iterator[FullRun
         run = run_pytest(
             "tests",
             *target_args(server),
+            # Fast enough for a selftest: the logs fault makes some tests poll until the lifecycle timeout.
+            "--lifecycle-timeout",
+            "15",
+            "--rate-limit",
+            "6000",
             "-l",
             "--setup-show",
             "-rA",
