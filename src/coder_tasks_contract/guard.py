@@ -5,11 +5,12 @@ Policy (so the suite cannot damage a deployment it is pointed at):
 - only the target's origin is contacted;
 - reads (GET, HEAD, OPTIONS) go to the task routes, ``/api/v2/buildinfo``, ``/api/v2/users/me`` and
   ``GET /api/v2/workspaces/{id}`` only; in read-only mode nothing but GET is sent;
-- a write (any other method) to ``/api/experimental/tasks/{user}/{task}[/...]`` needs a ``{task}`` this run
-  created (its id, or its live name under its owner) or a registry phantom id;
-- a create (``POST /api/experimental/tasks/{user}``) needs ``{user}`` to be ``me`` or suite user A or B, and a
-  free slot of the --max-tasks budget; a created task is registered from the response, whoever sent it
-  (schemathesis included), so it is cleaned up at the end;
+- a write (any other method) to ``/api/experimental/tasks/{user}/{task}[/...]`` (or the same under
+  ``/api/v2/tasks``, §8) needs a ``{task}`` this run created (its id, or its live name under its owner) or a
+  registry phantom id;
+- a create (``POST /api/experimental/tasks/{user}`` or ``/api/v2/tasks/{user}``) needs ``{user}`` to be ``me``
+  or suite user A or B, and a free slot of the --max-tasks budget; a created task is registered from the response,
+  whoever sent it (schemathesis included), so it is cleaned up at the end;
 - ``POST /api/v2/workspaces/{id}/builds`` needs the workspace of a live task this run created and a body of
   exactly ``{"transition": "start" | "stop"}``;
 - anything else is refused with :class:`GuardRefused` before it leaves the process.
@@ -216,10 +217,10 @@ class Guard:
             raise self._refuse(request, "the path has a '.', '..' or encoded '/' segment that could resolve elsewhere")
         if route is None:
             raise self._refuse(request, "it is not a task route; the suite writes only to tasks it created")
-        if route.template == paths.ROUTE_TASKS:
+        if route.canonical == paths.ROUTE_TASKS:
             # Nothing at the collection root changes a task (§1: only GET is routed there).
             return Admission(template, identity)
-        if route.template == paths.ROUTE_USER_TASKS:
+        if route.canonical == paths.ROUTE_USER_TASKS:
             if method != "POST":
                 return Admission(template, identity)  # unrouted (§1): answers 405, touches nothing
             return self._admit_create(request, route.params["user"], template, identity)
@@ -356,13 +357,14 @@ class Guard:
         if method == "DELETE" and admission.task is not None and 200 <= status < 300:
             self.registry.mark_deleted(admission.task.id)
             return
-        if method == "GET" and status == 200 and admission.route.startswith(paths.TASKS):
+        canonical = paths.canonical_template(admission.route)  # whichever mount the request used (§8)
+        if method == "GET" and status == 200 and canonical.startswith(paths.TASKS):
             body = _json_object(received)
             if body is None:
                 return
-            if admission.route == paths.ROUTE_TASK and "id" in body:
+            if canonical == paths.ROUTE_TASK and "id" in body:
                 self.registry.refresh(body)
-            elif admission.route == paths.ROUTE_TASKS and isinstance(body.get("tasks"), list):
+            elif canonical == paths.ROUTE_TASKS and isinstance(body.get("tasks"), list):
                 for task in body["tasks"]:
                     if isinstance(task, dict):
                         self.registry.refresh(task)

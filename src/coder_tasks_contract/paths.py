@@ -1,7 +1,9 @@
 """URL paths the suite talks to, and the route template a concrete path belongs to.
 
 Route templates follow the server's route table (behaviour note §1) so the guard, the rate limiter and the
-traffic ledger all key on the same names.
+traffic ledger all key on the same names. The task routes are mounted at ``/api/experimental/tasks`` at every
+level and also at ``/api/v2/tasks`` from v2.29 on (§8, ``levels.py``); a path under either mount gets the route
+template of its own mount, and :attr:`Route.canonical` names the same route under ``/api/experimental/tasks``.
 """
 
 from __future__ import annotations
@@ -11,6 +13,8 @@ from dataclasses import dataclass, field
 from urllib.parse import quote, unquote
 
 TASKS = "/api/experimental/tasks"
+TASKS_V2 = "/api/v2/tasks"  # the GA mount since v2.29 (§8); see levels.py for which level serves which mount
+TASK_PREFIXES = (TASKS, TASKS_V2)
 BUILDINFO = "/api/v2/buildinfo"
 USERS_ME = "/api/v2/users/me"
 WORKSPACES = "/api/v2/workspaces"
@@ -25,14 +29,21 @@ ROUTE_TASK_LOGS = ROUTE_TASK + "/logs"
 ROUTE_WORKSPACE = WORKSPACES + "/{workspace}"
 ROUTE_WORKSPACE_BUILDS = ROUTE_WORKSPACE + "/builds"
 
-TASK_SUFFIXES = ("/input", "/send", "/logs")
+ROUTE_TASK_PAUSE = ROUTE_TASK + "/pause"
+ROUTE_TASK_RESUME = ROUTE_TASK + "/resume"
+
+# /pause and /resume exist only at the newest level (§8); elsewhere they answer "Route not found.".
+TASK_SUFFIXES = ("/input", "/send", "/logs", "/pause", "/resume")
 
 
-def task_path(user: str, task: str | None = None, suffix: str = "") -> str:
-    """Path of a task route, e.g. ``task_path("me", tid, "/logs")``; segments are percent-encoded."""
+def task_path(user: str, task: str | None = None, suffix: str = "", *, prefix: str = TASKS) -> str:
+    """Path of a task route, e.g. ``task_path("me", tid, "/logs")``; segments are percent-encoded. ``prefix``
+    picks the mount (``TASKS_V2`` for ``/api/v2/tasks``)."""
     if suffix and not suffix.startswith("/"):
         raise ValueError(f"suffix must start with '/': {suffix!r}")
-    path = f"{TASKS}/{quote(user, safe='')}"
+    if prefix not in TASK_PREFIXES:
+        raise ValueError(f"prefix must be one of {', '.join(TASK_PREFIXES)}: {prefix!r}")
+    path = f"{prefix}/{quote(user, safe='')}"
     if task is not None:
         path += f"/{quote(task, safe='')}"
     elif suffix:
@@ -53,9 +64,25 @@ class Route:
     params: dict[str, str] = field(default_factory=dict)
     # Segments after a known route (e.g. /tasks/me/x/unknown): still addressed to that task.
     rest: str = ""
+    # The task mount the path is under ("" for the other routes).
+    prefix: str = ""
+
+    @property
+    def canonical(self) -> str:
+        """The template under ``/api/experimental/tasks`` (the same route whichever mount the path used)."""
+        return canonical_template(self.template)
 
 
-_TASK_RE = re.compile(r"^/api/experimental/tasks(?:/(?P<user>[^/]+)(?:/(?P<task>[^/]+)(?P<rest>/.*)?)?)?$")
+def canonical_template(template: str) -> str:
+    """A route template with the ``/api/v2/tasks`` mount replaced by ``/api/experimental/tasks`` (same handlers)."""
+    if template == TASKS_V2 or template.startswith(TASKS_V2 + "/"):
+        return TASKS + template[len(TASKS_V2) :]
+    return template
+
+
+_TASK_RE = re.compile(
+    r"^(?P<prefix>/api/experimental/tasks|/api/v2/tasks)(?:/(?P<user>[^/]+)(?:/(?P<task>[^/]+)(?P<rest>/.*)?)?)?$"
+)
 _WORKSPACE_RE = re.compile(r"^/api/v2/workspaces/(?P<workspace>[^/]+)(?P<rest>/.*)?$")
 _SLASHES = re.compile(r"/{2,}")
 
@@ -81,15 +108,17 @@ def match(path: str) -> Route | None:
     """The route template of ``path`` (already normalized), or None for a path outside the known routes."""
     found = _TASK_RE.match(path)
     if found:
+        prefix = found.group("prefix")
         user, task, rest = found.group("user"), found.group("task"), found.group("rest") or ""
         if user is None:
-            return Route(ROUTE_TASKS)
+            return Route(prefix, prefix=prefix)
         if task is None:
-            return Route(ROUTE_USER_TASKS, {"user": unquote(user)})
+            return Route(prefix + "/{user}", {"user": unquote(user)}, prefix=prefix)
         params = {"user": unquote(user), "task": unquote(task)}
+        template = prefix + "/{user}/{task}"
         if rest in TASK_SUFFIXES:
-            return Route(ROUTE_TASK + rest, params)
-        return Route(ROUTE_TASK, params, rest=rest)
+            return Route(template + rest, params, prefix=prefix)
+        return Route(template, params, rest=rest, prefix=prefix)
     found = _WORKSPACE_RE.match(path)
     if found:
         rest = found.group("rest") or ""
