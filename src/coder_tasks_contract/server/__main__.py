@@ -1,6 +1,6 @@
 """Standalone reference server: ``python -m coder_tasks_contract.server [--host H] [--port P] [--speed S]
-[--preexisting-tasks N]``. Prints the SeedInfo JSON (URL, tokens, template version ids) on one line, then serves
-until interrupted."""
+[--preexisting-tasks N] [--coder-version LEVEL]``. Prints the SeedInfo JSON (URL, tokens, template version ids)
+on one line, then serves until interrupted."""
 
 from __future__ import annotations
 
@@ -10,6 +10,8 @@ import signal
 import sys
 import threading
 from types import FrameType
+
+from coder_tasks_contract import levels
 
 from .entities import SPEEDS
 from .runner import start_reference_server
@@ -42,7 +44,8 @@ def _rate_limit(raw: str) -> int:
 def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(
         prog="coder-tasks-fake",
-        description="A fake Coder serving the AI Tasks API (Coder at commit 82f525baf3), for contract tests.",
+        description="A fake Coder serving the AI Tasks API (Coder at commit 82f525baf3, or a later contract level), "
+        "for contract tests.",
     )
     parser.add_argument("--host", default="127.0.0.1", help="address to listen on (default: 127.0.0.1)")
     parser.add_argument(
@@ -70,6 +73,15 @@ def build_parser() -> argparse.ArgumentParser:
         help="answer 429 after this many requests per minute per client and endpoint, like Coder's "
         "--api-rate-limit (default: no limit)",
     )
+    parser.add_argument(
+        "--coder-version",
+        choices=list(levels.BY_NAME),
+        default=levels.DEFAULT.name,
+        metavar="LEVEL",
+        help="contract level to emulate: "
+        + "; ".join(f"{level.name}: {level.title}" for level in levels.LEVELS)
+        + f" (default: {levels.DEFAULT.name})",
+    )
     return parser
 
 
@@ -86,6 +98,7 @@ def main(argv: list[str] | None = None) -> int:
             port=args.port,
             preexisting_tasks=args.preexisting_tasks,
             rate_limit=args.rate_limit,
+            coder_version=args.coder_version,
         )
     except OSError as exc:
         reason = exc.strerror or str(exc)

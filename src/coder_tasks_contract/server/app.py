@@ -13,6 +13,9 @@ from starlette.responses import Response
 from starlette.routing import BaseRoute, Route, request_response
 from starlette.types import Receive, Scope, Send
 
+from coder_tasks_contract import levels
+from coder_tasks_contract.levels import Level
+
 from . import render
 from .entities import User
 from .errors import (
@@ -44,6 +47,17 @@ STATUS_BY_ERROR: dict[type[CoderError], int] = {
 CREATE_TASK = Struct(
     "CreateTaskRequest",
     {"template_version_id": "uuid", "template_version_preset_id": "uuid", "input": "string", "name": "string"},
+)
+# From v2.29 (#20856) the request has display_name; before, the decoder ignores it like any unknown field (§1.1).
+CREATE_TASK_WITH_DISPLAY_NAME = Struct(
+    "CreateTaskRequest",
+    {
+        "template_version_id": "uuid",
+        "template_version_preset_id": "uuid",
+        "input": "string",
+        "name": "string",
+        "display_name": "string",
+    },
 )
 UPDATE_INPUT = Struct("UpdateTaskInputRequest", {"input": "string"})
 SEND_INPUT = Struct("TaskSendRequest", {"input": "string"})
@@ -121,7 +135,9 @@ async def list_tasks(request: Request) -> Response:
 async def create_task(request: Request) -> Response:
     world, actor = _world(request), _actor(request)
     owner = world.resolve_user(actor, request.path_params["user"])
-    body = await _read(request, CREATE_TASK)
+    with_display_name = world.level.display_name
+    body = await _read(request, CREATE_TASK_WITH_DISPLAY_NAME if with_display_name else CREATE_TASK)
+    display_name = world.display_name_for(body.get("display_name", "")) if with_display_name else ""
     with world.lock:
         task = world.create_task(
             actor,
@@ -130,6 +146,8 @@ async def create_task(request: Request) -> Response:
             prompt=body.get("input", ""),
             name=body.get("name", ""),
         )
+        if with_display_name:
+            world.name_for_display(task, display_name)
         return json_response(201, render.task_json(world, task, world.now()))
 
 
@@ -169,8 +187,26 @@ async def send_task_input(request: Request) -> Response:
 async def get_task_logs(request: Request) -> Response:
     world = _world(request)
     with world.lock:
-        messages = world.logs(_actor(request), _task_from_path(request))
+        task = _task_from_path(request)
+        snapshot = world.log_snapshot(task)
+        if snapshot is not None:
+            return json_response(200, render.snapshot_json(*snapshot))
+        messages = world.logs(_actor(request), task)
         return json_response(200, {"logs": [render.log_entry_json(m) for m in messages]})
+
+
+async def pause_task(request: Request) -> Response:
+    world = _world(request)
+    with world.lock:
+        workspace, build = world.pause_task(_actor(request), _task_from_path(request))
+        return json_response(202, {"workspace_build": render.build_json(world, workspace, build, world.now())})
+
+
+async def resume_task(request: Request) -> Response:
+    world = _world(request)
+    with world.lock:
+        workspace, build = world.resume_task(_actor(request), _task_from_path(request))
+        return json_response(202, {"workspace_build": render.build_json(world, workspace, build, world.now())})
 
 
 # ---- /api/v2 (what the suite needs around tasks) ---------------------------------------------------------------
@@ -220,21 +256,39 @@ async def create_workspace_build(request: Request) -> Response:
 # ---- wiring ----------------------------------------------------------------------------------------------------
 
 Handler = Callable[[Request], Awaitable[Response]]
-T = "/api/experimental/tasks"
-ROUTE_TABLE: list[tuple[str, str, Handler]] = [
-    ("GET", T, list_tasks),
-    ("GET", T + "/", list_tasks),
-    ("POST", T + "/{user}", create_task),
-    ("GET", T + "/{user}/{task}", get_task),
-    ("DELETE", T + "/{user}/{task}", delete_task),
-    ("PATCH", T + "/{user}/{task}/input", update_task_input),
-    ("POST", T + "/{user}/{task}/send", send_task_input),
-    ("GET", T + "/{user}/{task}/logs", get_task_logs),
+# The task routes relative to a mount (§1); each level serves them at each of its prefixes (levels.py, §8).
+TASK_ROUTES: list[tuple[str, str, Handler]] = [
+    ("GET", "", list_tasks),
+    ("GET", "/", list_tasks),
+    ("POST", "/{user}", create_task),
+    ("GET", "/{user}/{task}", get_task),
+    ("DELETE", "/{user}/{task}", delete_task),
+    ("PATCH", "/{user}/{task}/input", update_task_input),
+    ("POST", "/{user}/{task}/send", send_task_input),
+    ("GET", "/{user}/{task}/logs", get_task_logs),
+]
+# Newest only (#21889, #21948, #22544).
+PAUSE_ROUTES: list[tuple[str, str, Handler]] = [
+    ("POST", "/{user}/{task}/pause", pause_task),
+    ("POST", "/{user}/{task}/resume", resume_task),
+]
+OTHER_ROUTES: list[tuple[str, str, Handler]] = [
     ("GET", "/api/v2/buildinfo", buildinfo),
     ("GET", "/api/v2/users/{user}", get_user),
     ("GET", "/api/v2/workspaces/{workspace}", get_workspace),
     ("POST", "/api/v2/workspaces/{workspace}/builds", create_workspace_build),
 ]
+
+
+def route_table(level: Level) -> list[tuple[str, str, Handler]]:
+    """Method, path and handler of every route a server of ``level`` serves."""
+    task_routes = TASK_ROUTES + (PAUSE_ROUTES if level.pause_resume else [])
+    mounted = [(method, prefix + path, handler) for prefix in level.prefixes for method, path, handler in task_routes]
+    return mounted + OTHER_ROUTES
+
+
+#: The 82f525baf3 route table (the default level).
+ROUTE_TABLE = route_table(levels.DEFAULT)
 
 
 # chi's method set: a method outside it gets 405 with no Allow header at all.
@@ -268,9 +322,9 @@ class _AnyMethod:
         await self._app(scope, receive, send)
 
 
-def _routes() -> list[BaseRoute]:
+def _routes(level: Level) -> list[BaseRoute]:
     by_path: dict[str, dict[str, Handler]] = {}
-    for method, path, handler in ROUTE_TABLE:
+    for method, path, handler in route_table(level):
         by_path.setdefault(path, {})[method] = handler
     # Any method reaches the dispatcher, which answers 405 itself (Starlette's would list one route's methods).
     return [Route(path, _AnyMethod(_dispatcher(handlers))) for path, handlers in by_path.items()]
@@ -287,8 +341,9 @@ async def _http_error(request: Request, exc: Exception) -> Response:
 
 
 def create_app(world: World) -> Starlette:
-    """The fake Coder as an ASGI app, serving ``world``."""
-    app = Starlette(routes=_routes(), exception_handlers={CoderError: _coder_error, HTTPException: _http_error})
+    """The fake Coder as an ASGI app, serving ``world`` (with the routes of its contract level)."""
+    handlers = {CoderError: _coder_error, HTTPException: _http_error}
+    app = Starlette(routes=_routes(world.level), exception_handlers=handlers)
     app.router.redirect_slashes = False
     app.state.world = world
     app.add_middleware(CoderMiddleware, world=world)

@@ -5,7 +5,7 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 
-from .agentapi import AgentAPI
+from .agentapi import AgentAPI, Message
 
 
 @dataclass(frozen=True)
@@ -133,3 +133,7 @@ class Task:
     created_at: datetime
     agentapi: AgentAPI
     deleted_at: datetime | None = None
+    display_name: str = ""  # levels with display_name (#20856)
+    # What the agent stored when its workspace last stopped (#21644/#21771): messages and when, or None.
+    snapshot: list[Message] | None = None
+    snapshot_at: datetime | None = None

@@ -8,6 +8,8 @@ from __future__ import annotations
 
 from typing import Any
 
+from coder_tasks_contract.levels import Refusal
+
 NOT_FOUND_MESSAGE = "Resource not found or you do not have access to this resource"
 
 
@@ -59,3 +61,16 @@ class UpstreamFailure(CoderError):
 
 class InternalError(CoderError):
     """A failure Coder reports as 500 with a fixed message (e.g. a database error)."""
+
+
+_BY_STATUS: dict[int, type[CoderError]] = {400: BadRequest, 409: Conflict, 502: UpstreamFailure}
+
+
+def refusal(answer: Refusal, detail: str | None = None) -> CoderError:
+    """The domain error for a level's ``Refusal`` (``levels.py``). ``detail``, when given, is the detail to send
+    (the server's own wording where the level's detail is a template or not stated)."""
+    if detail is None:
+        detail = answer.detail if answer.detail_stated and answer.detail else ""
+    if answer.status == 404:
+        return NotFound(answer.message, detail)
+    return _BY_STATUS[answer.status](answer.message, detail)

@@ -36,18 +36,23 @@ from .auth import (
 from .errors import CoderError
 from .gofmt import go_json, go_parse_query, query_values, routing_path
 from .model import World
-from .render import BUILD_VERSION
 
 log = logging.getLogger("coder_tasks_contract.server")
 
 JSON_TYPE = "application/json; charset=utf-8"
 USER_SCOPE_KEY = "coder.user"
 TASKS_PREFIX = "/api/experimental/tasks"
-# Route groups whose API key middleware runs before their routes are matched: without a valid token, even an
-# unknown path or a wrong method under them answers 401 (chi runs a group's middleware before its routing).
-_AUTHENTICATED = re.compile(
-    r"^(/api/experimental/tasks|/api/v2/users/.+|/api/v2/workspaces/.+)$|^/api/experimental/tasks/"
-)
+
+
+def authenticated_groups(prefixes: Sequence[str]) -> re.Pattern[str]:
+    """Route groups whose API key middleware runs before their routes are matched: without a valid token, even an
+    unknown path or a wrong method under them answers 401 (chi runs a group's middleware before its routing).
+    The task mounts are the level's (``/api/v2/tasks`` from v2.29 on, §8)."""
+    mounts = "|".join(re.escape(prefix) for prefix in prefixes)
+    return re.compile(rf"^({mounts}|/api/v2/users/.+|/api/v2/workspaces/.+)$|^({mounts})/")
+
+
+_AUTHENTICATED = authenticated_groups([TASKS_PREFIX])
 _TRUE = frozenset({"1", "t", "T", "TRUE", "true", "True"})  # strconv.ParseBool
 
 
@@ -118,6 +123,8 @@ class CoderMiddleware:
         self.app = app
         self.world = world
         self.limiter = RateLimiter(world.rate_limit) if world.rate_limit else None
+        self.authenticated = authenticated_groups(world.level.prefixes)
+        self.build_version = world.level.build_version.encode()
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         if scope["type"] != "http":
@@ -132,7 +139,7 @@ class CoderMiddleware:
             if message["type"] == "http.response.start":
                 started = True
                 headers = [(k, v) for k, v in message.get("headers", []) if k.lower() != b"x-content-type-options"]
-                headers.append((b"x-coder-build-version", BUILD_VERSION.encode()))
+                headers.append((b"x-coder-build-version", self.build_version))
                 headers.append((b"x-content-type-options", b"nosniff"))
                 message = dict(message, headers=headers)
             await send(message)
@@ -161,7 +168,7 @@ class CoderMiddleware:
             limited = self.limiter.check(client[0], path, self.world.now())
             if limited is not None:
                 return limited
-        if _AUTHENTICATED.match(path):
+        if self.authenticated.match(path):
             try:
                 token = extract_token(creds)
                 if token is None:

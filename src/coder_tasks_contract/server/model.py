@@ -14,6 +14,9 @@ import threading
 import uuid
 from datetime import datetime
 
+from coder_tasks_contract import levels
+from coder_tasks_contract.levels import Level
+
 from . import lifecycle
 from .agentapi import AgentAPI, Message
 from .auth import AuthFailure, split_token
@@ -31,9 +34,9 @@ from .entities import (
     User,
     Workspace,
 )
-from .errors import BadRequest, Conflict, InternalError, NotFound, UpstreamFailure
+from .errors import BadRequest, Conflict, InternalError, NotFound, refusal
 from .gofmt import go_quote, go_trim_space, try_uuid
-from .names import generated_task_name, name_error
+from .names import MAX_DISPLAY_NAME_BYTES, generated_display_name, generated_task_name, name_error
 from .query import TaskFilter, parse_task_query
 
 TASK_STATUSES = ("pending", "initializing", "active", "paused", "unknown", "error")
@@ -58,9 +61,18 @@ def _db_text(value: str, message: str) -> None:
 
 
 class World:
-    """Everything the fake Coder knows. Time comes from ``clock``; simulated work lasts as ``speed`` says."""
+    """Everything the fake Coder knows. Time comes from ``clock``; simulated work lasts as ``speed`` says; the
+    answers that changed between Coder versions are those of contract ``level`` (``levels.py``)."""
 
-    def __init__(self, clock: Clock | None = None, speed: str | Speed = "fast", *, rate_limit: int | None = None):
+    def __init__(
+        self,
+        clock: Clock | None = None,
+        speed: str | Speed = "fast",
+        *,
+        rate_limit: int | None = None,
+        level: str | Level = levels.DEFAULT,
+    ):
+        self.level: Level = levels.get(level) if isinstance(level, str) else level
         self.clock: Clock = clock or SystemClock()
         self.speed = SPEEDS[speed] if isinstance(speed, str) else speed
         self.rate_limit = rate_limit  # requests per minute per client and endpoint; None: unlimited (§1.1)
@@ -146,7 +158,9 @@ class World:
             else:
                 user = next((u for u in self.users.values() if u.username.lower() == raw.lower()), None)
             if user is None:
-                raise BadRequest(USER_PARAM_MESSAGE, f"queried user={go_quote(raw)}")
+                # 400 with the value quoted as Go's %q at 82f525baf3; 404 since #22069 (the level says which).
+                answer = self.level.unknown_user
+                raise refusal(answer, f"queried user={go_quote(raw)}" if answer.detail else "")
             if not self.can_read_user(actor, user):
                 raise NotFound()
             return user
@@ -263,9 +277,22 @@ class World:
     def _unused_name(self, owner: User) -> str:
         taken = {ws.name.lower() for ws in self.workspaces.values() if ws.owner_id == owner.id}
         while True:
-            name = generated_task_name()
+            name = generated_task_name(self.level.generated_name_prefix)
             if name.lower() not in taken:
                 return name
+
+    def display_name_for(self, raw: str) -> str:
+        """CreateTaskRequest.display_name (#20856): trimmed, at most 64 bytes (400 otherwise). Checked before the
+        template version (inferred: the note gives no order)."""
+        display_name = go_trim_space(raw)
+        if len(display_name.encode("utf-8", "surrogatepass")) > MAX_DISPLAY_NAME_BYTES:
+            raise BadRequest(levels.DISPLAY_NAME_TOO_LONG)
+        return display_name
+
+    def name_for_display(self, task: Task, display_name: str) -> None:
+        """Give a new task its display name: the one asked for, else one generated along with the name."""
+        with self.lock:
+            task.display_name = display_name or generated_display_name(task.prompt, task.name)
 
     # ---- builds ----------------------------------------------------------------------------------------------
 
@@ -294,6 +321,9 @@ class World:
             workspace.app_statuses = [s for s in workspace.app_statuses if s.created_at <= now]
             if task is not None:
                 task.agentapi.stop_at(now)
+                # At shutdown the agent stores the conversation as the task's log snapshot (#21644); only levels
+                # with log snapshots ever show it (#21771).
+                task.snapshot, task.snapshot_at = task.agentapi.messages(now), now
                 if transition == "delete" and task.deleted_at is None:
                     task.deleted_at = now  # deleting a task's workspace deletes the task (§3.4)
         return build
@@ -365,14 +395,16 @@ class World:
             _db_text(prompt, "Failed to update task input.")
             task.prompt = prompt
 
-    def _check_interactive(self, task: Task) -> Workspace:
-        """The shared checks of send and logs (§3.8) that this fake can fail."""
+    def _check_interactive(self, task: Task, operation: str = "send") -> Workspace:
+        """The shared checks of send and logs (§3.8) that this fake can fail; a task that is not active is
+        refused as the level says for ``operation`` ("send" or "logs")."""
         status = self.task_status(task)
         if status != "active":
-            raise BadRequest(
-                "Task status must be active.",
-                f'Task status is {go_quote(status)}, it must be "active" to interact with the task.',
-            )
+            answer = self.level.send_refusal(status) if operation == "send" else self.level.logs_refusal(status)
+            if answer is None:  # the caller should have answered the snapshot (log_snapshot)
+                raise InternalError("Internal error fetching task logs.", f"no snapshot answer for {status}")
+            unstated = f'Task status is {go_quote(status)}, it must be "active" to interact with the task.'
+            raise refusal(answer, None if answer.detail_stated else unstated)
         workspace = self.workspace_of(task)
         if workspace is None:
             raise BadRequest("Task does not have a workspace.")
@@ -387,7 +419,7 @@ class World:
             now = self.now()
             status = task.agentapi.status(now)
             if status != "stable":
-                raise UpstreamFailure("Task app is not ready to accept input.", f"Status: {status}")
+                raise refusal(self.level.send_app_not_ready, f"Status: {status}")
             done = task.agentapi.converse(text, now, self.speed.work)
             app_id = workspace.latest_build.app_id or ""
             self._report(workspace, app_id, "working", _summary(text), now)
@@ -395,8 +427,40 @@ class World:
 
     def logs(self, actor: User, task: Task) -> list[Message]:
         with self.lock:
-            self._check_interactive(task)
+            self._check_interactive(task, "logs")
             return task.agentapi.messages(self.now())
+
+    def log_snapshot(self, task: Task) -> tuple[list[Message], datetime | None] | None:
+        """At levels with log snapshots (#21771): a task in a status that answers its snapshot gets the stored
+        messages and when they were stored (``[]`` and None if none was); None: answer as :meth:`logs` does."""
+        with self.lock:
+            if self.task_status(task) not in self.level.log_snapshots:
+                return None
+            return list(task.snapshot or []), task.snapshot_at
+
+    # ---- pause and resume (newest: #21889, #21948) -----------------------------------------------------------
+
+    def pause_task(self, actor: User, task: Task) -> tuple[Workspace, Build]:
+        """Queue a stop build of the task's workspace; 409 while another build is pending or running (inferred)."""
+        with self.lock:
+            workspace = self._workspace_for_build(task)
+            return workspace, self.create_build(actor, workspace, "stop")
+
+    def resume_task(self, actor: User, task: Task) -> tuple[Workspace, Build]:
+        """Queue a start build; 409 "Task workspace is already running." when its latest build is a start."""
+        with self.lock:
+            workspace = self._workspace_for_build(task)
+            if workspace.latest_build.transition == "start" and not lifecycle.is_build_active(
+                workspace.latest_build, self.now()
+            ):
+                raise Conflict(levels.ALREADY_RUNNING)
+            return workspace, self.create_build(actor, workspace, "start")
+
+    def _workspace_for_build(self, task: Task) -> Workspace:
+        workspace = self.workspace_of(task)
+        if workspace is None:
+            raise BadRequest("Task does not have a workspace.")
+        return workspace
 
 
 def _summary(text: str) -> str:

@@ -79,7 +79,20 @@ def docker_style_name() -> str:
     return f"{secrets.choice(_ADJECTIVES)}_{secrets.choice(_SURNAMES)}"
 
 
-def generated_task_name() -> str:
-    """Coder's fallback task name: ``task-<docker-style name, hyphenated, cut to 22 chars>-<4 hex>`` (§3.2)."""
+def generated_task_name(prefix: str = "task-") -> str:
+    """Coder's fallback task name: ``task-<docker-style name, hyphenated, cut to 22 chars>-<4 hex>`` (§3.2);
+    ``prefix`` is "" from v2.29 on (#20856)."""
     middle = docker_style_name().replace("_", "-")[:22].removesuffix("-")
-    return f"task-{middle}-{secrets.token_hex(2)}"
+    return f"{prefix}{middle}-{secrets.token_hex(2)}"
+
+
+MAX_DISPLAY_NAME_BYTES = 64
+
+
+def generated_display_name(prompt: str, name: str) -> str:
+    """A display name for a task created without one (#20856: generated along with the name). Coder asks an LLM
+    or falls back to its own rule; this fake takes the prompt's first line, cut to 64 bytes, else the name
+    (the suite never relies on the wording)."""
+    line = next((part.strip() for part in prompt.splitlines() if part.strip()), "") or name
+    encoded = line.encode("utf-8", "surrogatepass")[:MAX_DISPLAY_NAME_BYTES]
+    return encoded.decode("utf-8", "ignore").strip() or name

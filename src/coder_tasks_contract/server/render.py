@@ -12,7 +12,7 @@ from .entities import Build, Task, User, Workspace
 from .gofmt import rfc3339
 from .model import World
 
-BUILD_VERSION = "v2.28.1-devel+82f525b"
+BUILD_VERSION = "v2.28.1-devel+82f525b"  # level 82f; World.level.build_version is the one a server reports
 COMMIT = "82f525baf36a2341bc92c2f6b6a27cc565d28a08"
 
 
@@ -32,9 +32,11 @@ def task_json(world: World, task: Task, now: datetime) -> dict[str, Any]:
     }
     if owner.avatar_url:
         body["owner_avatar_url"] = owner.avatar_url
+    body["name"] = task.name
+    if world.level.display_name:
+        body["display_name"] = task.display_name  # after name, as in the Go struct (#20856)
     body.update(
         {
-            "name": task.name,
             "template_id": template.id if template else "00000000-0000-0000-0000-000000000000",
             "template_version_id": task.template_version_id,
             "template_name": template.name if template else "",
@@ -58,7 +60,7 @@ def task_json(world: World, task: Task, now: datetime) -> dict[str, Any]:
             "current_state": (
                 {
                     "timestamp": rfc3339(state.timestamp),
-                    "state": state.state,
+                    "state": _state(world, state.state),
                     "message": state.message,
                     "uri": state.uri,
                 }
@@ -70,6 +72,13 @@ def task_json(world: World, task: Task, now: datetime) -> dict[str, Any]:
         }
     )
     return body
+
+
+def _state(world: World, state: str) -> str:
+    """§4.2: the app status enum is copied through (``failure``) until #22203 mapped it to ``failed``."""
+    if state == "failure" and "failure" not in world.level.task_states:
+        return "failed"
+    return state
 
 
 def _agent_health(agent: lifecycle.AgentView | None) -> dict[str, Any] | None:
@@ -89,6 +98,15 @@ def log_entry_json(message: Message) -> dict[str, Any]:
         "type": "input" if message.role == "user" else "output",
         "time": rfc3339(message.time),
     }
+
+
+def snapshot_json(messages: list[Message], taken_at: datetime | None) -> dict[str, Any]:
+    """``TaskLogsResponse`` with the stored snapshot (#21771): ``snapshot: true``; ``snapshot_at`` omitted when no
+    snapshot was ever stored (omitempty pointer)."""
+    body: dict[str, Any] = {"logs": [log_entry_json(m) for m in messages], "snapshot": True}
+    if taken_at is not None:
+        body["snapshot_at"] = rfc3339(taken_at)
+    return body
 
 
 def user_json(world: World, user: User) -> dict[str, Any]:
@@ -215,8 +233,8 @@ def workspace_json(world: World, workspace: Workspace, now: datetime) -> dict[st
 def buildinfo_json(world: World) -> dict[str, Any]:
     """``codersdk.BuildInfoResponse``."""
     return {
-        "external_url": f"https://github.com/coder/coder/commit/{COMMIT}",
-        "version": BUILD_VERSION,
+        "external_url": f"https://github.com/coder/coder/commit/{world.level.commit}",
+        "version": world.level.build_version,
         "dashboard_url": world.access_url,
         "telemetry": False,
         "workspace_proxy": False,

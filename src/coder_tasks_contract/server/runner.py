@@ -74,15 +74,17 @@ def start_reference_server(
     preexisting_tasks: int = 0,
     rate_limit: int | None = None,
     clock: Clock | None = None,
+    coder_version: str = "82f",
 ) -> ReferenceServer:
     """Start a freshly seeded reference server and return once it accepts connections.
 
     ``app_factory`` builds the ASGI app from the world (default ``create_app``); fault variants wrap it.
     ``rate_limit`` turns on Coder's per-endpoint limit (§1.1); ``clock`` replaces wall-clock time (tests pass a
-    ``ManualClock`` to step the simulated lifecycle by hand).
+    ``ManualClock`` to step the simulated lifecycle by hand). ``coder_version`` is the contract level the server
+    emulates (``levels.py``: "82f", "2.29" or "newest"): its routes, fields, statuses and reported version.
     Raises ``OSError`` if the address cannot be bound, ``RuntimeError`` if the server does not start.
     """
-    world = World(clock, speed=speed, rate_limit=rate_limit)
+    world = World(clock, speed=speed, rate_limit=rate_limit, level=coder_version)
     sock = _bind(host, port)
     bound_host, bound_port = sock.getsockname()[:2]
     shown_host = f"[{bound_host}]" if ":" in bound_host else bound_host
