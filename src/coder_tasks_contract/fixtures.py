@@ -12,7 +12,8 @@ import httpx
 import pytest
 import requests
 
-from coder_tasks_contract import exitcodes, lifecycle, paths, preflight
+from coder_tasks_contract import exitcodes, levels, lifecycle, paths, preflight
+from coder_tasks_contract.levels import Level
 from coder_tasks_contract.registry import TaskRegistry
 from coder_tasks_contract.session import SKIP_NO_SECOND_USER, SKIP_NO_TEMPLATE, SKIP_READ_ONLY, run_state
 from coder_tasks_contract.target import Target, User
@@ -35,6 +36,23 @@ def resolve_target(config: pytest.Config) -> Target:
 def target(request: pytest.FixtureRequest) -> Target:
     """The deployment under test (or the embedded reference server), checked by preflight."""
     return resolve_target(request.config)
+
+
+@pytest.fixture(scope="session")
+def level(target: Target) -> Level:
+    """The contract level the target is judged by (``levels.py``): what it must answer where versions differ."""
+    return levels.get(target.coder_version)
+
+
+def collection_level(config: pytest.Config) -> Level | None:
+    """The level known while tests are collected (to parametrize over its mounts): the resolved target's, else
+    --coder-version's; None when neither is known yet (e.g. ``--collect-only``, which resolves no target)."""
+    state = run_state(config)
+    if state.target is not None:
+        return levels.get(state.target.coder_version)
+    if state.settings.coder_version:
+        return levels.get(state.settings.coder_version)
+    return None
 
 
 @pytest.fixture(scope="session")

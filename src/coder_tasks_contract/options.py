@@ -16,6 +16,7 @@ from urllib.parse import urlsplit
 
 import pytest
 
+from coder_tasks_contract import levels
 from coder_tasks_contract.secret import Secret
 
 
@@ -100,6 +101,11 @@ def _run_label(raw: str) -> str:
     if not _LABEL_RE.match(raw):
         raise ValueError("must be 1-12 ASCII letters or digits (it becomes part of task names ctc-<label>-<n>)")
     return raw.lower()
+
+
+def _coder_version(raw: str) -> str:
+    # A level name, or a Coder version judged as its level would be (levels.parse_choice says what to pass).
+    return levels.parse_choice(raw)
 
 
 OPTIONS: tuple[Option, ...] = (
@@ -204,8 +210,11 @@ OPTIONS: tuple[Option, ...] = (
     Option(
         "--coder-version",
         "CODER_TASKS_CODER_VERSION",
-        "Contract level to judge the target by, instead of detecting it from /api/v2/buildinfo.",
+        "Contract level to judge the target by, instead of detecting it from GET /api/v2/buildinfo: "
+        f"{', '.join(levels.BY_NAME)}, or a Coder version such as v2.30.1. Without --base-url, the embedded reference "
+        "server emulates that level.",
         metavar="LEVEL",
+        parse=_coder_version,
     ),
 )
 

@@ -11,7 +11,7 @@ from typing import Any
 
 import pytest
 
-from coder_tasks_contract import exitcodes, options, preflight, reporting
+from coder_tasks_contract import exitcodes, levels, options, preflight, reporting
 from coder_tasks_contract.registry import new_run_id
 from coder_tasks_contract.session import (
     SKIP_NO_SECOND_USER,
@@ -129,11 +129,14 @@ def pytest_report_header(config: pytest.Config) -> list[str]:
         lines.append(f"coder target: {where} (checked when a test first needs it)")
     else:
         kind = " (embedded reference server)" if target.embedded else ""
-        judged = f", judged as {target.coder_version}" if target.coder_version != target.server_version else ""
+        level = levels.get(target.coder_version)
         lines.append(
             f"coder target: {target.base_url}{kind}, server version {target.server_version}, "
-            f"API flavour {target.flavour} (/api/experimental/tasks){judged}"
+            f"API flavour {target.flavour} ({', '.join(level.prefixes)})"
         )
+        lines.append(f"coder contract level: judged as {level.name} ({target.level_reason}): {level.title}")
+        if target.level_reason != levels.forced(level.name).reason:
+            lines += [f"coder contract level caveat: {caveat}" for caveat in level.caveats]
         user_b = target.user_b.username if target.user_b else "none (isolation tests skip)"
         lines.append(
             f"coder users: A={target.user_a.username}, B={user_b}; template version "

@@ -13,7 +13,7 @@ import httpx
 import pytest
 import requests
 
-from coder_tasks_contract import cleanup, exitcodes, preflight
+from coder_tasks_contract import cleanup, exitcodes, levels, preflight
 from coder_tasks_contract.client import build_client, build_session
 from coder_tasks_contract.guard import Guard
 from coder_tasks_contract.options import Settings
@@ -114,7 +114,7 @@ class RunState:
         template, non_task = s.template_version_id, s.non_task_template_version_id
         token_a, token_b = s.session_token, s.second_session_token
         if s.base_url is None:
-            self.server = _start_embedded()
+            self.server = _start_embedded(s.coder_version or levels.DEFAULT.name)
             seed = self.server.seed
             base_url = str(self.server.url)
             token_a = Secret(seed.users["alice"].token)
@@ -129,6 +129,10 @@ class RunState:
         timeout = s.request_timeout
         anonymous = self._track(build_client(guard, base_url, timeout=timeout))
         version = preflight.check_buildinfo(anonymous, base_url, timeout)
+        try:
+            detection = levels.forced(s.coder_version) if s.coder_version else levels.detect(version)
+        except levels.LevelError as exc:
+            raise preflight.PreflightError(f"{base_url}: {exc}") from None
 
         def client_for(token: Secret) -> httpx.Client:
             probe = User("", "", token)
@@ -149,7 +153,9 @@ class RunState:
             read_only=s.read_only,
             lifecycle_timeout=lifecycle,
             request_timeout=timeout,
-            coder_version=s.coder_version or version,
+            flavour=detection.level.flavour,
+            coder_version=detection.level.name,
+            level_reason=detection.reason,
         )
         return self.target
 
@@ -204,7 +210,7 @@ class RunState:
             server.stop()
 
 
-def _start_embedded() -> Any:
+def _start_embedded(level: str) -> Any:
     # Imported here: the suite itself never depends on the reference server, only the embedded default does.
     try:
         from coder_tasks_contract.server.runner import start_reference_server  # type: ignore[import-untyped,unused-ignore]
@@ -213,7 +219,7 @@ def _start_embedded() -> Any:
             f"the embedded reference server is unavailable ({exc}): pass --base-url of a Coder deployment"
         ) from None
     try:
-        return start_reference_server(speed="fast")
+        return start_reference_server(speed="fast", coder_version=level)
     except Exception as exc:
         raise preflight.PreflightError(
             f"could not start the embedded reference server ({type(exc).__name__}: {exc}): pass --base-url"

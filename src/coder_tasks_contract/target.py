@@ -7,7 +7,8 @@ from typing import Any
 
 from coder_tasks_contract.secret import Secret
 
-#: API flavour: where the task routes are mounted. 82f525baf3 serves them only under /api/experimental (§1).
+#: API flavour: where the task routes are mounted. 82f525baf3 serves them only under /api/experimental (§1); the
+#: flavour of a run is its level's (``levels.Level.flavour``).
 FLAVOUR_EXPERIMENTAL = "experimental"
 
 
@@ -44,8 +45,11 @@ class Target:
     lifecycle_timeout: float
     request_timeout: float = 30.0
     flavour: str = FLAVOUR_EXPERIMENTAL
-    #: Contract level the target is judged by: --coder-version, else the detected server version.
+    #: Contract level the target is judged by (a ``levels.py`` name): --coder-version, else detected from the
+    #: server version.
     coder_version: str = ""
+    #: Why that level: "forced by --coder-version", or how the server version maps to it.
+    level_reason: str = ""
 
     @property
     def users(self) -> tuple[User, ...]:
@@ -65,6 +69,7 @@ class Target:
             "request_timeout": self.request_timeout,
             "flavour": self.flavour,
             "coder_version": self.coder_version,
+            "level_reason": self.level_reason,
         }
 
     @classmethod
@@ -83,4 +88,5 @@ class Target:
             request_timeout=float(data["request_timeout"]),
             flavour=data["flavour"],
             coder_version=data["coder_version"],
+            level_reason=data.get("level_reason", ""),
         )
