@@ -25,7 +25,7 @@ from typing import Any
 
 from bench_faults import cli_baseline, compare, load_catalogue, summarise
 from bench_report import evaluate_targets, machine_info, render_table
-from bench_run import BENCH_DIR, PROJECT_ROOT, clean_env, run_process, run_suite
+from bench_run import BENCH_DIR, PROJECT_ROOT, ProcessRun, clean_env, run_process, run_suite
 from bench_server import CountedServer, Tally, counted_server
 
 from coder_tasks_contract import profiles
@@ -97,29 +97,54 @@ def tally_summary(tally: Tally) -> dict[str, Any]:
     }
 
 
+def rates(tally: Tally, process: ProcessRun) -> dict[str, Any]:
+    """Where a run's wall time went, seen from the server, and its request rate over each part."""
+    busy = tally.active_seconds - tally.idle_seconds
+
+    def rate(seconds: float) -> float | None:
+        return round(tally.requests / seconds, 1) if seconds > 0 else None
+
+    return {
+        "startup_seconds": round(tally.first - process.started, 2) if tally.first is not None else None,
+        "teardown_seconds": round(process.ended - tally.last, 2) if tally.last is not None else None,
+        "active_seconds": round(tally.active_seconds, 2),
+        "idle_in_active_seconds": round(tally.idle_seconds, 2),
+        "busy_seconds": round(busy, 2),
+        "rps_wall": rate(process.wall_seconds),
+        "rps_active": rate(tally.active_seconds),
+        "rps_busy": rate(busy),
+    }
+
+
+# The plain loop's length after the first data point, which only needs the list latency at that size.
+LATENCY_PROBE_REQUESTS = 60
+
+
 def measure_data(plan: Plan) -> list[dict[str, Any]]:
-    """The suite (ci profile) and the ceiling against servers holding more and more tasks the run does not own."""
+    """The suite (ci profile) and the ceiling against servers holding more and more tasks the run does not own.
+
+    The first point is the throughput figure: the plain loop then sends as many requests as the suite did.
+    """
     rows = []
-    for count in plan.data_points:
+    for index, count in enumerate(plan.data_points):
         with counted_server(preexisting_tasks=count) as server:
             server.counter.reset()
             suite = run_suite(
                 list(plan.suite_paths), profile="ci", suite_args=server.suite_args(), tokens=server.tokens()
             )
             tally = server.counter.snapshot()
-            limit = ceiling(server, max(tally.requests, 30))
-        wall = suite.process.wall_seconds
+            limit = ceiling(server, max(tally.requests, 30) if index == 0 else LATENCY_PROBE_REQUESTS)
         row = {
             "preexisting_tasks": count,
             "suite": suite.to_json(),
             "server": tally_summary(tally),
-            "suite_rps": round(tally.requests / wall, 1) if wall else None,
-            "suite_rps_active": round(tally.requests / tally.active_seconds, 1) if tally.active_seconds else None,
+            "time": rates(tally, suite.process),
+            "suite_rps": rates(tally, suite.process)["rps_wall"],
             "ceiling": limit,
         }
         rows.append(row)
         log(
-            f"  {count:>5} pre-existing tasks: suite {wall:6.1f}s, {tally.requests} requests "
+            f"  {count:>5} pre-existing tasks: suite {suite.process.wall_seconds:6.1f}s, {tally.requests} requests "
             f"({tally.group('list').requests} lists), exit {suite.process.exit_code}; ceiling {limit['rps']} req/s"
         )
     return rows
@@ -181,6 +206,9 @@ def measure_cli_and_faults(plan: Plan, which: str, data: list[dict[str, Any]]) -
         "cli_faithful_signatures": sorted(" ".join(sig) for sig in baseline),
         "suite_wall_seconds": suite["suite"]["wall_seconds"],
         "suite_requests": suite["server"]["requests"],
+        "cli_rps": round(cli.tally.requests / cli.process.wall_seconds, 1),
+        "cli_cpu_seconds": round(cli.process.cpu_seconds, 2),
+        "suite_cpu_seconds": suite["suite"]["cpu_seconds"],
         "wall_ratio_suite_to_cli": round(suite["suite"]["wall_seconds"] / cli.process.wall_seconds, 2),
         "requests_ratio_suite_to_cli": round(suite["server"]["requests"] / max(cli.tally.requests, 1), 2),
     }

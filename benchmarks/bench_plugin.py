@@ -47,5 +47,15 @@ def pytest_sessionfinish(session: pytest.Session, exitstatus: int) -> None:
 
     exchanges = run_state(session.config).traffic.exchanges
     by_route = Counter(f"{e.method} {e.route}" for e in exchanges)
-    data = {"exchanges": len(exchanges), "by_route": dict(sorted(by_route.items()))}
+    # Which tests send the list calls (their cost grows with the tasks on the target), parameters stripped.
+    lists_by_test = Counter(
+        (e.nodeid or "(outside tests)").split("[", 1)[0]
+        for e in exchanges
+        if e.method == "GET" and e.route == "/api/experimental/tasks"
+    )
+    data = {
+        "exchanges": len(exchanges),
+        "by_route": dict(sorted(by_route.items())),
+        "lists_by_test": dict(lists_by_test.most_common()),
+    }
     Path(out).write_text(json.dumps(data), encoding="utf-8")

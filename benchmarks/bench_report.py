@@ -67,6 +67,8 @@ def machine_info() -> dict[str, Any]:
         "implementation": platform.python_implementation(),
         "packages": versions,
         "git_commit": _git_commit(),
+        # Without bytecode caching pytest re-rewrites and recompiles every test module and plugin on each run.
+        "pythondontwritebytecode": bool(os.environ.get("PYTHONDONTWRITEBYTECODE")),
         "load_average_start": list(os.getloadavg()),
     }
 
@@ -81,9 +83,10 @@ def _rate(report: dict[str, Any]) -> dict[str, str]:
     if not suite or not limit:
         return _target("request rate >= 1/2 ceiling", "SKIP", "no rate measured")
     share = suite / limit
+    t = point["time"]
     detail = (
-        f"suite {suite:.0f} req/s over its wall time ({point['suite_rps_active']} while requests flowed), "
-        f"plain httpx {limit:.0f} req/s: {share:.2f} of the ceiling"
+        f"suite {suite:.0f} req/s over its wall time ({t['rps_active']} from first to last request, "
+        f"{t['rps_busy']} without idle gaps), plain httpx {limit:.0f} req/s: {share:.2f} of the ceiling"
     )
     return _target("request rate >= 1/2 ceiling", "PASS" if share >= RATE_SHARE else "MISS", detail)
 
@@ -162,40 +165,49 @@ def _table(title: str, header: list[str], rows: list[list[Any]]) -> str:
     return "\n".join(lines)
 
 
+def _ratio(a: float | None, b: float | None) -> float | None:
+    return round(a / b, 2) if a and b else None
+
+
 def render_table(report: dict[str, Any]) -> str:
     m = report["machine"]
     out = [f"machine: {m['cpu_model']}, {m['cores']} cores, Python {m['python']}, load {m['load_average_start']}"]
+    data = report["data_growth"]
     out.append(
         _table(
             "\nthroughput and pre-existing tasks (ci profile, server-side counts)",
-            [
-                "tasks",
-                "wall s",
-                "CPU s",
-                "requests",
-                "lists",
-                "other",
-                "list KB",
-                "suite req/s",
-                "ceiling req/s",
-                "ratio",
-                "list ms (plain)",
-            ],
+            ["tasks", "wall s", "CPU s", "startup s", "idle s", "requests", "lists", "other", "list KB"],
             [
                 [
                     r["preexisting_tasks"],
                     r["suite"]["wall_seconds"],
                     r["suite"]["cpu_seconds"],
+                    r["time"]["startup_seconds"],
+                    r["time"]["idle_in_active_seconds"],
                     r["server"]["requests"],
                     r["server"]["list_requests"],
                     r["server"]["other_requests"],
                     r["server"]["list_body_bytes"] // 1024,
+                ]
+                for r in data
+            ],
+        )
+    )
+    out.append(
+        _table(
+            "",
+            ["tasks", "suite req/s", "active req/s", "busy req/s", "ceiling req/s", "ratio", "list ms (plain)"],
+            [
+                [
+                    r["preexisting_tasks"],
                     r["suite_rps"],
+                    r["time"]["rps_active"],
+                    r["time"]["rps_busy"],
                     r["ceiling"]["rps"],
-                    round(r["suite_rps"] / r["ceiling"]["rps"], 2) if r["suite_rps"] and r["ceiling"]["rps"] else None,
+                    _ratio(r["suite_rps"], r["ceiling"]["rps"]),
                     r["ceiling"]["mean_ms"].get("list"),
                 ]
-                for r in report["data_growth"]
+                for r in data
             ],
         )
     )
@@ -219,12 +231,13 @@ def render_table(report: dict[str, Any]) -> str:
     )
     out.append(
         _table(
-            "\ngrowth with max_examples (test_conformance.py)",
-            ["max_examples", "wall s", "requests", "wall x", "requests x", "exit"],
+            "\ngrowth with max_examples (test_conformance.py, ci profile)",
+            ["max_examples", "wall s", "CPU s", "requests", "wall x", "requests x", "exit"],
             [
                 [
                     r["max_examples"],
                     r["suite"]["wall_seconds"],
+                    r["suite"]["cpu_seconds"],
                     r["server"]["requests"],
                     r.get("wall_ratio_to_previous"),
                     r.get("requests_ratio_to_previous"),
@@ -239,11 +252,17 @@ def render_table(report: dict[str, Any]) -> str:
     out.append(
         _table(
             f"\nsuite vs schemathesis CLI (faithful server, max_examples {cli['budget_max_examples']})",
-            ["runner", "wall s", "requests"],
+            ["runner", "wall s", "CPU s", "requests", "req/s"],
             [
-                ["suite (ci)", cli["suite_wall_seconds"], cli["suite_requests"]],
-                ["schemathesis CLI", first["wall_seconds"], first["requests"]],
-                ["ratio suite/CLI", cli["wall_ratio_suite_to_cli"], cli["requests_ratio_suite_to_cli"]],
+                [
+                    "suite (ci)",
+                    cli["suite_wall_seconds"],
+                    cli["suite_cpu_seconds"],
+                    cli["suite_requests"],
+                    data[0]["suite_rps"],
+                ],
+                ["schemathesis CLI", first["wall_seconds"], first["cpu_seconds"], first["requests"], cli["cli_rps"]],
+                ["ratio suite/CLI", cli["wall_ratio_suite_to_cli"], None, cli["requests_ratio_suite_to_cli"], None],
             ],
         )
     )
@@ -267,11 +286,6 @@ def render_table(report: dict[str, Any]) -> str:
         )
     elif faults:
         out.append(f"\nplanted faults: skipped ({faults.get('skipped')})")
-    out.append(
-        _table(
-            "\ntargets",
-            ["target", "status", "detail"],
-            [[t["target"], t["status"], t["detail"]] for t in report["targets"]],
-        )
-    )
+    targets = [[t["target"], t["status"], t["detail"]] for t in report["targets"]]
+    out.append(_table("\ntargets", ["target", "status", "detail"], targets))
     return "\n".join(out)

@@ -40,6 +40,8 @@ class ProcessRun:
     peak_rss_mb: float
     output_tail: str  # last lines of stdout+stderr, secrets replaced by ****
     timed_out: bool = False
+    started: float = 0.0  # time.monotonic() at start and exit, to set against the server's arrival times
+    ended: float = 0.0
 
     def to_json(self) -> dict[str, Any]:
         return {
@@ -63,7 +65,7 @@ def run_process(
 ) -> ProcessRun:
     """Run ``args`` to completion (its own process group, killed as a group after ``timeout`` seconds)."""
     with tempfile.TemporaryFile() as out:
-        started = time.perf_counter()
+        started = time.monotonic()
         proc = subprocess.Popen(args, cwd=cwd, env=env, stdout=out, stderr=subprocess.STDOUT, start_new_session=True)
         timed_out = threading.Event()
 
@@ -78,18 +80,20 @@ def run_process(
             _, status, usage = os.wait4(proc.pid, 0)
         finally:
             timer.cancel()
-        wall = time.perf_counter() - started
+        ended = time.monotonic()
         proc.returncode = os.waitstatus_to_exitcode(status)  # tell Popen it has been reaped
         out.seek(0)
         text = out.read().decode("utf-8", "replace")
     tail = "\n".join(redact(text, secrets).strip().splitlines()[-tail_lines:])
     return ProcessRun(
         exit_code=proc.returncode,
-        wall_seconds=wall,
+        wall_seconds=ended - started,
         cpu_seconds=usage.ru_utime + usage.ru_stime,
         peak_rss_mb=usage.ru_maxrss / 1024.0,  # kilobytes on Linux
         output_tail=tail,
         timed_out=timed_out.is_set(),
+        started=started,
+        ended=ended,
     )
 
 
@@ -141,12 +145,14 @@ class SuiteRun:
     outcome: Outcome
     recorded_requests: int | None  # exchanges in the suite's traffic recorder (None: not written)
     recorded_by_route: dict[str, int] = field(default_factory=dict)
+    lists_by_test: dict[str, int] = field(default_factory=dict)
 
     def to_json(self) -> dict[str, Any]:
         return {
             **self.process.to_json(),
             "outcome": self.outcome.to_json(),
             "recorded_requests": self.recorded_requests,
+            "lists_by_test": self.lists_by_test,
         }
 
 
@@ -183,7 +189,8 @@ def run_suite(
         )
         recorded: int | None = None
         by_route: dict[str, int] = {}
+        lists: dict[str, int] = {}
         if traffic.exists():
             data = json.loads(traffic.read_text(encoding="utf-8"))
-            recorded, by_route = int(data["exchanges"]), dict(data["by_route"])
-        return SuiteRun(process, read_junit(junit), recorded, by_route)
+            recorded, by_route, lists = int(data["exchanges"]), dict(data["by_route"]), dict(data["lists_by_test"])
+        return SuiteRun(process, read_junit(junit), recorded, by_route, lists)

@@ -24,6 +24,13 @@ from coder_tasks_contract.server.model import World
 from coder_tasks_contract.server.runner import ReferenceServer, start_reference_server
 
 TASKS = "/api/experimental/tasks"
+# A pause between requests at least this long, with none in flight, counts as the server sitting idle: the suite
+# sleeping between lifecycle polls, importing a test module, or generating a slow case. Shorter gaps are the
+# ordinary client-side cost of each request (building it, checking the answer).
+IDLE_GAP = 0.025
+# --rate-limit for the suite: the counting server has no rate limit (like the embedded server, where the suite's
+# default is unlimited too), so the suite should not pace itself as it does for a deployment (400/min/endpoint).
+UNLIMITED_RATE = "1000000"
 # Route groups, tried in order on "METHOD path" (path without query and trailing slash).
 _GROUPS: tuple[tuple[str, re.Pattern[str]], ...] = (
     ("list", re.compile(rf"^GET {TASKS}$")),
@@ -74,6 +81,8 @@ class Tally:
     groups: dict[str, GroupTally] = field(default_factory=dict)
     first: float | None = None
     last: float | None = None
+    idle_seconds: float = 0.0  # sum of the gaps of at least IDLE_GAP with no request in flight
+    idle_gaps: int = 0
 
     @property
     def requests(self) -> int:
@@ -91,6 +100,8 @@ class Tally:
         return {
             "requests": self.requests,
             "active_seconds": round(self.active_seconds, 3),
+            "idle_seconds": round(self.idle_seconds, 3),
+            "idle_gaps": self.idle_gaps,
             "by_group": {name: tally.to_json() for name, tally in sorted(self.groups.items())},
         }
 
@@ -102,12 +113,19 @@ class CountingApp:
         self._app = app
         self._lock = threading.Lock()
         self._tally = Tally()
+        self._in_flight = 0
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         if scope["type"] != "http":
             await self._app(scope, receive, send)
             return
         started = time.monotonic()
+        with self._lock:
+            tally = self._tally
+            if self._in_flight == 0 and tally.last is not None and started - tally.last >= IDLE_GAP:
+                tally.idle_seconds += started - tally.last
+                tally.idle_gaps += 1
+            self._in_flight += 1
         sent = 0
 
         async def counting_send(message: Message) -> None:
@@ -122,10 +140,11 @@ class CountingApp:
             ended = time.monotonic()
             group = route_group(scope["method"], scope["path"])
             with self._lock:
-                tally = self._tally.groups.setdefault(group, GroupTally())
-                tally.requests += 1
-                tally.seconds += ended - started
-                tally.body_bytes += sent
+                self._in_flight -= 1
+                counts = self._tally.groups.setdefault(group, GroupTally())
+                counts.requests += 1
+                counts.seconds += ended - started
+                counts.body_bytes += sent
                 if self._tally.first is None:
                     self._tally.first = started
                 self._tally.last = ended
@@ -133,7 +152,8 @@ class CountingApp:
     def snapshot(self) -> Tally:
         with self._lock:
             groups = {k: GroupTally(v.requests, v.seconds, v.body_bytes) for k, v in self._tally.groups.items()}
-            return Tally(groups, self._tally.first, self._tally.last)
+            t = self._tally
+            return Tally(groups, t.first, t.last, t.idle_seconds, t.idle_gaps)
 
     def reset(self) -> None:
         with self._lock:
@@ -166,6 +186,8 @@ class CountedServer:
             versions["ai_task"],
             "--non-task-template-version-id",
             versions["no_ai_task"],
+            "--rate-limit",
+            UNLIMITED_RATE,
         ]
 
 
