@@ -310,3 +310,14 @@ def test_every_documented_pair_is_declared_by_a_contract_test_or_listed_unreacha
     assert unaccounted == [], "declare these with @pytest.mark.operation or explain them in tests/unreachable.yaml"
     both = sorted(f"{op} {status}" for op, status in declared & set(unreachable))
     assert both == [], "tests/unreachable.yaml lists pairs that tests declare: drop those entries"
+
+
+def test_tests_that_declare_a_pair_are_listed_first_and_outside_traffic_last() -> None:
+    exchanges = [
+        Exchange("DELETE", DELETE.path, 202, None),
+        Exchange("DELETE", DELETE.path, 202, "t::generated"),
+        Exchange("DELETE", DELETE.path, 202, "t::declares"),
+    ]
+    tests = [TestRecord("t::generated", "passed"), TestRecord("t::declares", "passed", None, (("deleteTask", (202,)),))]
+    pair = _pair(_build(exchanges, tests), "deleteTask", 202)
+    assert [ref.nodeid for ref in pair.exercised_by] == ["t::declares", "t::generated", ledger.OUTSIDE_TESTS]

@@ -340,7 +340,10 @@ def _decide(
     run: RunInfo,
 ) -> PairEntry:
     declared_refs = _unique(TestRef(record.nodeid, record.outcome) for record in declared)
-    pair = PairEntry(status, MISSING, exercised_by=_unique(seen), declared_by=declared_refs)
+    # Tests that declare the pair are its assertions: list them first, responses outside any test last.
+    claimed = {ref.nodeid for ref in declared_refs}
+    exercised = sorted(_unique(seen), key=lambda ref: (ref.nodeid not in claimed, ref.nodeid == OUTSIDE_TESTS))
+    pair = PairEntry(status, MISSING, exercised_by=exercised, declared_by=declared_refs)
     if seen:
         pair.state = EXERCISED
         if unreachable is not None:
