@@ -190,6 +190,29 @@ def measure_examples(plan: Plan) -> list[dict[str, Any]]:
     return rows
 
 
+def measure_startup(plan: Plan) -> list[dict[str, Any]]:
+    """The fixed cost of one pytest process: collecting the suite (imports, assertion rewriting), no requests.
+
+    With ``PYTHONDONTWRITEBYTECODE`` set (as here, and in many container images) pytest cannot cache the modules it
+    rewrites (the suite's tests and plugins, and every schemathesis module: schemathesis is a pytest plugin), so
+    every run, and every xdist worker, recompiles them. The full run measures it both ways.
+    """
+    args = [sys.executable, "-m", "pytest", *plan.suite_paths, "--collect-only", "-q", "-p", "no:cacheprovider"]
+    flag = bool(os.environ.get("PYTHONDONTWRITEBYTECODE"))
+    runs = [("environment as is" + (" (PYTHONDONTWRITEBYTECODE=1)" if flag else ""), clean_env())]
+    if flag and plan.mode == "full":
+        cached = clean_env()
+        del cached["PYTHONDONTWRITEBYTECODE"]
+        run_process(args, env=cached, cwd=PROJECT_ROOT, timeout=300, secrets=[])  # writes the caches
+        runs.append(("bytecode cache on, warm", cached))
+    rows = []
+    for label, env in runs:
+        run = run_process(args, env=env, cwd=PROJECT_ROOT, timeout=300, secrets=[])
+        rows.append({"run": label, **run.to_json()})
+        log(f"  {label:<45} {run.wall_seconds:5.1f}s wall, {run.cpu_seconds:5.1f}s CPU, {run.peak_rss_mb:6.1f} MB")
+    return rows
+
+
 def measure_cli_and_faults(plan: Plan, which: str, data: list[dict[str, Any]]) -> dict[str, Any]:
     """The schemathesis command line against the faithful server and the planted faults, next to the suite."""
     faults, runner, why = load_catalogue()
@@ -262,6 +285,8 @@ def main(argv: Sequence[str] | None = None) -> int:
         },
     }
     log(f"benchmark ({plan.mode}) on {report['machine']['cpu_model']}, {report['machine']['cores']} cores")
+    log("startup (pytest --collect-only):")
+    report["startup"] = measure_startup(plan)
     log("throughput and growth with pre-existing tasks (ci profile):")
     report["data_growth"] = measure_data(plan)
     log("Hypothesis profiles against the embedded server:")

@@ -98,7 +98,9 @@ def failure_signatures(report_dir: Path) -> set[tuple[str, str]]:
         for case in ET.parse(junit).getroot().iter("testcase"):
             for kind in ("failure", "error"):
                 for problem in case.findall(kind):
-                    found.add((case.get("name", "?"), problem.get("message") or kind))
+                    # One <failure> may carry several codes: message="ST105, ST202".
+                    for code in (problem.get("message") or kind).split(","):
+                        found.add((case.get("name", "?"), code.strip()))
     return found
 
 

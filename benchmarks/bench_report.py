@@ -175,6 +175,13 @@ def render_table(report: dict[str, Any]) -> str:
     data = report["data_growth"]
     out.append(
         _table(
+            "\nstartup: one pytest process collecting the suite (no requests)",
+            ["run", "wall s", "CPU s", "peak MB"],
+            [[r["run"], r["wall_seconds"], r["cpu_seconds"], r["peak_rss_mb"]] for r in report["startup"]],
+        )
+    )
+    out.append(
+        _table(
             "\nthroughput and pre-existing tasks (ci profile, server-side counts)",
             ["tasks", "wall s", "CPU s", "startup s", "idle s", "requests", "lists", "other", "list KB"],
             [

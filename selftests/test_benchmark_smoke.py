@@ -78,10 +78,17 @@ def test_throughput_point_counts_requests_at_the_server_and_in_the_suite(quick_r
     assert ceiling["rps"] > 0
     assert set(ceiling["mean_ms"]) == {"list", "get", "logs"}
     assert point["suite_rps"] > 0
+    # Where the time went, from the server's side: startup before the first request, idle gaps inside the run.
+    timing = point["time"]
+    assert timing["startup_seconds"] > 0
+    assert 0 <= timing["idle_in_active_seconds"] <= timing["active_seconds"] <= suite["wall_seconds"]
 
 
 def test_every_section_has_its_rows(quick_run: QuickRun) -> None:
     report = quick_run.report
+    startup = report["startup"][0]
+    assert startup["exit_code"] == 0
+    assert startup["cpu_seconds"] > 0
     (profile,) = report["profiles"]
     assert profile["profile"] == "ci"
     assert profile["peak_rss_mb"] > 0
