@@ -22,17 +22,19 @@ from coder_tasks_contract.server.app import create_app
 from coder_tasks_contract.server.gofmt import go_escape_path, go_json
 from coder_tasks_contract.server.model import World
 
-TASKS = "/api/experimental/tasks"
+# Both mounts of the same handlers: /api/experimental/tasks, and /api/v2/tasks on servers from v2.29 on (§8).
+MOUNTS = ("/api/experimental/tasks", "/api/v2/tasks")
+_MOUNT = "(?:" + "|".join(re.escape(mount) for mount in MOUNTS) + ")"
 _SEGMENT = "[^/]+"
 # The seven operations (§1 route table) by method and path: operationId -> (method, path pattern).
 OPERATIONS: dict[str, tuple[str, re.Pattern[str]]] = {
-    "listTasks": ("GET", re.compile(rf"^{TASKS}/?$")),
-    "createTask": ("POST", re.compile(rf"^{TASKS}/{_SEGMENT}$")),
-    "getTask": ("GET", re.compile(rf"^{TASKS}/{_SEGMENT}/{_SEGMENT}$")),
-    "deleteTask": ("DELETE", re.compile(rf"^{TASKS}/{_SEGMENT}/{_SEGMENT}$")),
-    "updateTaskInput": ("PATCH", re.compile(rf"^{TASKS}/{_SEGMENT}/{_SEGMENT}/input$")),
-    "sendTaskInput": ("POST", re.compile(rf"^{TASKS}/{_SEGMENT}/{_SEGMENT}/send$")),
-    "getTaskLogs": ("GET", re.compile(rf"^{TASKS}/{_SEGMENT}/{_SEGMENT}/logs$")),
+    "listTasks": ("GET", re.compile(rf"^{_MOUNT}/?$")),
+    "createTask": ("POST", re.compile(rf"^{_MOUNT}/{_SEGMENT}$")),
+    "getTask": ("GET", re.compile(rf"^{_MOUNT}/{_SEGMENT}/{_SEGMENT}$")),
+    "deleteTask": ("DELETE", re.compile(rf"^{_MOUNT}/{_SEGMENT}/{_SEGMENT}$")),
+    "updateTaskInput": ("PATCH", re.compile(rf"^{_MOUNT}/{_SEGMENT}/{_SEGMENT}/input$")),
+    "sendTaskInput": ("POST", re.compile(rf"^{_MOUNT}/{_SEGMENT}/{_SEGMENT}/send$")),
+    "getTaskLogs": ("GET", re.compile(rf"^{_MOUNT}/{_SEGMENT}/{_SEGMENT}/logs$")),
 }
 WRITES = frozenset({"createTask", "deleteTask", "updateTaskInput", "sendTaskInput"})
 
@@ -51,12 +53,8 @@ def operation_of(method: str, path: str) -> str | None:
 
 
 def is_task_route(path: str) -> bool:
-    return path == TASKS or path.startswith(TASKS + "/")
-
-
-def path_segments(path: str) -> list[str]:
-    """The path's segments after ``/api/experimental/tasks``: ``[user, task, suffix...]``."""
-    return [segment for segment in path[len(TASKS) :].split("/") if segment]
+    """Whether ``path`` is under a task mount (any of the seven operations, or an unknown path below them)."""
+    return any(path == mount or path.startswith(mount + "/") for mount in MOUNTS)
 
 
 # ---- requests ------------------------------------------------------------------------------------------------

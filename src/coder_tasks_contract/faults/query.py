@@ -63,7 +63,7 @@ class _KeysCaseSensitive(World):
         return super().parse_query(actor, q)
 
 
-@fault("query", "lower-cased", "upper-case")
+@fault("query", "unknown-key-lower-cased", "key-and-value-upper-case", "in_that_status[upper-case]")
 def q_keys_case_sensitive(world: World) -> ASGIApp:
     """Upper-case keys (``OWNER:``, ``STATUS:``) are unknown keys (§6: the whole query is lower-cased before it is
     parsed)."""
@@ -76,7 +76,7 @@ class _QuotesKept(World):
         return super().parse_query(actor, q.replace('"', "'"))
 
 
-@fault("query", "quoted")
+@fault("query", "owner-quoted-", "in_that_status[quoted]")
 def q_quotes_kept(world: World) -> ASGIApp:
     """Quotes around a value stay part of it, so ``owner:"me"`` names nobody (§6: quotes around a value are
     stripped; the Go SDK always quotes)."""
