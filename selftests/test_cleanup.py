@@ -250,3 +250,46 @@ def test_read_only_mode_sends_only_gets(reference_server: Any, mini_suite: Calla
     assert run.ret == 0, run.output
     assert "1 passed, 2 skipped" in run.output
     assert len(run.lines_with("read-only mode (--read-only)")) == 2
+
+
+def _stray(server: Any, name: str) -> Any:
+    """A task with the run's name prefix that the suite never heard of (as if its create answer was lost)."""
+    from datetime import timedelta
+
+    world = server.world
+    alice = world.users[server.seed.users["alice"].id]
+    with world.lock:
+        version = str(server.seed.template_versions["ai_task"])
+        # Created a minute ago, so its first build has finished and DELETE does not answer 409.
+        return world.create_task(
+            alice, alice, template_version_id=version, prompt="stray", name=name, at=world.now() - timedelta(minutes=1)
+        )
+
+
+def test_a_task_with_the_random_run_prefix_is_found_and_deleted_even_if_unregistered(reference_server: Any) -> None:
+    stray = _stray(reference_server, "ctc-lost1-7")
+    state = RunState(settings_for(reference_server), run_id="lost1")
+    try:
+        state.ensure_target()
+        report = state.clean_up(sweep=True)  # what the xdist controller does after its workers
+        assert report is not None
+        assert report.ok, report.summary()
+        assert report.deleted == [f"ctc-lost1-7 ({stray.id})"]
+        assert live_tasks(reference_server, "ctc-lost1-") == []
+    finally:
+        state.close()
+
+
+def test_with_a_run_label_an_unregistered_prefixed_task_is_reported_not_deleted(reference_server: Any) -> None:
+    # The label may be an earlier run's: its tasks were not created by this run, so the guard keeps them safe.
+    stray = _stray(reference_server, "ctc-nightly-7")
+    state = RunState(settings_for(reference_server, run_label="nightly"), run_id="nightly")
+    try:
+        state.ensure_target()
+        report = state.clean_up(sweep=True)
+        assert report is not None
+        assert not report.ok
+        assert report.remaining == [f"ctc-nightly-7 ({stray.id}, owner alice)"]
+        assert [t.id for t in live_tasks(reference_server, "ctc-nightly-")] == [stray.id]
+    finally:
+        state.close()

@@ -11,6 +11,7 @@ from __future__ import annotations
 import time
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
+from typing import Any
 
 import httpx
 
@@ -93,11 +94,14 @@ def delete_all(
     return report
 
 
-def find_leftovers(registry: TaskRegistry, clients: Mapping[str, httpx.Client]) -> tuple[list[str], list[str]]:
-    """Tasks of this run (by id, or by this process's name prefix) still listed for any user; and read problems."""
+def find_leftovers(
+    registry: TaskRegistry, clients: Mapping[str, httpx.Client]
+) -> tuple[list[tuple[dict[str, Any], str]], list[str]]:
+    """(task, username) of this run's tasks (by id, or by this process's name prefix) still listed for any user;
+    and the problems met reading the lists."""
     prefix = registry.prefix.lower()
     ours = {entry.id for entry in registry.entries()}
-    leftovers: list[str] = []
+    leftovers: list[tuple[dict[str, Any], str]] = []
     problems: list[str] = []
     for username, client in clients.items():
         try:
@@ -110,15 +114,21 @@ def find_leftovers(registry: TaskRegistry, clients: Mapping[str, httpx.Client]) 
             continue
         try:
             tasks = response.json().get("tasks") or []
-        except ValueError:
-            problems.append(f"listing the tasks of {username} did not answer JSON.")
+        except (ValueError, AttributeError):
+            problems.append(f"listing the tasks of {username} did not answer the TasksListResponse JSON.")
             continue
         for task in tasks:
+            if not isinstance(task, dict):
+                continue
             task_id = str(task.get("id", "")).lower()
             name = str(task.get("name", ""))
             if task_id in ours or name.lower().startswith(prefix):
-                leftovers.append(f"{name} ({task_id}, owner {username})")
+                leftovers.append((task, username))
     return leftovers, problems
+
+
+def _describe(task: dict[str, Any], username: str) -> str:
+    return f"{task.get('name', '?')} ({str(task.get('id', '?')).lower()}, owner {username})"
 
 
 def clean_up(
@@ -126,8 +136,14 @@ def clean_up(
     clients: Mapping[str, httpx.Client],
     *,
     timeout: float,
+    adopt_prefixed: bool = False,
 ) -> CleanupReport:
-    """Delete what the run created, then read the task lists back; ``clients`` maps creator username → client."""
+    """Delete what the run created, then read every user's task list back; ``clients`` maps username → client.
+
+    ``adopt_prefixed``: a listed task carrying this process's name prefix that the registry does not know (its
+    create answer was lost, or an xdist worker died) is ours by construction when the run id is random, so it is
+    registered and deleted too. With a --run-label the prefix may be an earlier run's, so it is only reported.
+    """
     fallback = next(iter(clients.values()), None)
 
     def client_for(entry: OwnedTask) -> httpx.Client | None:
@@ -136,9 +152,15 @@ def clean_up(
         return fallback
 
     report = delete_all(registry, client_for, timeout=timeout)
-    creators = {entry.creator for entry in registry.entries()} | {next(iter(clients), None)}
-    listed = {name: client for name, client in clients.items() if name in creators}
-    leftovers, problems = find_leftovers(registry, listed)
-    report.remaining = leftovers
+    leftovers, problems = find_leftovers(registry, clients)
+    strays = [(task, user) for task, user in leftovers if task.get("id") and not registry.owns(str(task["id"]))]
+    if adopt_prefixed and strays:
+        for task, username in strays:
+            registry.add(task, creator=username)
+        second = delete_all(registry, client_for, timeout=timeout)
+        report.deleted.extend(second.deleted)
+        report.problems.extend(second.problems)
+        leftovers, problems = find_leftovers(registry, clients)
+    report.remaining = [_describe(task, username) for task, username in leftovers]
     report.problems.extend(problems)
     return report

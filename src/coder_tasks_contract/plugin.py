@@ -180,8 +180,12 @@ def pytest_sessionfinish(session: pytest.Session, exitstatus: int) -> None:
     """Before fixtures are torn down (the embedded server stops then): delete what the run created, check leftovers."""
     config = session.config
     state = run_state(config)
+    # The xdist controller creates nothing itself; it sweeps for tasks a worker left behind (after the workers).
+    controller = bool(state.worker_reports) or (
+        getattr(config, "workerinput", None) is None and config.pluginmanager.has_plugin("dsession")
+    )
     try:
-        report = state.clean_up()
+        report = state.clean_up(sweep=controller)
     except KeyboardInterrupt:
         live = ", ".join(f"{e.name} ({e.id})" for e in state.registry.entries(live_only=True))
         report = None

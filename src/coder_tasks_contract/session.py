@@ -186,14 +186,25 @@ class RunState:
         return session
 
     # -- the end ------------------------------------------------------------------------------------------
-    def clean_up(self) -> cleanup.CleanupReport | None:
-        """Delete what this process created and look for leftovers (once); None if nothing was ever created."""
+    def clean_up(self, *, sweep: bool = False) -> cleanup.CleanupReport | None:
+        """Delete what this process created and look for leftovers (once); None if there was nothing to do.
+
+        ``sweep`` (the xdist controller, which creates nothing itself): look for tasks of the run's prefix that a
+        worker left behind (it crashed, or was stopped), and delete them when the run id is random.
+        """
         if self.cleanup_report is not None:
             return self.cleanup_report
-        if self.target is None or not self.registry.entries():
+        if self.target is None or not (sweep or self.registry.entries()):
             return None
         clients = {user.username: self.user_client(user) for user in self.target.users}
-        self.cleanup_report = cleanup.clean_up(self.registry, clients, timeout=self.target.lifecycle_timeout)
+        self.cleanup_report = cleanup.clean_up(
+            self.registry,
+            clients,
+            timeout=self.target.lifecycle_timeout,
+            adopt_prefixed=self.settings.run_label is None,
+        )
+        if sweep and not self.cleanup_report.deleted and self.cleanup_report.ok:
+            self.cleanup_report = None  # nothing was left behind: no line to print
         return self.cleanup_report
 
     def close(self) -> None:
