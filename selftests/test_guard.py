@@ -23,7 +23,7 @@ from coder_tasks_contract.target import User
 from coder_tasks_contract.throttle import RateLimiter, parse_retry_after
 from coder_tasks_contract.traffic import Traffic
 
-from .support import LoopbackServer, reply
+from .support import LoopbackServer, reply, run_pytest
 
 BASE = "http://127.0.0.1:3000"
 ALICE = User("alice", "0a1b2c3d-0000-4000-8000-00000000000a", Secret("aaaaaaaaaa-aaaaaaaaaaaaaaaaaaaaaa"))
@@ -416,3 +416,24 @@ def test_client_headers_do_not_hold_the_token() -> None:
         assert ALICE.token.reveal() not in repr(client.headers)
         assert ALICE.token.reveal() not in repr(vars(client))
     assert isinstance(client, httpx.Client)
+
+
+def test_traffic_is_attributed_to_the_running_test_in_a_real_run(mini_suite: Callable[..., Any]) -> None:
+    source = """
+        from coder_tasks_contract.session import TRAFFIC_KEY
+
+        def test_one(client_a):
+            client_a.get("/api/v2/users/me")
+
+        def test_two(client_a, request, traffic):
+            assert request.config.stash[TRAFFIC_KEY] is traffic
+            client_a.get("/api/experimental/tasks")
+            seen = lambda nodeid: [(e.method, e.route, e.status) for e in traffic.for_test(nodeid)]
+            assert seen(request.node.nodeid) == [("GET", "/api/experimental/tasks", 200)]
+            assert seen("test_mini.py::test_one") == [("GET", "/api/v2/users/me", 200)]
+            # preflight (during the first test's session-fixture setup) belongs to no test
+            assert [e.route for e in traffic if e.nodeid is None][:1] == ["/api/v2/buildinfo"]
+    """
+    run = run_pytest("-q", cwd=mini_suite(source))
+    assert run.ret == 0, run.output
+    assert "2 passed" in run.output

@@ -18,6 +18,7 @@ from coder_tasks_contract.session import (
     SKIP_NO_TEMPLATE,
     SKIP_READ_ONLY,
     STATE_KEY,
+    TRAFFIC_KEY,
     RunState,
     run_state,
 )
@@ -55,6 +56,7 @@ def pytest_configure(config: pytest.Config) -> None:
     if workerinput is not None and workerinput.get("ctc_target"):
         state.adopt_target(Target.from_wire(workerinput["ctc_target"]))
     config.stash[STATE_KEY] = state
+    config.stash[TRAFFIC_KEY] = state.traffic
     reporting.configure(config, contract_run=_runs_contract_suite(config))
 
 

@@ -238,6 +238,8 @@ def _start_embedded(level: str) -> Any:
 
 
 STATE_KEY = pytest.StashKey[RunState]()
+#: The run's :class:`Traffic` on ``config.stash`` (the same object as ``run_state(config).traffic``), for the ledger.
+TRAFFIC_KEY = pytest.StashKey[Traffic]()
 
 
 def run_state(config: pytest.Config) -> RunState:
