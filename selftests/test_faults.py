@@ -29,6 +29,7 @@ FULL = os.environ.get(FULL_ENV, "").strip().lower() not in ("", "0", "false", "n
 SKIP_NOT_CI = f"part of the full catalogue only: set {FULL_ENV}=1 (or run tox -e faults) to run it"
 # Randomized generation with fixed seeds: three different sets of generated cases, each reproducible.
 FAITHFUL_SEEDS = (1, 2, 3)
+_WORLD_RULES = dict(vars(World))  # the reference rules before any variant is built
 
 
 def _fault_params() -> list[Any]:
@@ -80,20 +81,21 @@ def test_a_fault_that_does_not_say_what_it_breaks_is_refused(
     assert before == REGISTRY
 
 
-def test_every_fault_serves_the_api_and_stays_coder() -> None:
-    """Each variant starts, answers buildinfo and ``/api/v2/users/me`` as Coder (so the suite's preflight accepts
-    it: a fault must be caught by a contract test, not by the suite refusing the target), and the faithful server
-    is untouched by the variants built before it (the faults change their own world only)."""
-    for fault in [*catalogue(), None]:
-        with start_reference_server(app_factory=fault.factory if fault else None) as server:
-            token = server.seed.users["alice"].token
-            with httpx.Client(base_url=server.url, headers={"Coder-Session-Token": token}, timeout=10) as client:
-                assert client.get("/api/v2/buildinfo").status_code == 200, fault
-                me = client.get("/api/v2/users/me")
-                assert me.status_code == 200, fault
-                assert me.json()["username"] == "alice", fault
-            if fault is None:
-                assert type(server.world) is World, "a fault changed the rules of every World, not its own"
+@pytest.mark.parametrize("fault", [*catalogue(), None], ids=lambda fault: fault.name if fault else FAITHFUL)
+def test_each_variant_serves_as_coder(fault: Fault | None) -> None:
+    """Each variant starts and answers buildinfo and ``/api/v2/users/me`` as Coder, so the suite's preflight accepts
+    it (a fault must be caught by a contract test, not by the suite refusing the target); a fault changes the rules
+    of its own world only, never the reference server's classes."""
+    with start_reference_server(app_factory=fault.factory if fault else None) as server:
+        token = server.seed.users["alice"].token
+        with httpx.Client(base_url=server.url, headers={"Coder-Session-Token": token}, timeout=10) as client:
+            assert client.get("/api/v2/buildinfo").status_code == 200
+            me = client.get("/api/v2/users/me")
+            assert me.status_code == 200
+            assert me.json()["username"] == "alice"
+        assert dict(vars(World)) == _WORLD_RULES, "the fault patched the World class itself"
+        if fault is None:
+            assert type(server.world) is World
 
 
 def test_first_failure_reads_the_first_failing_test_of_a_junit_report(tmp_path: Path) -> None:
