@@ -10,6 +10,7 @@ import os
 import socket
 import subprocess
 import sys
+import tempfile
 import threading
 import time
 from collections.abc import Callable
@@ -48,10 +49,13 @@ def clean_env(**extra: str) -> dict[str, str]:
 
 def run_pytest(*args: str, cwd: Path = REPO_ROOT, env: dict[str, str] | None = None, timeout: float = 240) -> Run:
     """``python -m pytest *args`` in ``cwd`` with a clean environment; never inherits a CODER_* target."""
+    env = dict(env if env is not None else clean_env())
+    # Reports of a contract run go to a private folder, never into the shared reports/ of the working tree.
+    env.setdefault("CODER_TASKS_REPORTS_DIR", tempfile.mkdtemp(prefix="ctc-selftest-reports-"))
     completed = subprocess.run(
         [sys.executable, "-m", "pytest", "-p", "no:cacheprovider", *args],
         cwd=cwd,
-        env=env if env is not None else clean_env(),
+        env=env,
         capture_output=True,
         text=True,
         timeout=timeout,

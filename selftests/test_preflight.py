@@ -197,3 +197,19 @@ def test_embedded_target_passes_preflight_and_shows_itself_in_the_header() -> No
     assert "API flavour experimental" in header
     assert "hypothesis profile:" in header
     assert "operations)" in header
+
+
+@pytest.mark.parametrize(
+    ("status", "body", "seen"),
+    [
+        pytest.param(200, b'{"status":"ok"}', "answered JSON without a version", id="json-without-version"),
+        pytest.param(404, b'{"message":"Route not found."}', "answered 404", id="no-buildinfo-route"),
+    ],
+)
+def test_a_json_server_without_coder_buildinfo(
+    loopback_server: Callable[[Any], LoopbackServer], status: int, body: bytes, seen: str
+) -> None:
+    server = loopback_server(lambda handler: reply(handler, status, body))
+    run = run_pytest(SUITE_PART, "--base-url", server.url, "--session-token", WELL_FORMED_BAD_TOKEN)
+    assert_stopped(run, f"{server.url} is not a Coder server (GET /api/v2/buildinfo {seen})")
+    assert server.requests == [("GET", "/api/v2/buildinfo")]  # nothing else was sent, no token was offered

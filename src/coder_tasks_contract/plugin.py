@@ -145,7 +145,9 @@ def pytest_report_header(config: pytest.Config) -> list[str]:
             f"{target.template_version_id or 'none (creating tests skip)'}"
         )
     mode = "read-only" if state.settings.read_only else f"at most {state.settings.max_tasks} tasks"
-    lines.append(f"coder run: id {state.run_id} (tasks named {state.registry.run_prefix}<n>), {mode}")
+    per_minute = state.rate_limit(embedded=target.embedded if target else state.settings.base_url is None)
+    pace = "no rate limit" if per_minute is None else f"at most {per_minute} requests/min per route"
+    lines.append(f"coder run: id {state.run_id} (tasks named {state.registry.run_prefix}<n>), {mode}, {pace}")
     lines.append(_spec_line(config, state))
     lines.append(f"hypothesis profile: {_hypothesis_profile()}")
     return lines
