@@ -196,7 +196,9 @@ def _section(output: str, test: str) -> str:
 
 def test_a_failure_carries_a_reproduction_without_the_token(reference_server: Any, failing_project: Path) -> None:
     junit = failing_project / "elsewhere.xml"
-    run = run_pytest(*target_args(reference_server), f"--junitxml={junit}", cwd=failing_project)
+    reports = failing_project / "reports"
+    options = [f"--junitxml={junit}", f"--reports-dir={reports}"]
+    run = run_pytest(*target_args(reference_server), *options, cwd=failing_project)
     assert run.ret == pytest.ExitCode.TESTS_FAILED, run.output[-3000:]
     create = _section(run.stdout, "test_empty_create_body_answers_418")
     assert "Contract clause: §3.2: a deliberately wrong clause, so that the test fails." in create

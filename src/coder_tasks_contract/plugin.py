@@ -11,7 +11,7 @@ from typing import Any
 
 import pytest
 
-from coder_tasks_contract import exitcodes, levels, options, preflight, reporting
+from coder_tasks_contract import exitcodes, failures, levels, options, preflight, reporting, summary
 from coder_tasks_contract.registry import new_run_id
 from coder_tasks_contract.session import (
     SKIP_NO_SECOND_USER,
@@ -170,7 +170,7 @@ def pytest_runtest_makereport(item: pytest.Item, call: pytest.CallInfo[None]) ->
     """Operation markers into JUnit properties; on failure, the "reproduce" section (reporting.py)."""
     reporting.tag_operations(item)
     report = yield
-    reporting.on_report(item, call, report)
+    failures.on_report(item, call, report)
     return report
 
 
@@ -229,7 +229,7 @@ def pytest_testnodedown(node: Any, error: object) -> None:
 
 
 def pytest_terminal_summary(terminalreporter: Any, exitstatus: int, config: pytest.Config) -> None:
-    reporting.terminal_summary(terminalreporter, config)
+    summary.terminal_summary(terminalreporter, config)
 
 
 def pytest_unconfigure(config: pytest.Config) -> None:

@@ -1,26 +1,24 @@
-"""What a contract run leaves behind for a CI system and a person: report files, failure reproductions, a summary.
+"""The report files of a contract run: where they go, what each test declares, and the coverage ledger.
 
-``plugin.py`` calls into this module from its hooks:
+``plugin.py`` calls into this module from its hooks (the reproduce section of failures is ``failures.py``, the
+terminal summary ``summary.py``; both read the state kept here):
 
 - :func:`configure` (``pytest_configure``) aims ``--junitxml`` and pytest-html at the reports folder (``--reports-dir``,
   default ``reports/``) when the run collects the contract suite. Rule: reports are written when a command-line path
   is ``tests/``, inside it, or above it (``pytest`` alone uses ``testpaths = tests``); a run whose paths are all
   elsewhere (``pytest selftests``) writes none. ``--collect-only`` writes none. An explicit ``--junitxml`` or
   ``--html`` wins over the folder.
-- :func:`tag_operations` and :func:`add_reproduction` (``pytest_runtest_makereport``) put each test's operation
-  markers into its JUnit properties and, on failure, a "reproduce" section: the clause it checks, the last request
-  as curl (tokens as ``$CODER_SESSION_TOKEN``), the response, the seed and the command to rerun it.
+- :func:`tag_operations` (``pytest_runtest_makereport``) puts each test's ``operation`` markers into its JUnit
+  properties, where the ledger reads them back (also from xdist workers).
 - :func:`record_report` (through a small hook object registered at configure) notes outcomes and deselections
   for the ledger; it runs where reports arrive, so on the xdist controller too.
 - :func:`finish` (``pytest_sessionfinish``) builds the coverage ledger (``ledger.py``) and writes ``ledger.md`` and
-  ``ledger.json``; :func:`terminal_summary` prints the run summary.
+  ``ledger.json``; :func:`preflight_failed` leaves reports that say why when preflight ends the run (exit 10).
 """
 
 from __future__ import annotations
 
 import json
-import re
-from collections import Counter
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -29,9 +27,8 @@ from xml.sax.saxutils import quoteattr
 
 import pytest
 
-from coder_tasks_contract import exitcodes, ledger, paths, repro
+from coder_tasks_contract import exitcodes, ledger, repro
 from coder_tasks_contract.session import run_state
-from coder_tasks_contract.traffic import Exchange
 
 JUNIT_NAME = "junit.xml"
 HTML_NAME = "report.html"
@@ -41,11 +38,6 @@ SUITE_NAME = "coder-tasks-contract"
 HTML_TITLE = "Coder Tasks API contract"
 UNREACHABLE_FILE = Path("tests") / "unreachable.yaml"
 OPERATION_PROPERTY = "operation"
-SUMMARY_GAPS = 6  # MISSING pairs named in the terminal summary; ledger.md lists them all
-REPRODUCE_SECTION = "reproduce"
-_SECTION_REF = re.compile(r"§\s?\d+(?:\.\d+)*")
-# schemathesis' per-operation subtest suffix, stripped to get a node id pytest can select again.
-_SUBTEST_SUFFIX = re.compile(r"\[[A-Z]+ /[^\]]*\]$")
 
 
 @dataclass
@@ -131,113 +123,6 @@ def tag_operations(item: pytest.Item) -> None:
         item.user_properties.append((OPERATION_PROPERTY, ledger.format_declaration(str(marker.args[0]), statuses)))
 
 
-def _is_subtest(item: pytest.Item) -> bool:
-    # schemathesis renames the node while one operation's subtest runs (test_conformance[METHOD /path]).
-    return item.nodeid != f"{item.parent.nodeid}::{item.name}" if item.parent is not None else False
-
-
-def add_reproduction(item: pytest.Item, call: pytest.CallInfo[None], report: pytest.TestReport) -> None:
-    """On failure: the "reproduce" section (terminal, HTML) and property (JUnit) of the report."""
-    if not report.failed:
-        return
-    config = item.config
-    kept = run_state(config).traffic.recent(item.nodeid)
-    if not kept and not reports(config).enabled:
-        return  # not a contract test (e.g. a project self-test): nothing to reproduce against
-    text = reproduction(item, call, [sample for sample in kept if isinstance(sample, repro.Sample)])
-    report.sections.append((REPRODUCE_SECTION, text))
-    if not _is_subtest(item):
-        # JUnit reads properties from the item's last (teardown) report; subtests have none, their failure text
-        # is schemathesis' own, which carries a curl command and the seed already.
-        item.user_properties.append((REPRODUCE_SECTION, text))
-
-
-def on_report(item: pytest.Item, call: pytest.CallInfo[None], report: pytest.TestReport) -> None:
-    """After pytest made a report: add the reproduction if it failed; free a finished test's kept samples."""
-    add_reproduction(item, call, report)
-    if report.when == "teardown":
-        run_state(item.config).traffic.forget(item.nodeid)
-
-
-def reproduction(item: pytest.Item, call: pytest.CallInfo[None], samples: list[repro.Sample]) -> str:
-    """The text of the "reproduce" section (see :func:`add_reproduction`)."""
-    config = item.config
-    lines: list[str] = []
-    clause, sections = _clause(item)
-    if clause:
-        lines.append(f"Contract clause: {clause}")
-    if sections:
-        lines.append(f"Behaviour note: {', '.join(sections)} (coder-tasks-behaviour.md)")
-    lines += _failed_checks(call)
-    if samples:
-        last = samples[-1]
-        lines += ["", f"Last request of this test ({len(samples)} kept):", repro.to_curl(last), ""]
-        lines += ["Response:", repro.describe_response(last)]
-        if len(samples) > 1:
-            lines += ["", "Requests before it:", *(f"  {repro.one_line(s)}" for s in samples[:-1])]
-    else:
-        lines += ["", "No request of this test was kept (it failed before sending one, or in a session fixture)."]
-    lines += ["", _seed_line(item), _rerun_line(item)]
-    state = run_state(config)
-    redact = _redactor(state)
-    return redact("\n".join(lines))
-
-
-def _clause(item: pytest.Item) -> tuple[str, list[str]]:
-    doc = getattr(getattr(item, "obj", None), "__doc__", None) or ""
-    paragraph = doc.strip().split("\n\n", 1)[0]
-    first = " ".join(paragraph.split())
-    if len(first) > 300:
-        first = first[:297] + "..."
-    return first, list(dict.fromkeys(ref.replace(" ", "") for ref in _SECTION_REF.findall(doc)))
-
-
-def _failed_checks(call: pytest.CallInfo[None]) -> list[str]:
-    if call.excinfo is None:
-        return []
-    error = call.excinfo.value
-    # schemathesis raises a FailureGroup (an exception group) with one Failure per failed check.
-    inner = list(getattr(error, "exceptions", None) or [error])
-    found = []
-    for exc in inner:
-        title = getattr(exc, "title", None)
-        if title is None:
-            continue
-        checks = ", ".join(getattr(type(exc), "checks", ()) or ())
-        found.append(f"  - {title}" + (f" (schemathesis check: {checks})" if checks else ""))
-    return ["Failed checks:", *dict.fromkeys(found)] if found else []
-
-
-def _is_generated(item: pytest.Item) -> bool:
-    if "case" in getattr(item, "fixturenames", ()):
-        return True  # schemathesis' parametrized tests
-    if item.get_closest_marker("hypothesis") is not None:
-        return True
-    # @given sets this attribute on the test it wraps (hypothesis.internal.detection reads the same one).
-    return bool(getattr(getattr(item, "obj", None), "is_hypothesis_test", False))
-
-
-def _seed_line(item: pytest.Item) -> str:
-    if _is_generated(item):
-        from coder_tasks_contract import contract  # schemathesis is loaded already when a generated test ran
-
-        return f"Seed: {contract.run_seed(item.config).reproduce()}"
-    from coder_tasks_contract import profiles
-
-    return f"Seed: none (a targeted test: it sends fixed requests; Hypothesis profile {profiles.current_name()!r})"
-
-
-def _rerun_line(item: pytest.Item) -> str:
-    nodeid = _SUBTEST_SUFFIX.sub("", item.nodeid)
-    target = run_state(item.config).target
-    if target is None or target.embedded:
-        return f"Rerun: pytest '{nodeid}'  (embedded reference server: the URL above was a throw-away port)"
-    flags = f" --base-url {safe_url(target.base_url)}"
-    if target.template_version_id:
-        flags += f" --template-version-id {target.template_version_id}"
-    return f"Rerun: pytest '{nodeid}'{flags}  (tokens from $CODER_SESSION_TOKEN / $CODER_SECOND_SESSION_TOKEN)"
-
-
 def record_report(config: pytest.Config, report: pytest.TestReport) -> None:
     """Note a report's outcome, skip reason and declared operations for the ledger (controller side)."""
     state = reports(config)
@@ -287,7 +172,7 @@ def safe_url(url: str) -> str:
     return urlunsplit((parts.scheme, netloc, parts.path, parts.query, parts.fragment))
 
 
-def _redactor(state: Any) -> repro.Redactor:
+def redactor(state: Any) -> repro.Redactor:
     users = state.target.users if state.target is not None else ()
     tokens = [user.token.reveal() for user in users]
     for secret in (state.settings.session_token, state.settings.second_session_token):
@@ -339,7 +224,7 @@ def build_ledger(session: pytest.Session) -> ledger.Ledger:
         target=where,
         server_version=target.server_version if target is not None else "",
         run_id=run.run_id,
-        spec=_relative(spec, config.rootpath),
+        spec=relative(spec, config.rootpath),
         read_only=run.settings.read_only,
         narrowed=_narrowed(session, state),
     )
@@ -350,7 +235,7 @@ def build_ledger(session: pytest.Session) -> ledger.Ledger:
     return ledger.build(operations, run.traffic.exchanges, records, unreachable, info)
 
 
-def _relative(path: Path, root: Path) -> str:
+def relative(path: Path, root: Path) -> str:
     try:
         return str(path.resolve().relative_to(root.resolve()))
     except ValueError:
@@ -364,7 +249,7 @@ def finish(session: pytest.Session) -> None:
     if not state.enabled or hasattr(config, "workerinput") or state.directory is None:
         return
     run = run_state(config)
-    redact = _redactor(run)
+    redact = redactor(run)
     try:
         state.built = build_ledger(session)
     except (ledger.LedgerError, OSError) as exc:
@@ -402,7 +287,7 @@ def preflight_failed(config: pytest.Config, message: str) -> None:
     state = reports(config)
     if not state.enabled or state.directory is None or hasattr(config, "workerinput"):
         return
-    text = _redactor(run_state(config))(message)
+    text = redactor(run_state(config))(message)
     try:
         state.directory.mkdir(parents=True, exist_ok=True)
         if state.junit is not None and state.junit.parent == state.directory:
@@ -427,93 +312,3 @@ def preflight_failed(config: pytest.Config, message: str) -> None:
 
 def _xml_text(text: str) -> str:
     return text.replace("&", "&amp;").replace("<", "&lt;").replace(">", "&gt;")
-
-
-# -- terminal -----------------------------------------------------------------------------------------------------
-def summary_lines(config: pytest.Config) -> list[tuple[str, bool]]:
-    """The run summary as (line, is_bad); see docs/exit-codes.md for how to read it."""
-    state = reports(config)
-    run = run_state(config)
-    target = run.target
-    lines: list[tuple[str, bool]] = []
-    if target is None:
-        lines.append(
-            (f"target: {run.target_error or 'not resolved (no test needed it)'}", run.target_error is not None)
-        )
-    else:
-        kind = " (embedded reference server)" if target.embedded else ""
-        lines.append((f"target: {safe_url(target.base_url)}{kind}, server version {target.server_version}", False))
-    built = state.built
-    if built is not None:
-        gaps = built.gaps
-        counts = [f"{s} {built.count(s)}" for s in ledger.STATES[1:] if built.count(s) and s != ledger.MISSING]
-        if gaps:
-            listed = ", ".join(gaps[:SUMMARY_GAPS]) + (
-                f", and {len(gaps) - SUMMARY_GAPS} more" if len(gaps) > SUMMARY_GAPS else ""
-            )
-            counts.append(f"MISSING {len(gaps)}: {listed}")
-        rest = f" (not exercised: {'; '.join(counts)})" if counts else ""
-        lines.append(
-            (
-                f"coverage: operations {built.operations_exercised}/{len(built.operations)}, "
-                f"statuses {built.count(ledger.EXERCISED)}/{built.total_pairs}{rest}",
-                bool(gaps),
-            )
-        )
-    elif state.problem:
-        lines.append((state.problem, True))
-    lines.append((_tasks_line(run.traffic.exchanges), False))
-    cleanup = [run.cleanup_summary] if run.cleanup_summary else []
-    cleanup += [f"[{r.get('worker')}] {r['summary']}" for r in run.worker_reports if r.get("summary")]
-    lines += [(line, "FAILED" in line or "INTERRUPTED" in line) for line in cleanup]
-    failures = _failures_by_operation(state, built)
-    if failures:
-        text = ", ".join(f"{name} {count}" for name, count in failures.most_common())
-        lines.append((f"failures by operation: {text}", True))
-    else:
-        lines.append(("failures: none", False))
-    files = [path for path in (state.junit, state.html) if path is not None] + state.written
-    if files:
-        shown = ", ".join(dict.fromkeys(_relative(path, config.invocation_params.dir) for path in files))
-        lines.append((f"reports: {shown}", False))
-    return lines
-
-
-def _tasks_line(exchanges: list[Exchange]) -> str:
-    created = sum(1 for e in exchanges if e.method == "POST" and e.route == paths.ROUTE_USER_TASKS and e.status == 201)
-    if not created:
-        return "tasks: none created by this run"
-    return f"tasks: {created} created by this run; those still there at the end are deleted by the cleanup:"
-
-
-def _failures_by_operation(state: Reports, built: ledger.Ledger | None) -> Counter[str]:
-    operations = built.operations if built is not None else []
-    by_route = {(e.operation.method, e.operation.path): e.operation.operation_id for e in operations}
-    failed = {nodeid: test for nodeid, test in state.tests.items() if test.outcome == "failed"}
-    counts: Counter[str] = Counter()
-    for nodeid, test in failed.items():
-        if any(other.startswith(nodeid + "[") for other in failed if other != nodeid):
-            continue  # the parent of failed subtests: each subtest is counted under its own operation
-        names = {operation_id for operation_id, _ in test.declares.values()}
-        subtest = ledger.subtest_route(nodeid)
-        if subtest in by_route:
-            names.add(by_route[subtest])
-        for name in names or {"(no operation marker)"}:
-            counts[name] += 1
-    return counts
-
-
-def terminal_summary(terminalreporter: Any, config: pytest.Config) -> None:
-    """Print the cleanup outcome, and for a contract run the whole summary, at the end of the terminal output."""
-    run = run_state(config)
-    if not reports(config).enabled or hasattr(config, "workerinput"):
-        cleanup = [run.cleanup_summary] if run.cleanup_summary else []
-        cleanup += [f"[{r.get('worker')}] {r['summary']}" for r in run.worker_reports if r.get("summary")]
-        for line in cleanup:
-            bad = "FAILED" in line or "INTERRUPTED" in line
-            terminalreporter.write_line(line, red=bad, bold=bad, green=not bad)
-        return
-    redact = _redactor(run)
-    terminalreporter.write_sep("=", "coder tasks contract: run summary")
-    for line, bad in summary_lines(config):
-        terminalreporter.write_line(redact(line), red=bad, bold=bad)
