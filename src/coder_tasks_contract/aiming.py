@@ -159,9 +159,6 @@ class Aim:
         self.deleted.append(ref)
         return ref
 
-    def has_role(self, role: str) -> bool:
-        return any(ref.role == role for ref in self.live)
-
     # -- aiming one case -----------------------------------------------------------------------------------
     def aim(self, case: Case[Any]) -> Aimed:
         """Rewrite ``case`` in place for the target; ``hypothesis.reject()`` a case that must not be sent."""

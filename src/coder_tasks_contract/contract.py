@@ -2,15 +2,13 @@
 output sanitization, and a transport that keeps schemathesis' own re-sends behind the write guard.
 
 The check table :data:`CHECKS` is the single source of which schemathesis checks run, where, and why; the
-configuration handed to schemathesis and ``docs/checks.md`` (:func:`render_checks_markdown`) are both built from it.
+configuration handed to schemathesis and ``docs/checks.md`` (``checks_doc.py``) are both built from it.
 """
 
 from __future__ import annotations
 
-import argparse
 import random
-import sys
-from collections.abc import Mapping, Sequence
+from collections.abc import Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -29,7 +27,6 @@ from coder_tasks_contract import options, profiles
 
 PROJECT_ROOT = Path(__file__).resolve().parents[2]
 DEFAULT_SPEC = PROJECT_ROOT / "spec" / "coder-tasks.yaml"
-CHECKS_DOC = PROJECT_ROOT / "docs" / "checks.md"
 
 # Names in the spec's operationId set (HOUSE_STYLE: stable, readable operationIds).
 LIST, CREATE, GET, DELETE, UPDATE_INPUT, SEND, LOGS = (
@@ -172,8 +169,6 @@ CHECKS: tuple[CheckPolicy, ...] = (
         configured=False,
     ),
 )
-
-BY_NAME: dict[str, CheckPolicy] = {policy.name: policy for policy in CHECKS}
 
 # Generation and phase settings that decide what the checks see, with the reason (rendered into docs/checks.md).
 SETTINGS_NOTES: tuple[tuple[str, str], ...] = (
@@ -379,57 +374,3 @@ def report_line(config: pytest.Config, text: str) -> None:
         return
     with capture.global_and_fixture_disabled():
         reporter.write_line(text)
-
-
-def render_checks_markdown() -> str:
-    """``docs/checks.md``: the check table, rendered from :data:`CHECKS`."""
-    lines = [
-        "# Schemathesis checks",
-        "",
-        "Generated from `CHECKS` in `src/coder_tasks_contract/contract.py` (the single source) by",
-        "`python -m coder_tasks_contract.contract --write-docs`. Do not edit by hand.",
-        "",
-        "States: **on** (everywhere), **scoped** (on, with per-operation settings), **off** (with the reason),",
-        "**ours** (a check of this suite, passed to every validation next to schemathesis' own).",
-        "Section numbers (§) refer to the behaviour note (`coder-tasks-behaviour.md`).",
-        "",
-        "| Check | State | Expected statuses | Reason |",
-        "|---|---|---|---|",
-    ]
-    for policy in CHECKS:
-        statuses = ", ".join(policy.expected)
-        if policy.per_operation:
-            per_op = "; ".join(f"{op}: {', '.join(codes)}" for op, codes in policy.per_operation.items())
-            statuses = f"{statuses}; {per_op}" if statuses else per_op
-        lines.append(f"| `{policy.name}` | {policy.state} | {statuses} | {policy.reason} |")
-    lines += ["", "## Settings that shape what the checks see", "", "| Setting | Why |", "|---|---|"]
-    lines += [
-        f"| `{name}` | {why} |" if not name.startswith(("aiming", "probe")) else f"| {name} | {why} |"
-        for name, why in SETTINGS_NOTES
-    ]
-    return "\n".join(lines) + "\n"
-
-
-def main(argv: Sequence[str] | None = None) -> int:
-    """``python -m coder_tasks_contract.contract [--write-docs | --check-docs]``."""
-    parser = argparse.ArgumentParser(description="Render or verify docs/checks.md from the check table.")
-    group = parser.add_mutually_exclusive_group()
-    group.add_argument("--write-docs", action="store_true", help=f"write {CHECKS_DOC}")
-    group.add_argument("--check-docs", action="store_true", help=f"exit 1 if {CHECKS_DOC} is out of date")
-    args = parser.parse_args(argv)
-    text = render_checks_markdown()
-    if args.write_docs:
-        CHECKS_DOC.write_text(text, encoding="utf-8")
-        return 0
-    if args.check_docs:
-        current = CHECKS_DOC.read_text(encoding="utf-8") if CHECKS_DOC.exists() else ""
-        if current != text:
-            print(f"{CHECKS_DOC} is out of date: run python -m coder_tasks_contract.contract --write-docs")
-            return 1
-        return 0
-    sys.stdout.write(text)
-    return 0
-
-
-if __name__ == "__main__":
-    raise SystemExit(main())

@@ -15,7 +15,7 @@ only on an active one; §3.4: DELETE only once no build runs); that comes from `
 from __future__ import annotations
 
 import time
-from collections.abc import Callable, Iterator
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -342,10 +342,3 @@ def workflow_class(
                 raise
 
     return TaskWorkflow
-
-
-def iter_links(schema: OpenApiSchema) -> Iterator[OpenApiLink]:
-    """Every explicit link of the document (for reports and self-checks)."""
-    operations = [result.ok() for result in schema.get_all_operations() if isinstance(result, Ok)]
-    for transitions in collect_transitions(operations).operations.values():
-        yield from transitions.outgoing

@@ -1,0 +1,68 @@
+"""Renders docs/checks.md from the check table in ``contract.py``, and tells whether the committed file is current.
+
+``python -m coder_tasks_contract.checks_doc --write`` rewrites it; ``--check`` exits 1 when it is out of date.
+"""
+
+from __future__ import annotations
+
+import argparse
+import sys
+from collections.abc import Sequence
+
+from coder_tasks_contract.contract import CHECKS, PROJECT_ROOT, SETTINGS_NOTES
+
+CHECKS_DOC = PROJECT_ROOT / "docs" / "checks.md"
+
+
+def render_checks_markdown() -> str:
+    """``docs/checks.md``: the check table, rendered from :data:`CHECKS`."""
+    lines = [
+        "# Schemathesis checks",
+        "",
+        "Generated from `CHECKS` in `src/coder_tasks_contract/contract.py` (the single source) by",
+        "`python -m coder_tasks_contract.checks_doc --write`. Do not edit by hand.",
+        "",
+        "States: **on** (everywhere), **scoped** (on, with per-operation settings), **off** (with the reason),",
+        "**ours** (a check of this suite, passed to every validation next to schemathesis' own).",
+        "Section numbers (§) refer to the behaviour note (`coder-tasks-behaviour.md`).",
+        "",
+        "| Check | State | Expected statuses | Reason |",
+        "|---|---|---|---|",
+    ]
+    for policy in CHECKS:
+        statuses = ", ".join(policy.expected)
+        if policy.per_operation:
+            per_op = "; ".join(f"{op}: {', '.join(codes)}" for op, codes in policy.per_operation.items())
+            statuses = f"{statuses}; {per_op}" if statuses else per_op
+        lines.append(f"| `{policy.name}` | {policy.state} | {statuses} | {policy.reason} |")
+    lines += ["", "## Settings that shape what the checks see", "", "| Setting | Why |", "|---|---|"]
+    lines += [
+        f"| `{name}` | {why} |" if not name.startswith(("aiming", "probe")) else f"| {name} | {why} |"
+        for name, why in SETTINGS_NOTES
+    ]
+    return "\n".join(lines) + "\n"
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    """``python -m coder_tasks_contract.checks_doc [--write | --check]``."""
+    parser = argparse.ArgumentParser(description="Render or verify docs/checks.md from the check table.")
+    group = parser.add_mutually_exclusive_group()
+    group.add_argument("--write", action="store_true", help=f"write {CHECKS_DOC}")
+    group.add_argument("--check", action="store_true", help=f"exit 1 if {CHECKS_DOC} is out of date")
+    args = parser.parse_args(argv)
+    text = render_checks_markdown()
+    if args.write:
+        CHECKS_DOC.write_text(text, encoding="utf-8")
+        return 0
+    if args.check:
+        current = CHECKS_DOC.read_text(encoding="utf-8") if CHECKS_DOC.exists() else ""
+        if current != text:
+            print(f"{CHECKS_DOC} is out of date: run python -m coder_tasks_contract.checks_doc --write")
+            return 1
+        return 0
+    sys.stdout.write(text)
+    return 0
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())
