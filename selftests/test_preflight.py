@@ -213,3 +213,14 @@ def test_a_json_server_without_coder_buildinfo(
     run = run_pytest(SUITE_PART, "--base-url", server.url, "--session-token", WELL_FORMED_BAD_TOKEN)
     assert_stopped(run, f"{server.url} is not a Coder server (GET /api/v2/buildinfo {seen})")
     assert server.requests == [("GET", "/api/v2/buildinfo")]  # nothing else was sent, no token was offered
+
+
+def test_an_unusable_template_version_stops_an_xdist_run_too(reference_server: Any) -> None:
+    """In a worker pytest.exit would be an INTERNALERROR; the worker stops and the controller exits 10 instead."""
+    version = "0b6d1e2c-5f3a-4c1e-9a57-2d8e4f6a7b90"
+    env = env_for(reference_server, CODER_TEMPLATE_VERSION_ID=version)
+    run = run_pytest("tests/test_status_codes.py", "-n", "2", env=env)
+    assert run.ret == TARGET_UNUSABLE, run.output
+    assert "INTERNALERROR>" not in run.output
+    (line,) = run.lines_with("target unusable:")
+    assert f"--template-version-id {version} is unknown on" in line

@@ -12,7 +12,7 @@ import httpx
 import pytest
 import requests
 
-from coder_tasks_contract import exitcodes, levels, lifecycle, paths, preflight
+from coder_tasks_contract import levels, lifecycle, paths, preflight
 from coder_tasks_contract.levels import Level
 from coder_tasks_contract.registry import TaskRegistry
 from coder_tasks_contract.session import SKIP_NO_SECOND_USER, SKIP_NO_TEMPLATE, SKIP_READ_ONLY, run_state
@@ -26,10 +26,11 @@ MakeTask = Callable[..., dict[str, Any]]
 
 def resolve_target(config: pytest.Config) -> Target:
     """The target, resolving it now if the session start did not; an unusable target ends the run (exit 10)."""
+    state = run_state(config)
     try:
-        return run_state(config).ensure_target()
+        return state.ensure_target()
     except preflight.PreflightError as exc:
-        pytest.exit(str(exc), returncode=exitcodes.TARGET_UNUSABLE)
+        state.fatal(str(exc))
 
 
 @pytest.fixture(scope="session")

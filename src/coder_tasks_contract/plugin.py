@@ -91,6 +91,7 @@ def _runs_contract_suite(config: pytest.Config) -> bool:
 def pytest_sessionstart(session: pytest.Session) -> None:
     """Resolve and check the target before the header is printed and before any test, when tests/ will run."""
     config = session.config
+    run_state(config).pytest_session = session
     if hasattr(config, "workerinput") or not _runs_contract_suite(config):
         return  # workers get the controller's target; other runs resolve it at first use of `target`
     try:
@@ -203,11 +204,16 @@ def pytest_sessionfinish(session: pytest.Session, exitstatus: int) -> None:
     workeroutput: dict[str, Any] | None = getattr(config, "workeroutput", None)
     if workeroutput is not None:
         workeroutput["ctc_traffic"] = state.traffic.to_json()
+        workeroutput["ctc_target_error"] = state.target_error
         workeroutput["ctc_cleanup"] = {
             "summary": state.cleanup_summary,
             "ok": session.exitstatus != exitcodes.TASKS_LEFT_BEHIND,
         }
         return
+    for worker_report in state.worker_reports:
+        if worker_report.get("target_error"):
+            state.target_error = state.target_error or str(worker_report["target_error"])
+            session.exitstatus = exitcodes.TARGET_UNUSABLE
     for worker_report in state.worker_reports:
         if not worker_report.get("ok", True):
             session.exitstatus = exitcodes.TASKS_LEFT_BEHIND
@@ -223,12 +229,17 @@ def pytest_testnodedown(node: Any, error: object) -> None:
     state.traffic.load_json(output.get("ctc_traffic", []))
     if "ctc_cleanup" in output:
         report = dict(
-            output["ctc_cleanup"], worker=output.get("workerid") or (getattr(node, "gateway", None) and node.gateway.id)
+            output["ctc_cleanup"],
+            worker=output.get("workerid") or (getattr(node, "gateway", None) and node.gateway.id),
+            target_error=output.get("ctc_target_error"),
         )
         state.worker_reports.append(report)
 
 
 def pytest_terminal_summary(terminalreporter: Any, exitstatus: int, config: pytest.Config) -> None:
+    state = run_state(config)
+    if state.target_error and state.worker_reports:  # an xdist worker found the target unusable (exit 10)
+        terminalreporter.write_line(f"target unusable: {state.target_error}", red=True, bold=True)
     summary.terminal_summary(terminalreporter, config)
 
 

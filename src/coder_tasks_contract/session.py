@@ -7,7 +7,7 @@ from __future__ import annotations
 
 import contextlib
 import threading
-from typing import Any
+from typing import Any, NoReturn
 
 import httpx
 import pytest
@@ -36,6 +36,10 @@ EMBEDDED_LIFECYCLE_TIMEOUT = 30.0
 DEPLOYMENT_RATE_LIMIT = 400  # per minute and route; Coder's default limit is 512 (§1.1)
 
 
+class TargetUnusable(Exception):
+    """The target cannot be tested (raised in an xdist worker, where pytest.exit cannot be used)."""
+
+
 class RunState:
     """Everything one pytest process of the run holds about the target (see module docstring)."""
 
@@ -49,6 +53,7 @@ class RunState:
         self.registry = TaskRegistry(run_id, max_tasks=max(settings.max_tasks // self.workers, 1), worker=worker)
         self.target: Target | None = None
         self.target_error: str | None = None
+        self.pytest_session: pytest.Session | None = None  # set at session start (to stop an xdist worker)
         self.guard: Guard | None = None
         self.server: Any = None  # the embedded ReferenceServer, when there is one
         self.cleanup_report: cleanup.CleanupReport | None = None
@@ -75,8 +80,7 @@ class RunState:
             assert template_version_id is not None
             problem = preflight.template_problem(status, message, template_version_id, base_url)
             if problem is not None:
-                self.target_error = problem
-                pytest.exit(problem, returncode=exitcodes.TARGET_UNUSABLE)
+                self.fatal(problem)
 
         return Guard(
             base_url=base_url,
@@ -94,6 +98,21 @@ class RunState:
         self.guard = self._make_guard(target.base_url, target.embedded, target.template_version_id)
         self.guard.set_users(target.users)
         return target
+
+    def fatal(self, message: str) -> NoReturn:
+        """End the run because the target is unusable: exit 10 with ``message`` as its one line.
+
+        In an xdist worker ``pytest.exit`` would be an INTERNALERROR on the controller, so the worker stops
+        after this test instead (``shouldstop``), fails it with :class:`TargetUnusable`, and hands the message to
+        the controller (``workeroutput``), which exits 10 with it.
+        """
+        __tracebackhide__ = True
+        self.target_error = message
+        if self.worker is None:
+            pytest.exit(message, returncode=exitcodes.TARGET_UNUSABLE)
+        if self.pytest_session is not None:
+            self.pytest_session.shouldstop = message
+        raise TargetUnusable(message)
 
     def ensure_target(self) -> Target:
         """Resolve the target once (start the embedded server if needed, run preflight); PreflightError if unusable."""
