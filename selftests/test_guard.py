@@ -437,3 +437,18 @@ def test_traffic_is_attributed_to_the_running_test_in_a_real_run(mini_suite: Cal
     run = run_pytest("-q", cwd=mini_suite(source))
     assert run.ret == 0, run.output
     assert "2 passed" in run.output
+
+
+def test_a_create_whose_answer_is_lost_keeps_its_budget_slot(hostile_server: Callable[[str], LoopbackServer]) -> None:
+    # The connection broke after the request was sent: the server may have created the task, so it counts.
+    server = hostile_server("reset")
+    registry = TaskRegistry("run1", max_tasks=2)
+    guard = Guard(base_url=server.url, registry=registry, traffic=Traffic(), users=[ALICE])
+    with build_client(guard, server.url, user=ALICE) as client:
+        for _ in range(2):
+            with pytest.raises(httpx.HTTPError):
+                client.post(task_path("me"), json={"input": "x"})
+        with pytest.raises(GuardRefused, match="budget of 2 tasks"):
+            client.post(task_path("me"), json={"input": "x"})
+    assert registry.created_count == 2
+    assert len(server.requests) == 2

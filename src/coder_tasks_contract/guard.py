@@ -314,27 +314,28 @@ class Guard:
     def exchange(self, request: Outgoing, send: Callable[[], tuple[T, Received]]) -> T:
         """Check, pace, send (retrying a 429 after its Retry-After), then observe; returns the library response."""
         admission = self.check(request)
-        attempt = 0
-        while True:
-            self.limiter.acquire(admission.route)
-            try:
+        observed = False
+        try:
+            attempt = 0
+            while True:
+                self.limiter.acquire(admission.route)
                 response, received = send()
-            except BaseException:
-                if admission.create:
-                    # The server may have created the task before the connection broke: keep the slot.
-                    self.registry.settle_create(created=True)
-                raise
-            if received.status != 429 or attempt >= self.max_retries_429:
-                break
-            delay = parse_retry_after(received.header("retry-after"))
-            if delay is None:
-                delay = float(2**attempt)
-            if delay > self.max_retry_after:
-                break
-            received.discard()
-            self._sleep(delay)
-            attempt += 1
-        self.observe(request, admission, received)
+                if received.status != 429 or attempt >= self.max_retries_429:
+                    break
+                delay = parse_retry_after(received.header("retry-after"))
+                if delay is None:
+                    delay = float(2**attempt)
+                if delay > self.max_retry_after:
+                    break
+                received.discard()
+                self._sleep(delay)
+                attempt += 1
+            observed = True
+            self.observe(request, admission, received)
+        finally:
+            if admission.create and not observed:
+                # Interrupted or the connection broke: the server may have created the task; keep the slot.
+                self.registry.settle_create(created=True)
         return response
 
     def observe(self, request: Outgoing, admission: Admission, received: Received) -> None:
