@@ -5,6 +5,9 @@ Each shared task is created once per session and only read or left in its state 
 - ``paused_task``: a task whose workspace was stopped (PATCH /input, send/logs on a non-active task).
 - ``deleted_task``: a task deleted right after its first build (DELETE 202, then 404 everywhere).
 Tests that must change a task in a way others would notice create their own with ``make_task`` and say why.
+
+A test that takes ``prefix`` runs once per mount of the target's contract level (``/api/experimental/tasks``, and
+``/api/v2/tasks`` from v2.29 on, §8): the alias is a contract too.
 """
 
 from __future__ import annotations
@@ -17,10 +20,40 @@ from typing import Any
 import httpx
 import pytest
 
-from coder_tasks_contract import lifecycle
-from coder_tasks_contract.paths import task_path
+from coder_tasks_contract import levels, lifecycle
+from coder_tasks_contract.fixtures import collection_level
+from coder_tasks_contract.levels import Level
+from coder_tasks_contract.paths import TASK_PREFIXES, task_path
 
 from .support import DeletedTask, SharedTask, create_task
+
+
+@pytest.hookimpl(trylast=True)  # after the parametrize markers, so the mount's id comes last
+def pytest_generate_tests(metafunc: pytest.Metafunc) -> None:
+    """``prefix``: one case per mount of the level known at collection (every known mount if none is known yet;
+    the fixture then skips the ones the level does not serve). On a mount other than /api/experimental/tasks the
+    test's ``operation`` markers are repeated with that mount's operationIds (``getTask`` -> ``getTaskV2``)."""
+    if "prefix" not in metafunc.fixturenames:
+        return
+    level = collection_level(metafunc.config)
+    params = []
+    for prefix in level.prefixes if level is not None else TASK_PREFIXES:
+        marks = []
+        if levels.MOUNT_SUFFIXES[prefix]:
+            for marker in metafunc.definition.iter_markers("operation"):
+                operation, *statuses = marker.args
+                marks.append(pytest.mark.operation(levels.operation_id(operation, prefix), *statuses))
+        params.append(pytest.param(prefix, id=levels.MOUNT_IDS[prefix], marks=marks))
+    metafunc.parametrize("prefix", params, indirect=True)
+
+
+@pytest.fixture
+def prefix(request: pytest.FixtureRequest, level: Level) -> str:
+    """The task mount this case addresses (see ``pytest_generate_tests``)."""
+    mount: str = request.param
+    if mount not in level.prefixes:
+        pytest.skip(f"{mount} is not served at level {level.name} (§8: /api/v2/tasks since v2.29)")
+    return mount
 
 
 @pytest.fixture(scope="session")

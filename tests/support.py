@@ -1,7 +1,8 @@
 """Fixed bodies from the behaviour note and the assertions the targeted tests share (§1.1, §3, §5, §7).
 
 Everything here states the contract, never the reference server's incidental choices: exact strings are the
-ones the note quotes, and shapes are checked only as far as §5 fixes them.
+ones the note quotes, and shapes are checked only as far as §5 fixes them. Where Coder versions differ (§8), the
+expected answer comes from the target's contract level (``coder_tasks_contract.levels``, the ``level`` fixture).
 """
 
 from __future__ import annotations
@@ -17,6 +18,7 @@ import httpx
 import pytest
 
 from coder_tasks_contract.fixtures import SKIP_NO_TEMPLATE, SKIP_READ_ONLY
+from coder_tasks_contract.levels import Level, Refusal
 from coder_tasks_contract.paths import TASKS, task_path
 
 T = TypeVar("T")
@@ -69,6 +71,7 @@ AGENT_LIFECYCLES: Final = frozenset(
     }
 )
 # §4.2/§5: documented TaskState values, plus "failure", which the server at 82f525baf3 emits instead of "failed".
+# (A level narrows this: Level.task_states; newest emits "failed" only, #22203.)
 TASK_STATES: Final = frozenset({"working", "idle", "complete", "failed", "failure"})
 
 # The seven operations with a request that reaches each one without changing anything: writes go to a task id
@@ -99,13 +102,14 @@ UNCHECKED: Final[Any] = _Marker("UNCHECKED")
 SOME_TEXT: Final[Any] = _Marker("SOME_TEXT")
 
 
-def operation_request(operation: str, user: str, task: str) -> tuple[str, str, dict[str, Any]]:
-    """(method, path, httpx keyword arguments) that reach ``operation`` for ``user``/``task``, changing nothing."""
+def operation_request(operation: str, user: str, task: str, prefix: str = TASKS) -> tuple[str, str, dict[str, Any]]:
+    """(method, path, httpx keyword arguments) that reach ``operation`` for ``user``/``task`` under the mount
+    ``prefix``, changing nothing."""
     if operation == "listTasks":
-        return "GET", TASKS, {}
+        return "GET", prefix, {}
     if operation == "createTask":
         # An empty body fails JSON decoding (400): even a server that skipped the check under test creates nothing.
-        return "POST", task_path(user), {"content": b""}
+        return "POST", task_path(user, prefix=prefix), {"content": b""}
     method, suffix, body = {
         "getTask": ("GET", "", None),
         "deleteTask": ("DELETE", "", None),
@@ -113,7 +117,7 @@ def operation_request(operation: str, user: str, task: str) -> tuple[str, str, d
         "sendTaskInput": ("POST", "/send", {"input": "ctc: contract probe"}),
         "getTaskLogs": ("GET", "/logs", None),
     }[operation]
-    return method, task_path(user, task, suffix), ({} if body is None else {"json": body})
+    return method, task_path(user, task, suffix, prefix=prefix), ({} if body is None else {"json": body})
 
 
 # --- Response assertions -----------------------------------------------------------------------------------------
@@ -168,6 +172,22 @@ def assert_error(
     return body
 
 
+def assert_refusal(response: httpx.Response, refusal: Refusal) -> dict[str, Any]:
+    """The error answer a contract level gives for a condition (``levels.Refusal``): status, exact message, and
+    the detail when the note states it."""
+    return assert_error(
+        response, refusal.status, refusal.message, refusal.detail if refusal.detail_stated else UNCHECKED
+    )
+
+
+def only_at(level: Level, holds: bool, why: str) -> None:
+    """Skip unless ``holds``: the behaviour under test is not the contract at this level (``why`` says where it
+    is, citing §8)."""
+    __tracebackhide__ = True  # the skip is reported at the test's line, not here
+    if not holds:
+        pytest.skip(f"not the contract at level {level.name} ({level.flavour}): {why}")
+
+
 def assert_not_found(response: httpx.Response) -> None:
     """§1.1 not-found: 404 with exactly ``{"message": "Resource not found or ..."}`` (no detail, no trailing period)."""
     assert_status(response, 404)
@@ -214,9 +234,10 @@ def parse_time(value: str) -> tuple[datetime, int]:
     return second, int((found.group(2) or "").ljust(9, "0"))
 
 
-def assert_task_shape(task: Any) -> None:
+def assert_task_shape(task: Any, level: Level | None = None) -> None:
     """The Task fields of §5: the always-present ones with their types, nullable UUIDs as string or null, and the
-    omitempty ones typed when present."""
+    omitempty ones typed when present. With a ``level``: its ``current_state.state`` values, and ``display_name``
+    where the level has it (§5, #20856)."""
     assert isinstance(task, dict), f"a Task is an object: {task!r}"
     for key in ("id", "organization_id", "owner_id", "template_id", "template_version_id"):
         assert is_uuid(task.get(key)), f"{key} must be a UUID string: {task.get(key)!r}"
@@ -239,7 +260,8 @@ def assert_task_shape(task: Any) -> None:
     state = task["current_state"]
     if state is not None:
         assert isinstance(state, dict), state
-        assert state.get("state") in TASK_STATES, f"current_state.state: {state.get('state')!r}"
+        states = TASK_STATES if level is None else level.task_states
+        assert state.get("state") in states, f"current_state.state: {state.get('state')!r}"
         for key in ("message", "uri", "timestamp"):
             assert isinstance(state.get(key), str), f"current_state.{key}: {state.get(key)!r}"
     if "workspace_status" in task:
@@ -250,6 +272,9 @@ def assert_task_shape(task: Any) -> None:
         assert number > 0, f"workspace_build_number: {number!r}"
     if "owner_avatar_url" in task:
         assert isinstance(task["owner_avatar_url"], str)
+    if level is not None and level.display_name:
+        display_name = task.get("display_name")
+        assert isinstance(display_name, str), f"display_name is always present (a string): {display_name!r}"
 
 
 def list_tasks(client: httpx.Client, q: str | None = None) -> list[dict[str, Any]]:
@@ -264,13 +289,14 @@ def list_tasks(client: httpx.Client, q: str | None = None) -> list[dict[str, Any
 
 
 def send_input(client: httpx.Client, path: str, text: str, *, timeout: float) -> httpx.Response:
-    """POST ``{"input": text}`` to a send path, again while the agent answers 502 "not ready" (§3.6), until
-    ``timeout``: the agent is busy for a while after each message, and that is not what a test checks."""
+    """POST ``{"input": text}`` to a send path, again while the agent answers "not ready" (§3.6: 502, 409 since
+    #23424), until ``timeout``: the agent is busy for a while after each message, and that is not what a test
+    checks (test_send_while_the_agent_works_answers_not_ready checks the status)."""
     deadline = time.monotonic() + timeout
     pause = 0.2
     while True:
         response = client.post(path, json={"input": text})
-        if response.status_code != 502 or time.monotonic() >= deadline:
+        if response.status_code not in (409, 502) or time.monotonic() >= deadline:
             return response
         try:
             message = response.json().get("message")

@@ -8,6 +8,7 @@ import httpx
 import pytest
 
 from coder_tasks_contract.fixtures import SKIP_NO_TEMPLATE
+from coder_tasks_contract.levels import Level
 from coder_tasks_contract.paths import TASKS, task_path
 
 from .support import (
@@ -18,7 +19,6 @@ from .support import (
     DUPLICATE_NAME_VALIDATION,
     INPUT_REQUIRED,
     LIST_FAILED,
-    MUST_BE_ACTIVE,
     MUST_BE_PAUSED,
     MUST_BE_PAUSED_DETAIL,
     NOT_AN_AI_TEMPLATE,
@@ -30,8 +30,10 @@ from .support import (
     assert_error,
     assert_no_body,
     assert_not_found,
+    assert_refusal,
     assert_status,
     json_body,
+    only_at,
     send_input,
 )
 
@@ -223,6 +225,11 @@ def test_send_accepts_whitespace_only_input(client_a: httpx.Client, target: Any,
     assert_no_body(response, content_type=False)
 
 
+def _paused_refusal(level: Level, suffix: str) -> Any:
+    """How the level refuses send or logs on a paused task (None: logs answer the stored snapshot instead)."""
+    return level.send_refusal("paused") if suffix == "/send" else level.logs_refusal("paused")
+
+
 @pytest.mark.parametrize(
     ("method", "suffix"),
     [
@@ -236,14 +243,48 @@ def test_send_accepts_whitespace_only_input(client_a: httpx.Client, target: Any,
     ],
 )
 def test_send_and_logs_on_a_paused_task_answer_400(
-    client_a: httpx.Client, paused_task: SharedTask, method: str, suffix: str
+    client_a: httpx.Client, paused_task: SharedTask, level: Level, method: str, suffix: str
 ) -> None:
     """§3.8 check 1: send and logs need an active task; on a paused one they answer 400 "Task status must be
-    active." with detail ``Task status is "paused", it must be "active" to interact with the task.``"""
+    active." with detail ``Task status is "paused", it must be "active" to interact with the task.`` (levels
+    82f and 2.29; at the newest send answers 409 and logs the stored snapshot, see the tests below)."""
+    refusal = _paused_refusal(level, suffix)
+    only_at(level, refusal is not None and refusal.status == 400, "409 or a log snapshot since #21887/#21771 (§3.8)")
     kwargs: dict[str, Any] = {"json": {"input": "ctc: must not be relayed"}} if method == "POST" else {}
-    response = client_a.request(method, task_path("me", paused_task.id, suffix), **kwargs)
-    detail = 'Task status is "paused", it must be "active" to interact with the task.'
-    assert_error(response, 400, MUST_BE_ACTIVE, detail)
+    assert_refusal(client_a.request(method, task_path("me", paused_task.id, suffix), **kwargs), refusal)
+
+
+@pytest.mark.operation("sendTaskInput", 409)
+@pytest.mark.writes
+def test_send_on_a_paused_task_answers_409(
+    client_a: httpx.Client, paused_task: SharedTask, level: Level, prefix: str
+) -> None:
+    """§3.8 check 1 (newest, #21887): send on a paused task answers 409 "Task is paused." with detail "Resume the
+    task to send messages.", through every mount, and relays nothing."""
+    refusal = level.send_refusal("paused")
+    only_at(level, refusal.status == 409, "send on a paused task answers 400 before #21887 (§3.8)")
+    path = task_path("me", paused_task.id, "/send", prefix=prefix)
+    assert_refusal(client_a.post(path, json={"input": "ctc: must not be relayed"}), refusal)
+
+
+@pytest.mark.operation("sendTaskInput")  # 502 or 409: the level says which
+@pytest.mark.writes
+def test_send_while_the_agent_works_answers_not_ready(
+    client_a: httpx.Client, target: Any, run_id: str, active_task: SharedTask, level: Level
+) -> None:
+    """§3.6 step 4: while the agent still works on the previous message (AgentAPI not ``stable``), send answers
+    "Task app is not ready to accept input." with the level's status: 502 at 82f525baf3, 409 since #23424.
+
+    Two messages back to back; the second must find the agent busy, which a target whose agent answers before
+    the next request arrives cannot show: then the test skips, saying so."""
+    path = task_path("me", active_task.id, "/send")
+    text = f"ctc {run_id}: first of two messages, reply briefly"
+    first = send_input(client_a, path, text, timeout=target.lifecycle_timeout)
+    assert_status(first, 204)
+    second = client_a.post(path, json={"input": f"ctc {run_id}: second message, sent while you work"})
+    if second.status_code == 204:
+        pytest.skip("the agent had already answered the first message when the second arrived")
+    assert_refusal(second, level.send_app_not_ready)
 
 
 # --- DELETE (§3.4) -----------------------------------------------------------------------------------------------

@@ -13,6 +13,7 @@ import httpx
 import pytest
 
 from coder_tasks_contract import lifecycle
+from coder_tasks_contract.levels import Level
 from coder_tasks_contract.paths import task_path
 
 from .support import (
@@ -24,6 +25,7 @@ from .support import (
     create_task,
     json_body,
     list_tasks,
+    only_at,
 )
 
 pytestmark = pytest.mark.needs_second_user
@@ -109,6 +111,31 @@ def test_other_member_cannot_send_to_the_task(
     _assert_unchanged(client_a, victim)
     logs = client_a.get(task_path("me", victim.id, "/logs")).json()["logs"]
     assert not any(text in str(entry.get("content")) for entry in logs), "B's input reached A's task"
+
+
+@pytest.mark.writes
+@pytest.mark.parametrize("address", ADDRESSES)
+@pytest.mark.parametrize(
+    "suffix",
+    [
+        pytest.param("/pause", id="pauseTask", marks=pytest.mark.operation("pauseTask", 404)),
+        pytest.param("/resume", id="resumeTask", marks=pytest.mark.operation("resumeTask", 404)),
+    ],
+)
+def test_other_member_cannot_pause_or_resume_the_task(
+    client_a: httpx.Client,
+    client_b: httpx.Client,
+    target: Any,
+    victim: SharedTask,
+    level: Level,
+    address: Any,
+    suffix: str,
+) -> None:
+    """§7.5, §8 (newest: #21889, #21948): B's pause or resume of A's task answers 404 and A's task keeps running."""
+    only_at(level, level.pause_resume, "pause and resume arrived after v2.31 (§8)")
+    user, task = address(target.user_a, victim)
+    assert_not_found(client_b.post(task_path(user, task, suffix)))
+    assert json_body(client_a.get(task_path("me", victim.id)))["status"] == "active", "B paused A's task"
 
 
 @pytest.mark.operation("createTask", 404)

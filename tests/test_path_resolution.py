@@ -15,18 +15,19 @@ from typing import Any
 import httpx
 import pytest
 
-from coder_tasks_contract.paths import TASKS, task_path
+from coder_tasks_contract.levels import Level
+from coder_tasks_contract.paths import TASK_PREFIXES, TASKS, task_path
 
 from .support import (
     OPERATIONS,
     ROUTE_NOT_FOUND,
-    UNKNOWN_USER,
     WRITE_OPERATIONS,
     SharedTask,
-    assert_error,
     assert_not_found,
+    assert_refusal,
     assert_status,
     json_body,
+    only_at,
     operation_request,
 )
 
@@ -72,37 +73,69 @@ def test_logs_resolve_by_upper_case_username_and_name(
     assert isinstance(json_body(response)["logs"], list)
 
 
-def _user_params() -> list[Any]:
+def _user_params(status: int) -> list[Any]:
     """Operations with a ``{user}`` segment, except create: the write guard sends creates only for suite users,
     and an unknown user is not one."""
     params = []
     for operation in OPERATIONS:
         if operation in {"listTasks", "createTask"}:
             continue
-        marks = [pytest.mark.operation(operation, 400)]
+        marks = [pytest.mark.operation(operation, status)]
         if operation in WRITE_OPERATIONS:
             marks.append(pytest.mark.writes)
         params.append(pytest.param(operation, id=operation, marks=marks))
     return params
 
 
-@pytest.mark.parametrize(
-    "make_user",
-    [
-        pytest.param(lambda run_id, registry: f"ctc-nobody-{run_id}", id="unknown-username"),
-        pytest.param(lambda run_id, registry: registry.phantom_id(), id="unknown-uuid"),
-    ],
-)
-@pytest.mark.parametrize("operation", _user_params())
+UNKNOWN_USERS = [
+    pytest.param(lambda run_id, registry: f"ctc-nobody-{run_id}", id="unknown-username"),
+    pytest.param(lambda run_id, registry: registry.phantom_id(), id="unknown-uuid"),
+]
+
+
+def _request_as_unknown_user(
+    client: httpx.Client, run_id: str, registry: Any, operation: str, make_user: Callable[[str, Any], str], prefix: str
+) -> tuple[str, httpx.Response]:
+    user = make_user(run_id, registry)
+    method, path, kwargs = operation_request(operation, user, registry.phantom_id(), prefix)
+    return user, client.request(method, path, **kwargs)
+
+
+@pytest.mark.parametrize("make_user", UNKNOWN_USERS)
+@pytest.mark.parametrize("operation", _user_params(400))
 def test_unknown_user_segment_answers_400_with_user_message(
-    client_a: httpx.Client, run_id: str, registry: Any, operation: str, make_user: Callable[[str, Any], str]
+    client_a: httpx.Client,
+    run_id: str,
+    registry: Any,
+    level: Level,
+    prefix: str,
+    operation: str,
+    make_user: Callable[[str, Any], str],
 ) -> None:
     """§2.1 steps 2-3: a ``{user}`` that is no username and no user UUID answers 400
-    ``"user" must be an existing uuid or username.`` with detail ``queried user="<value>"`` (at 82f525baf3;
-    newer servers answer 404, §8)."""
-    user = make_user(run_id, registry)
-    method, path, kwargs = operation_request(operation, user, registry.phantom_id())
-    assert_error(client_a.request(method, path, **kwargs), 400, UNKNOWN_USER, f'queried user="{user}"')
+    ``"user" must be an existing uuid or username.`` with detail ``queried user="<value>"``, through every mount
+    (levels 82f and 2.29; 404 since #22069, see the next test)."""
+    only_at(level, level.unknown_user.status == 400, "an unknown user answers 404 since #22069 (§2.1, §8)")
+    user, response = _request_as_unknown_user(client_a, run_id, registry, operation, make_user, prefix)
+    assert_refusal(response, level.unknown_user_refusal(user))
+
+
+@pytest.mark.parametrize("make_user", UNKNOWN_USERS)
+@pytest.mark.parametrize("operation", _user_params(404))
+def test_unknown_user_segment_answers_404_not_found(
+    client_a: httpx.Client,
+    run_id: str,
+    registry: Any,
+    level: Level,
+    prefix: str,
+    operation: str,
+    make_user: Callable[[str, Any], str],
+) -> None:
+    """§2.1 (newest, #22069): a ``{user}`` that is no username and no user UUID answers 404 with the exact
+    not-found body, through every mount (was 400 before, see the previous test)."""
+    only_at(level, level.unknown_user.status == 404, "an unknown user answers 400 before #22069 (§2.1, §8)")
+    _, response = _request_as_unknown_user(client_a, run_id, registry, operation, make_user, prefix)
+    assert_not_found(response)
 
 
 def _task_params() -> list[Any]:
@@ -118,9 +151,10 @@ def _task_params() -> list[Any]:
 
 
 @pytest.mark.parametrize("operation", _task_params())
-def test_unknown_task_answers_404_not_found(client_a: httpx.Client, registry: Any, operation: str) -> None:
-    """§2.2 step 3: a task UUID that matches no task answers the exact 404 not-found body, on every task route."""
-    method, path, kwargs = operation_request(operation, "me", registry.phantom_id())
+def test_unknown_task_answers_404_not_found(client_a: httpx.Client, registry: Any, prefix: str, operation: str) -> None:
+    """§2.2 step 3: a task UUID that matches no task answers the exact 404 not-found body, on every task route,
+    through every mount of the level."""
+    method, path, kwargs = operation_request(operation, "me", registry.phantom_id(), prefix)
     assert_not_found(client_a.request(method, path, **kwargs))
 
 
@@ -159,7 +193,40 @@ def test_unknown_route_answers_404_route_not_found(client_a: httpx.Client, activ
 
 @pytest.mark.operation("listTasks", 200)
 def test_the_real_mount_point_is_api_experimental(client_a: httpx.Client) -> None:
-    """§1: the task routes are served at ``/api/experimental/tasks`` (not under /api/v2 at 82f525baf3)."""
+    """§1: the task routes are served at ``/api/experimental/tasks`` (at 82f525baf3 only there; later levels keep
+    it as an alias of ``/api/v2/tasks``, still registered at the newest, §8)."""
     response = client_a.get(TASKS)
     assert_status(response, 200)
     assert "tasks" in json_body(response)
+
+
+@pytest.mark.operation("listTasks", 200)
+@pytest.mark.operation("getTask", 200)
+def test_each_mount_of_the_level_serves_the_same_tasks(
+    client_a: httpx.Client, active_task: SharedTask, prefix: str
+) -> None:
+    """§8: from v2.29 the same handlers answer at ``/api/v2/tasks`` and ``/api/experimental/tasks``: through each
+    mount of the level the list holds the run's task and GET by id and by name returns it."""
+    response = client_a.get(prefix)
+    assert_status(response, 200)
+    assert active_task.id in {task["id"] for task in json_body(response)["tasks"]}
+    for spelling in (active_task.id, active_task.name):
+        response = client_a.get(task_path("me", spelling, prefix=prefix))
+        assert_status(response, 200)
+        assert json_body(response)["id"] == active_task.id
+
+
+def test_mounts_and_routes_the_level_lacks_are_not_routed(client_a: httpx.Client, registry: Any, level: Level) -> None:
+    """§1, §8: what the level does not serve is no route: ``/api/v2/tasks`` before v2.29 (the /api/v2 group answers
+    404 ``Route not found.``, inferred as §9.1), and ``POST .../{task}/pause`` and ``/resume`` before the newest
+    level (404 ``Route not found.`` like any unknown sub-route, §1). A server that serves them is of a later level:
+    check --coder-version."""
+    probes = [("GET", mount) for mount in TASK_PREFIXES if mount not in level.prefixes]
+    if not level.pause_resume:
+        probes += [("POST", task_path("me", registry.phantom_id(), suffix)) for suffix in ("/pause", "/resume")]
+    if not probes:
+        pytest.skip(f"level {level.name} serves every mount and route the suite knows")
+    for method, path in probes:
+        response = client_a.request(method, path)
+        assert response.status_code == 404, f"{method} {path} answered {response.status_code}: {response.text[:300]!r}"
+        assert json_body(response) == ROUTE_NOT_FOUND, f"{method} {path}"

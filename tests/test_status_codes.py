@@ -1,4 +1,5 @@
-"""Each operation's success status, body (or lack of one), content type, and the created task's contents (§1, §3)."""
+"""Each operation's success status, body (or lack of one), content type, and the created task's contents (§1, §3).
+The reads are checked through every mount of the target's contract level (§8)."""
 
 from __future__ import annotations
 
@@ -7,7 +8,8 @@ from typing import Any
 import httpx
 import pytest
 
-from coder_tasks_contract.paths import TASKS, task_path
+from coder_tasks_contract.levels import Level
+from coder_tasks_contract.paths import task_path
 
 from .support import (
     DeletedTask,
@@ -25,27 +27,31 @@ from .support import (
 
 
 @pytest.mark.operation("listTasks", 200)
-def test_list_answers_200_with_tasks_and_count(client_a: httpx.Client, active_task: SharedTask) -> None:
+def test_list_answers_200_with_tasks_and_count(
+    client_a: httpx.Client, active_task: SharedTask, level: Level, prefix: str
+) -> None:
     """§3.1: GET /tasks answers 200 JSON ``{"tasks": [Task...], "count": N}`` with count == len(tasks)."""
-    response = client_a.get(TASKS)
+    response = client_a.get(prefix)
     assert_status(response, 200)
     body = json_body(response)
     assert set(body) >= {"tasks", "count"}, body.keys()
     assert body["count"] == len(body["tasks"])
     for task in body["tasks"]:
-        assert_task_shape(task)
+        assert_task_shape(task, level)
     assert active_task.id in {task["id"] for task in body["tasks"]}
 
 
 @pytest.mark.operation("createTask", 201)
 @pytest.mark.writes
-def test_create_answers_201_with_the_task_that_was_asked_for(target: Any, active_task: SharedTask) -> None:
+def test_create_answers_201_with_the_task_that_was_asked_for(
+    target: Any, active_task: SharedTask, level: Level
+) -> None:
     """§3.2: POST /tasks/{user} answers 201 JSON with a Task whose name, initial_prompt (= input),
     template_version_id and owner are what the request asked for. (The 201 is the shared task's creation.)"""
     response = active_task.creation
     assert_status(response, 201)
     task = json_body(response)
-    assert_task_shape(task)
+    assert_task_shape(task, level)
     assert task["name"] == active_task.request["name"]
     assert task["initial_prompt"] == active_task.request["input"]
     assert task["template_version_id"] == active_task.request["template_version_id"]
@@ -56,12 +62,14 @@ def test_create_answers_201_with_the_task_that_was_asked_for(target: Any, active
 
 
 @pytest.mark.operation("getTask", 200)
-def test_get_answers_200_with_the_task(target: Any, client_a: httpx.Client, active_task: SharedTask) -> None:
+def test_get_answers_200_with_the_task(
+    target: Any, client_a: httpx.Client, active_task: SharedTask, level: Level, prefix: str
+) -> None:
     """§3.3: GET /tasks/{user}/{task} answers 200 JSON with the Task; it matches the created one."""
-    response = client_a.get(task_path("me", active_task.id))
+    response = client_a.get(task_path("me", active_task.id, prefix=prefix))
     assert_status(response, 200)
     task = json_body(response)
-    assert_task_shape(task)
+    assert_task_shape(task, level)
     created = active_task.creation.json()
     for key in ("id", "name", "owner_id", "organization_id", "template_version_id", "workspace_id", "created_at"):
         assert task[key] == created[key], key
@@ -116,13 +124,15 @@ def test_send_answers_204_and_the_input_shows_in_the_logs(
 
 
 @pytest.mark.operation("getTaskLogs", 200)
-def test_logs_answers_200_with_log_entries(client_a: httpx.Client, active_task: SharedTask) -> None:
+def test_logs_answers_200_with_log_entries(client_a: httpx.Client, active_task: SharedTask, prefix: str) -> None:
     """§3.7, §5: GET /logs on an active task answers 200 JSON ``{"logs": [TaskLogEntry...]}`` with integer ids,
-    string content, type input|output and an RFC 3339 time."""
-    response = client_a.get(task_path("me", active_task.id, "/logs"))
+    string content, type input|output and an RFC 3339 time; the live logs are no snapshot (#21771: ``snapshot``
+    is left out)."""
+    response = client_a.get(task_path("me", active_task.id, "/logs", prefix=prefix))
     assert_status(response, 200)
     body = json_body(response)
     assert isinstance(body.get("logs"), list), body
+    assert "snapshot" not in body, f"an active task's logs are live, not a snapshot: {body.get('snapshot')!r}"
     for entry in body["logs"]:
         assert is_integer(entry.get("id")), entry
         assert isinstance(entry.get("content"), str), entry

@@ -1,0 +1,80 @@
+"""``display_name`` on tasks, from v2.29 on (§5, §8 #20856): always present on a Task, optional on create, trimmed,
+at most 64 bytes. Skipped at levels without it (82f: the field is an unknown one and ignored, §1.1)."""
+
+from __future__ import annotations
+
+from typing import Any
+
+import httpx
+import pytest
+
+from coder_tasks_contract.fixtures import SKIP_NO_TEMPLATE
+from coder_tasks_contract.levels import DISPLAY_NAME_TOO_LONG, Level
+from coder_tasks_contract.paths import task_path
+
+from .support import SharedTask, assert_error, assert_status, json_body, only_at
+
+pytestmark = pytest.mark.needs_template
+
+
+@pytest.fixture
+def template_version_id(target: Any, level: Level) -> str:
+    """The target's AI-task template version; skips where display_name is not the contract or nothing can be made."""
+    only_at(level, level.display_name, "display_name arrived with v2.29 (#20856, §8)")
+    if target.template_version_id is None:
+        pytest.skip(SKIP_NO_TEMPLATE)
+    return str(target.template_version_id)
+
+
+@pytest.mark.operation("getTask", 200)
+def test_every_task_has_a_display_name(client_a: httpx.Client, active_task: SharedTask, level: Level) -> None:
+    """§5 (#20856): a Task always carries ``display_name``, a string, also when the create request gave none
+    (it is then generated along with the name; its wording is the server's, so only its type is checked)."""
+    only_at(level, level.display_name, "display_name arrived with v2.29 (#20856, §8)")
+    task = json_body(client_a.get(task_path("me", active_task.id)))
+    assert isinstance(task.get("display_name"), str), task.get("display_name")
+
+
+@pytest.mark.operation("createTask", 201)
+@pytest.mark.writes
+def test_display_name_is_stored_trimmed(
+    client_a: httpx.Client, registry: Any, template_version_id: str, level: Level
+) -> None:
+    """§5 (#20856): ``display_name`` is trimmed before it is stored: the 201 and a later GET, through the mount
+    Coder documents at this level, show it without the surrounding whitespace."""
+    body = {
+        "template_version_id": template_version_id,
+        "name": registry.next_name(),
+        "input": "ctc: task with a display name",
+        "display_name": "  ctc display name  ",
+    }
+    response = client_a.post(task_path("me", prefix=level.documented_prefix), json=body)
+    assert_status(response, 201)
+    created = json_body(response)
+    assert created["display_name"] == "ctc display name"
+    fetched = json_body(client_a.get(task_path("me", created["id"], prefix=level.documented_prefix)))
+    assert fetched["display_name"] == "ctc display name"
+
+
+@pytest.mark.operation("createTask", 400)
+@pytest.mark.writes
+@pytest.mark.parametrize(
+    "display_name",
+    [
+        pytest.param("d" * 65, id="65-ascii-characters"),
+        # 33 characters, 66 bytes: the limit counts bytes (Go's len), not characters.
+        pytest.param("é" * 33, id="66-bytes-in-33-characters"),
+    ],
+)
+def test_display_name_longer_than_64_bytes_answers_400(
+    client_a: httpx.Client, registry: Any, template_version_id: str, display_name: str
+) -> None:
+    """§5 (#20856): a display name longer than 64 bytes after trimming answers 400 "Display name must be 64
+    characters or less." (the rest of the request is valid, so only the display name can be at fault)."""
+    body = {
+        "template_version_id": template_version_id,
+        "name": registry.next_name(),
+        "input": "ctc: must not be created",
+        "display_name": display_name,
+    }
+    assert_error(client_a.post(task_path("me"), json=body), 400, DISPLAY_NAME_TOO_LONG)

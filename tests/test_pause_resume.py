@@ -1,0 +1,118 @@
+"""Pausing and resuming a task, and the log snapshot a paused task answers with: the newest level only (§8:
+#21889/#21948 pause and resume, at /api/v2 too since #22544; #21771 log snapshots). Skipped at earlier levels,
+where these routes do not exist (test_path_resolution checks they answer "Route not found." there)."""
+
+from __future__ import annotations
+
+from typing import Any
+
+import httpx
+import pytest
+
+from coder_tasks_contract import lifecycle
+from coder_tasks_contract.levels import ALREADY_RUNNING, Level
+from coder_tasks_contract.paths import task_path
+
+from .support import (
+    UNCHECKED,
+    SharedTask,
+    assert_error,
+    assert_not_found,
+    assert_status,
+    is_integer,
+    is_uuid,
+    json_body,
+    only_at,
+    parse_time,
+)
+
+PAUSE_RESUME = "pause and resume arrived after v2.31 (#21889, #21948, #22544; §8)"
+SNAPSHOTS = "logs of a paused task are refused before #21771 (§3.8)"
+
+
+def _assert_build(response: httpx.Response, task: dict[str, Any], transition: str) -> dict[str, Any]:
+    """202 ``{"workspace_build": WorkspaceBuild}`` with a build of ``transition`` on the task's workspace, newer than
+    the build the task last showed."""
+    assert_status(response, 202)
+    body = json_body(response)
+    build = body.get("workspace_build") if isinstance(body, dict) else None
+    assert isinstance(build, dict), f"expected {{'workspace_build': {{...}}}}: {body!r}"
+    assert is_uuid(build.get("id")), build.get("id")
+    assert build.get("transition") == transition, build.get("transition")
+    assert build.get("workspace_id") == task["workspace_id"], build.get("workspace_id")
+    number = build.get("build_number")
+    assert is_integer(number), number
+    assert number > int(task.get("workspace_build_number") or 0), (number, task.get("workspace_build_number"))
+    return build
+
+
+@pytest.mark.operation("pauseTask", 202)
+@pytest.mark.operation("resumeTask", 202)
+@pytest.mark.operation("getTaskLogs", 200)
+@pytest.mark.writes
+@pytest.mark.needs_template
+def test_pause_then_resume_answer_202_with_their_builds(
+    client_a: httpx.Client, target: Any, level: Level, make_task: Any, prefix: str
+) -> None:
+    """§8 (#21889, #21948): POST .../pause on an active task answers 202 with the queued ``stop`` build and the task
+    becomes paused, its logs then being the stored snapshot (#21771); POST .../resume answers 202 with a ``start``
+    build and the task becomes active again. Through each mount (own task: it changes state)."""
+    only_at(level, level.pause_resume, PAUSE_RESUME)
+    task = make_task(wait="active")
+    _assert_build(client_a.post(task_path("me", task["id"], "/pause", prefix=prefix)), task, "stop")
+    task = lifecycle.wait_for_status(client_a, task, {"paused"}, target.lifecycle_timeout)
+    logs = json_body(client_a.get(task_path("me", task["id"], "/logs", prefix=prefix)))
+    assert logs.get("snapshot") is True, logs
+    _assert_build(client_a.post(task_path("me", task["id"], "/resume", prefix=prefix)), task, "start")
+    lifecycle.wait_for_status(client_a, task, {"active"}, target.lifecycle_timeout)
+
+
+@pytest.mark.operation("resumeTask", 409)
+@pytest.mark.writes
+def test_resume_of_a_running_task_answers_409(
+    client_a: httpx.Client, active_task: SharedTask, level: Level, prefix: str
+) -> None:
+    """§8 (#21948): resume on a task whose workspace runs answers 409 "Task workspace is already running." and
+    starts nothing (the task stays active)."""
+    only_at(level, level.pause_resume, PAUSE_RESUME)
+    response = client_a.post(task_path("me", active_task.id, "/resume", prefix=prefix))
+    assert_error(response, 409, ALREADY_RUNNING, UNCHECKED)
+    assert json_body(client_a.get(task_path("me", active_task.id)))["status"] == "active"
+
+
+@pytest.mark.writes
+@pytest.mark.parametrize(
+    "suffix",
+    [
+        pytest.param("/pause", id="pauseTask", marks=pytest.mark.operation("pauseTask", 404)),
+        pytest.param("/resume", id="resumeTask", marks=pytest.mark.operation("resumeTask", 404)),
+    ],
+)
+def test_pause_and_resume_of_an_unknown_task_answer_404(
+    client_a: httpx.Client, registry: Any, level: Level, prefix: str, suffix: str
+) -> None:
+    """§2.2 step 3: pause and resume resolve ``{task}`` like every task route: a UUID no task has answers the exact
+    not-found body (not "Route not found.": the routes exist at this level)."""
+    only_at(level, level.pause_resume, PAUSE_RESUME)
+    assert_not_found(client_a.post(task_path("me", registry.phantom_id(), suffix, prefix=prefix)))
+
+
+@pytest.mark.operation("getTaskLogs", 200)
+def test_logs_of_a_paused_task_answer_the_stored_snapshot(
+    client_a: httpx.Client, paused_task: SharedTask, level: Level, prefix: str
+) -> None:
+    """§3.8 (newest, #21771): logs of a paused task answer 200 with the snapshot stored at shutdown:
+    ``snapshot: true``, ``logs`` as TaskLogEntry items (``[]`` if none was stored) and, when present,
+    ``snapshot_at`` as an RFC 3339 time."""
+    only_at(level, level.logs_refusal("paused") is None, SNAPSHOTS)
+    response = client_a.get(task_path("me", paused_task.id, "/logs", prefix=prefix))
+    assert_status(response, 200)
+    body = json_body(response)
+    assert body.get("snapshot") is True, body
+    assert isinstance(body.get("logs"), list), body
+    for entry in body["logs"]:
+        assert is_integer(entry.get("id")), entry
+        assert entry.get("type") in {"input", "output"}, entry
+        parse_time(entry.get("time", ""))
+    if "snapshot_at" in body:
+        parse_time(body["snapshot_at"])
