@@ -224,3 +224,14 @@ def test_an_unusable_template_version_stops_an_xdist_run_too(reference_server: A
     assert "INTERNALERROR>" not in run.output
     (line,) = run.lines_with("target unusable:")
     assert f"--template-version-id {version} is unknown on" in line
+
+
+def test_the_header_warns_when_a_user_is_not_an_ordinary_member(reference_server: Any) -> None:
+    owner_token = reference_server.seed.users["owner"].token
+    run = run_pytest(
+        SUITE_PART, "-k", "nothing_matches_this", env=env_for(reference_server, CODER_SESSION_TOKEN=owner_token)
+    )
+    (line,) = run.lines_with("coder users:")
+    assert "(site roles: owner; expected an ordinary member)" in line
+    assert "B=bob;" in line
+    assert owner_token not in run.output

@@ -22,7 +22,7 @@ from coder_tasks_contract.session import (
     RunState,
     run_state,
 )
-from coder_tasks_contract.target import Target
+from coder_tasks_contract.target import Target, User
 
 pytest_plugins = ["coder_tasks_contract.fixtures"]
 
@@ -123,6 +123,13 @@ def _hypothesis_profile() -> str:
         return os.environ.get("HYPOTHESIS_PROFILE") or "default"
 
 
+def _user_label(user: User) -> str:
+    """Username, and a warning if the user holds a site role: the suite expects ordinary members (§7.5)."""
+    if not user.site_roles:
+        return user.username
+    return f"{user.username} (site roles: {', '.join(user.site_roles)}; expected an ordinary member)"
+
+
 def pytest_report_header(config: pytest.Config) -> list[str]:
     state = run_state(config)
     target = state.target
@@ -140,9 +147,9 @@ def pytest_report_header(config: pytest.Config) -> list[str]:
         lines.append(f"coder contract level: judged as {level.name} ({target.level_reason}): {level.title}")
         if target.level_reason != levels.forced(level.name).reason:
             lines += [f"coder contract level caveat: {caveat}" for caveat in level.caveats]
-        user_b = target.user_b.username if target.user_b else "none (isolation tests skip)"
+        user_b = _user_label(target.user_b) if target.user_b else "none (isolation tests skip)"
         lines.append(
-            f"coder users: A={target.user_a.username}, B={user_b}; template version "
+            f"coder users: A={_user_label(target.user_a)}, B={user_b}; template version "
             f"{target.template_version_id or 'none (creating tests skip)'}"
         )
     mode = "read-only" if state.settings.read_only else f"at most {state.settings.max_tasks} tasks"

@@ -130,6 +130,13 @@ def check_user(client: httpx.Client, base_url: str, flag: str, timeout: float) -
     return body
 
 
+def _site_roles(me: dict[str, Any]) -> tuple[str, ...]:
+    roles = me.get("roles")
+    if not isinstance(roles, list):
+        return ()
+    return tuple(str(role.get("name")) for role in roles if isinstance(role, dict) and role.get("name"))
+
+
 def check_users(
     make_client: Any,
     base_url: str,
@@ -149,11 +156,11 @@ def check_users(
             "of the same organization (or leave it out to skip the isolation tests)"
         )
     me_a = check_user(make_client(token_a), base_url, "--session-token", timeout)
-    user_a = User(str(me_a["username"]), str(me_a["id"]), token_a)
+    user_a = User(str(me_a["username"]), str(me_a["id"]), token_a, _site_roles(me_a))
     if token_b is None:
         return user_a, None
     me_b = check_user(make_client(token_b), base_url, "--second-session-token", timeout)
-    user_b = User(str(me_b["username"]), str(me_b["id"]), token_b)
+    user_b = User(str(me_b["username"]), str(me_b["id"]), token_b, _site_roles(me_b))
     if user_b.id == user_a.id:
         raise PreflightError(
             f"--second-session-token belongs to the same user ({user_a.username}) as --session-token: pass the "

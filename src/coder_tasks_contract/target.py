@@ -19,6 +19,8 @@ class User:
     username: str
     id: str
     token: Secret
+    #: Site-wide role names from users/me (e.g. ``("owner",)``); an ordinary member has none.
+    site_roles: tuple[str, ...] = ()
 
     def __post_init__(self) -> None:
         if not isinstance(self.token, Secret):
@@ -60,7 +62,10 @@ class Target:
         return {
             "base_url": self.base_url,
             "embedded": self.embedded,
-            "users": [{"username": u.username, "id": u.id, "token": u.token.reveal()} for u in self.users],
+            "users": [
+                {"username": u.username, "id": u.id, "token": u.token.reveal(), "site_roles": list(u.site_roles)}
+                for u in self.users
+            ],
             "template_version_id": self.template_version_id,
             "non_task_template_version_id": self.non_task_template_version_id,
             "server_version": self.server_version,
@@ -74,7 +79,9 @@ class Target:
 
     @classmethod
     def from_wire(cls, data: dict[str, Any]) -> Target:
-        users = [User(u["username"], u["id"], Secret(u["token"])) for u in data["users"]]
+        users = [
+            User(u["username"], u["id"], Secret(u["token"]), tuple(u.get("site_roles", ()))) for u in data["users"]
+        ]
         return cls(
             base_url=data["base_url"],
             embedded=bool(data["embedded"]),
