@@ -29,6 +29,7 @@ from schemathesis.generation.case import Case
 from schemathesis.generation.meta import CONTENT_TYPE_PROBES, CoverageScenario, coverage_scenario
 
 from coder_tasks_contract import contract
+from coder_tasks_contract.compat import is_negative_at
 from coder_tasks_contract.registry import TaskRegistry, is_valid_name
 
 # Statuses of a live task a state-dependent operation needs (§3.5, §3.8).
@@ -95,7 +96,7 @@ def _only_negative_in_path(case: Case[Any]) -> bool:
     meta = case.meta
     if meta is None or not meta.generation.mode.is_negative:
         return False
-    return meta.is_negative_at(ParameterLocation.PATH) and not any(
+    return is_negative_at(meta, ParameterLocation.PATH) and not any(
         component.mode.is_negative
         for location, component in meta.components.items()
         if location != ParameterLocation.PATH

@@ -36,7 +36,7 @@ from schemathesis.specs.openapi.schemas import OpenApiSchema
 from schemathesis.specs.openapi.stateful import collect_transitions
 from schemathesis.specs.openapi.stateful.links import OpenApiLink
 
-from coder_tasks_contract import aiming, contract, lifecycle, paths
+from coder_tasks_contract import aiming, compat, contract, lifecycle, paths
 from coder_tasks_contract.contract_checks import CheckFunction, Sender, add_note, ignored_auth_once
 
 # schemathesis declares GenerationMode a StrEnum, which mypy's Python 3.10 target reads as plain str members.
@@ -157,8 +157,8 @@ class LinkWalk:
     def _send(self, case: Case[Any], *, parent: Case[Any] | None, checks: list[CheckFunction]) -> Response:
         # Cases recorded under their parent get schemathesis' stateful checks (use_after_free,
         # ensure_resource_availability); those compare paths literally, so by-name variants are sent unparented.
-        self.recorder.record_case(
-            case=case, parent_id=parent.id if parent else None, is_transition_applied=parent is not None
+        compat.record_case(
+            self.recorder, case=case, parent_id=parent.id if parent else None, is_transition_applied=parent is not None
         )
         self.steps.append(f"{case.method} {case.formatted_path}")
         response = self.sender.send(case, recorder=self.recorder, extra_checks=checks)
@@ -249,7 +249,7 @@ def workflow_class(
     # Each created task is a real workspace: a scenario creates at most this many (the root rules are the
     # operations that start a chain, here createTask), enough to fill the scenario's steps with linked calls.
     creates_per_scenario = 2
-    for name in base.root_rules:
+    for name in compat.root_rules(base):
         root_rule: Rule = getattr(getattr(base, name), RULE_MARKER)
         root_rule.preconditions = (*root_rule.preconditions, lambda machine: machine.creates < creates_per_scenario)
 
@@ -265,7 +265,7 @@ def workflow_class(
             """Once no linked step and no create is left (the per-source caps and the create limit are reached),
             a list keeps the scenario going instead of Hypothesis stopping it as "no progress can be made"; it
             passes every check, and no task this scenario deleted is in it (§3.1: only non-deleted tasks)."""
-            self.recorder.record_case(case=case)
+            compat.record_case(self.recorder, case=case)
             response = self.call(case, **self.get_call_kwargs(case))
             self.after_call(response, case)
             self.validate_response(response, case, **self.get_call_kwargs(case))
