@@ -82,7 +82,10 @@ def ceiling(server: CountedServer, requests: int) -> dict[str, Any]:
     if run.exit_code != 0:
         raise RuntimeError(f"the plain httpx loop failed (exit {run.exit_code}):\n{run.output_tail}")
     result: dict[str, Any] = json.loads(run.output_tail.strip().splitlines()[-1])
-    result["server_requests"] = server.counter.snapshot().requests
+    tally = server.counter.snapshot()
+    result["server_requests"] = tally.requests
+    listing = tally.group("list")
+    result["list_bytes_per_request"] = listing.body_bytes // max(listing.requests, 1)
     return result
 
 
@@ -105,6 +108,7 @@ def rates(tally: Tally, process: ProcessRun) -> dict[str, Any]:
         return round(tally.requests / seconds, 1) if seconds > 0 else None
 
     return {
+        # Process start to the first request: interpreter, plugins, preflight (collection comes after it).
         "startup_seconds": round(tally.first - process.started, 2) if tally.first is not None else None,
         "teardown_seconds": round(process.ended - tally.last, 2) if tally.last is not None else None,
         "active_seconds": round(tally.active_seconds, 2),
@@ -145,7 +149,8 @@ def measure_data(plan: Plan) -> list[dict[str, Any]]:
         rows.append(row)
         log(
             f"  {count:>5} pre-existing tasks: suite {suite.process.wall_seconds:6.1f}s, {tally.requests} requests "
-            f"({tally.group('list').requests} lists), exit {suite.process.exit_code}; ceiling {limit['rps']} req/s"
+            f"({tally.group('list').requests} lists), slept {suite.sleeps.get('poll_sleep_seconds')}s in polls, "
+            f"exit {suite.process.exit_code}; ceiling {limit['rps']} req/s"
         )
     return rows
 
@@ -185,6 +190,8 @@ def measure_examples(plan: Plan) -> list[dict[str, Any]]:
             f"exit {suite.process.exit_code}"
         )
     for previous, row in itertools.pairwise(rows):
+        if previous["suite"]["exit_code"] or row["suite"]["exit_code"]:
+            continue  # a failed run's figures are not comparable
         row["wall_ratio_to_previous"] = round(row["suite"]["wall_seconds"] / previous["suite"]["wall_seconds"], 2)
         row["requests_ratio_to_previous"] = round(row["server"]["requests"] / max(previous["server"]["requests"], 1), 2)
     return rows
@@ -193,33 +200,23 @@ def measure_examples(plan: Plan) -> list[dict[str, Any]]:
 def measure_startup(plan: Plan) -> list[dict[str, Any]]:
     """The fixed cost of one pytest process: collecting the suite (imports, assertion rewriting), no requests.
 
-    With ``PYTHONDONTWRITEBYTECODE`` set (as here, and in many container images) pytest cannot cache the modules it
-    rewrites (the suite's tests and plugins, and every schemathesis module: schemathesis is a pytest plugin), so
-    every run, and every xdist worker, recompiles them. The full run measures it both ways.
+    With ``PYTHONDONTWRITEBYTECODE`` set (``machine.pythondontwritebytecode``; many container images set it) pytest
+    cannot write the modules it rewrites (the suite's tests and plugins, and all of schemathesis, a pytest plugin)
+    to its cache, so each process, and each xdist worker, may recompile them; it still reads a cache an earlier
+    run without the variable left. So this figure depends on the tree's history: it is reported, not judged.
     """
     args = [sys.executable, "-m", "pytest", *plan.suite_paths, "--collect-only", "-q", "-p", "no:cacheprovider"]
-    flag = bool(os.environ.get("PYTHONDONTWRITEBYTECODE"))
-    runs = [("environment as is" + (" (PYTHONDONTWRITEBYTECODE=1)" if flag else ""), clean_env())]
-    if flag and plan.mode == "full":
-        cached = clean_env()
-        del cached["PYTHONDONTWRITEBYTECODE"]
-        run_process(args, env=cached, cwd=PROJECT_ROOT, timeout=300, secrets=[])  # writes the caches
-        runs.append(("bytecode cache on, warm", cached))
-    rows = []
-    for label, env in runs:
-        run = run_process(args, env=env, cwd=PROJECT_ROOT, timeout=300, secrets=[])
-        rows.append({"run": label, **run.to_json()})
-        log(f"  {label:<45} {run.wall_seconds:5.1f}s wall, {run.cpu_seconds:5.1f}s CPU, {run.peak_rss_mb:6.1f} MB")
-    return rows
+    run = run_process(args, env=clean_env(), cwd=PROJECT_ROOT, timeout=300, secrets=[])
+    log(f"  collect-only: {run.wall_seconds:5.1f}s wall, {run.cpu_seconds:5.1f}s CPU, {run.peak_rss_mb:6.1f} MB")
+    return [{"run": "pytest --collect-only", **run.to_json()}]
 
 
-def measure_cli_and_faults(plan: Plan, which: str, data: list[dict[str, Any]]) -> dict[str, Any]:
+def measure_cli_and_faults(plan: Plan, which: str, data: list[dict[str, Any]] | None) -> dict[str, Any]:
     """The schemathesis command line against the faithful server and the planted faults, next to the suite."""
     faults, runner, why = load_catalogue()
     preexisting = runner.PREEXISTING_TASKS if runner is not None else plan.data_points[0]
     baseline, runs = cli_baseline(plan.cli_baseline_runs, max_examples=plan.cli_budget, preexisting=preexisting)
     cli = runs[0]
-    suite = data[0]
     result: dict[str, Any] = {
         "budget_max_examples": plan.cli_budget,
         "command": "schemathesis run spec/coder-tasks.yaml --url URL -H 'Coder-Session-Token: ****' --checks all "
@@ -227,14 +224,20 @@ def measure_cli_and_faults(plan: Plan, which: str, data: list[dict[str, Any]]) -
         "--generation-database none --generation-with-security-parameters false --generation-allow-x00 false",
         "cli_faithful": [run.to_json() for run in runs],
         "cli_faithful_signatures": sorted(" ".join(sig) for sig in baseline),
-        "suite_wall_seconds": suite["suite"]["wall_seconds"],
-        "suite_requests": suite["server"]["requests"],
         "cli_rps": round(cli.tally.requests / cli.process.wall_seconds, 1),
         "cli_cpu_seconds": round(cli.process.cpu_seconds, 2),
-        "suite_cpu_seconds": suite["suite"]["cpu_seconds"],
-        "wall_ratio_suite_to_cli": round(suite["suite"]["wall_seconds"] / cli.process.wall_seconds, 2),
-        "requests_ratio_suite_to_cli": round(suite["server"]["requests"] / max(cli.tally.requests, 1), 2),
     }
+    if data:
+        # The suite's side: its first data point (ci profile, the same budget), run in the data section.
+        suite = data[0]
+        result.update(
+            suite_wall_seconds=suite["suite"]["wall_seconds"],
+            suite_cpu_seconds=suite["suite"]["cpu_seconds"],
+            suite_requests=suite["server"]["requests"],
+            suite_rps=suite["suite_rps"],
+            wall_ratio_suite_to_cli=round(suite["suite"]["wall_seconds"] / cli.process.wall_seconds, 2),
+            requests_ratio_suite_to_cli=round(suite["server"]["requests"] / max(cli.tally.requests, 1), 2),
+        )
     log(
         f"  CLI on the faithful server: {cli.process.wall_seconds:.1f}s, {cli.tally.requests} requests, "
         f"{len(baseline)} failure signature(s) already (its noise)"
@@ -255,10 +258,27 @@ def measure_cli_and_faults(plan: Plan, which: str, data: list[dict[str, Any]]) -
     return result
 
 
+SECTIONS = ("startup", "data", "profiles", "examples", "cli")
+
+
+def _sections(raw: str) -> tuple[str, ...]:
+    names = tuple(name.strip() for name in raw.split(",") if name.strip())
+    unknown = [name for name in names if name not in SECTIONS]
+    if unknown or not names:
+        raise argparse.ArgumentTypeError(f"unknown section(s) {', '.join(unknown)}; use some of: {', '.join(SECTIONS)}")
+    return names
+
+
 def parse_args(argv: Sequence[str] | None) -> argparse.Namespace:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n", 1)[0])
     parser.add_argument("--quick", action="store_true", help="small subset, tiny budgets, one growth point (~1 min)")
     parser.add_argument("--json", type=Path, default=DEFAULT_JSON, metavar="PATH", help=f"default {DEFAULT_JSON}")
+    parser.add_argument(
+        "--only",
+        type=_sections,
+        metavar="SECTION[,SECTION]",
+        help=f"run only these sections, of: {', '.join(SECTIONS)} (default: all)",
+    )
     parser.add_argument(
         "--faults",
         choices=("ci", "all", "none"),
@@ -285,16 +305,23 @@ def main(argv: Sequence[str] | None = None) -> int:
         },
     }
     log(f"benchmark ({plan.mode}) on {report['machine']['cpu_model']}, {report['machine']['cores']} cores")
-    log("startup (pytest --collect-only):")
-    report["startup"] = measure_startup(plan)
-    log("throughput and growth with pre-existing tasks (ci profile):")
-    report["data_growth"] = measure_data(plan)
-    log("Hypothesis profiles against the embedded server:")
-    report["profiles"] = measure_profiles(plan)
-    log("growth with max_examples (test_conformance.py, ci profile):")
-    report["example_growth"] = measure_examples(plan)
-    log("schemathesis command line and planted faults:")
-    report["cli"] = measure_cli_and_faults(plan, args.faults, report["data_growth"])
+    chosen = args.only or SECTIONS
+    report["sections"] = list(chosen)
+    if "startup" in chosen:
+        log("startup (pytest --collect-only):")
+        report["startup"] = measure_startup(plan)
+    if "data" in chosen:
+        log("throughput and growth with pre-existing tasks (ci profile):")
+        report["data_growth"] = measure_data(plan)
+    if "profiles" in chosen:
+        log("Hypothesis profiles against the embedded server:")
+        report["profiles"] = measure_profiles(plan)
+    if "examples" in chosen:
+        log("growth with max_examples (test_conformance.py, ci profile):")
+        report["example_growth"] = measure_examples(plan)
+    if "cli" in chosen:
+        log("schemathesis command line and planted faults:")
+        report["cli"] = measure_cli_and_faults(plan, args.faults, report.get("data_growth"))
     report["duration_seconds"] = round(time.monotonic() - started, 1)
     report["machine"]["load_average_end"] = list(os.getloadavg())
     report["targets"] = evaluate_targets(report)

@@ -146,14 +146,20 @@ class SuiteRun:
     recorded_requests: int | None  # exchanges in the suite's traffic recorder (None: not written)
     recorded_by_route: dict[str, int] = field(default_factory=dict)
     lists_by_test: dict[str, int] = field(default_factory=dict)
+    # Seconds the suite slept (all xdist workers added up): lifecycle polls' pauses, other sleeps; and poll count.
+    sleeps: dict[str, float] = field(default_factory=dict)
 
     def to_json(self) -> dict[str, Any]:
-        return {
+        data = {
             **self.process.to_json(),
             "outcome": self.outcome.to_json(),
             "recorded_requests": self.recorded_requests,
+            "sleeps": self.sleeps,
             "lists_by_test": self.lists_by_test,
         }
+        if self.process.exit_code != 0:
+            data["output_tail"] = self.process.output_tail
+        return data
 
 
 def run_suite(
@@ -190,7 +196,13 @@ def run_suite(
         recorded: int | None = None
         by_route: dict[str, int] = {}
         lists: dict[str, int] = {}
+        sleeps = {"poll_sleep_seconds": 0.0, "polls": 0.0, "other_sleep_seconds": 0.0}
         if traffic.exists():
             data = json.loads(traffic.read_text(encoding="utf-8"))
             recorded, by_route, lists = int(data["exchanges"]), dict(data["by_route"]), dict(data["lists_by_test"])
-        return SuiteRun(process, read_junit(junit), recorded, by_route, lists)
+        for part in [traffic, *traffic.parent.glob(traffic.name + ".*")]:
+            if part.exists():
+                found = json.loads(part.read_text(encoding="utf-8"))
+                for key in sleeps:
+                    sleeps[key] = round(sleeps[key] + float(found.get(key, 0)), 3)
+        return SuiteRun(process, read_junit(junit), recorded, by_route, lists, sleeps)
