@@ -452,3 +452,17 @@ def test_a_create_whose_answer_is_lost_keeps_its_budget_slot(hostile_server: Cal
             client.post(task_path("me"), json={"input": "x"})
     assert registry.created_count == 2
     assert len(server.requests) == 2
+
+
+def test_a_refused_requests_repr_hides_every_token_transport() -> None:
+    """A GuardRefused traceback shows the request's locals (pytest -l): its repr must not carry a token."""
+    token = ALICE.token.reveal()
+    outgoing = Outgoing(
+        "DELETE",
+        f"{BASE}{task_path('me', FOREIGN_ID)}?coder_session_token={token}&access_token={token}",
+        {"coder-session-token": token, "authorization": f"Bearer {token}", "cookie": f"coder_session_token={token}"},
+    )
+    shown = repr(outgoing)
+    assert token not in shown
+    assert token.split("-")[1] not in shown
+    assert shown.startswith("Outgoing(DELETE /api/experimental/tasks/me/")

@@ -65,6 +65,11 @@ class Outgoing:
         parts = urlsplit(self.url)
         return f"{self.method.upper()} {parts.path or '/'}"
 
+    def __repr__(self) -> str:
+        # Tracebacks show locals (pytest -l, GuardRefused frames): headers, cookies and the query string can
+        # carry a session token, so the repr names only the method and path.
+        return f"Outgoing({self.describe}, {len(self.headers)} headers and the query string hidden)"
+
 
 class Received(Protocol):
     """What the guard needs from a response, whichever HTTP library produced it."""
