@@ -5,13 +5,12 @@ Fixtures live in ``fixtures.py`` (loaded through ``pytest_plugins``); run state 
 
 from __future__ import annotations
 
-import os
 from pathlib import Path
 from typing import Any
 
 import pytest
 
-from coder_tasks_contract import exitcodes, failures, levels, options, preflight, reporting, summary
+from coder_tasks_contract import exitcodes, failures, levels, options, preflight, profiles, reporting, summary
 from coder_tasks_contract.registry import new_run_id
 from coder_tasks_contract.session import (
     SKIP_NO_SECOND_USER,
@@ -44,6 +43,11 @@ def pytest_addoption(parser: pytest.Parser) -> None:
 def pytest_configure(config: pytest.Config) -> None:
     for marker in MARKERS:
         config.addinivalue_line("markers", marker)
+    # Profiles are registered and chosen before any test runs, so every Hypothesis test of the run uses the same.
+    try:
+        profiles.ensure_registered()
+    except ValueError as exc:
+        raise pytest.UsageError(str(exc)) from None
     settings = options.load_settings(config)
     workerinput: dict[str, Any] | None = getattr(config, "workerinput", None)
     if workerinput is not None and "ctc_run_id" in workerinput:
@@ -114,15 +118,6 @@ def _spec_line(config: pytest.Config, state: RunState) -> str:
         return f"coder spec: {spec} (unreadable: {type(exc).__name__})"
 
 
-def _hypothesis_profile() -> str:
-    try:
-        from coder_tasks_contract import profiles
-
-        return str(profiles.selected_name())
-    except (ImportError, AttributeError):
-        return os.environ.get("HYPOTHESIS_PROFILE") or "default"
-
-
 def _user_label(user: User) -> str:
     """Username, and a warning if the user holds a site role: the suite expects ordinary members (§7.5)."""
     if not user.site_roles:
@@ -157,7 +152,7 @@ def pytest_report_header(config: pytest.Config) -> list[str]:
     pace = "no rate limit" if per_minute is None else f"at most {per_minute} requests/min per route"
     lines.append(f"coder run: id {state.run_id} (tasks named {state.registry.run_prefix}<n>), {mode}, {pace}")
     lines.append(_spec_line(config, state))
-    lines.append(f"hypothesis profile: {_hypothesis_profile()}")
+    lines.append(f"hypothesis profile: {profiles.current_name()}")
     return lines
 
 
