@@ -33,6 +33,7 @@ class Sleeps:
 
     poll_seconds = 0.0
     polls = 0
+    waits = 0  # calls of poll_task: one per wait for a task to become active, paused or settled
     other_seconds = 0.0
 
 
@@ -56,6 +57,7 @@ def _time_sleeps() -> None:
         original_sleep(seconds)
 
     def poll_task(*args: Any, **kwargs: Any) -> Any:
+        Sleeps.waits += 1
         kwargs.setdefault("sleep", poll_sleep)
         return original_poll(*args, **kwargs)
 
@@ -96,6 +98,7 @@ def pytest_sessionfinish(session: pytest.Session, exitstatus: int) -> None:
     pauses = {
         "poll_sleep_seconds": round(Sleeps.poll_seconds, 3),
         "polls": Sleeps.polls,
+        "waits": Sleeps.waits,
         "other_sleep_seconds": round(Sleeps.other_seconds, 3),
     }
     workerinput = getattr(session.config, "workerinput", None)

@@ -196,7 +196,7 @@ def run_suite(
         recorded: int | None = None
         by_route: dict[str, int] = {}
         lists: dict[str, int] = {}
-        sleeps = {"poll_sleep_seconds": 0.0, "polls": 0.0, "other_sleep_seconds": 0.0}
+        sleeps = {"poll_sleep_seconds": 0.0, "polls": 0.0, "waits": 0.0, "other_sleep_seconds": 0.0}
         if traffic.exists():
             data = json.loads(traffic.read_text(encoding="utf-8"))
             recorded, by_route, lists = int(data["exchanges"]), dict(data["by_route"]), dict(data["lists_by_test"])
