@@ -12,10 +12,10 @@ from starlette.types import ASGIApp
 from coder_tasks_contract.faults.asgi import Reply, is_task_route, map_error, serve
 from coder_tasks_contract.faults.base import fault
 from coder_tasks_contract.server import lifecycle
-from coder_tasks_contract.server.entities import Task, User
-from coder_tasks_contract.server.errors import NOT_FOUND_MESSAGE, BadRequest, Conflict, UpstreamFailure
+from coder_tasks_contract.server.entities import Task, User, Workspace
+from coder_tasks_contract.server.errors import NOT_FOUND_MESSAGE, BadRequest, Conflict, refusal
 from coder_tasks_contract.server.gofmt import go_trim_space
-from coder_tasks_contract.server.model import NIL_UUID, World
+from coder_tasks_contract.server.model import NIL_UUID, World, _db_text, _summary
 from coder_tasks_contract.server.names import name_error
 
 BAD_JSON = "Request body must be valid JSON."
@@ -227,9 +227,11 @@ def non_ai_template_accepted(world: World) -> ASGIApp:
 
 class _PatchAnyStatus(World):
     def update_input(self, actor: User, task: Task, prompt: str) -> None:
+        # World.update_input without its status check.
         with self.lock:
             if go_trim_space(prompt) == "":
                 raise BadRequest(INPUT_REQUIRED)
+            _db_text(prompt, "Failed to update task input.")
             task.prompt = prompt
 
 
@@ -276,19 +278,22 @@ def patch_checks_status_before_input(world: World) -> ASGIApp:
 # ---- send and logs (§3.6-§3.8) -------------------------------------------------------------------------------
 
 
-class _SendAnyStatus(World):
-    def send(self, actor: User, task: Task, text: str) -> None:
-        with self.lock:
-            if text == "":
-                raise BadRequest(INPUT_REQUIRED)
-            workspace = self.workspace_of(task)
-            if workspace is None:
-                raise BadRequest("Task does not have a workspace.")
-            now = self.now()
-            status = task.agentapi.status(now)
-            if status != "stable":
-                raise UpstreamFailure("Task app is not ready to accept input.", f"Status: {status}")
-            task.agentapi.converse(text, now, self.speed.work)
+class _NoStatusCheck(World):
+    """The shared checks of send and logs (§3.8) without check 1 (task status) for ``OPERATION``."""
+
+    OPERATION = ""
+
+    def _check_interactive(self, task: Task, operation: str = "send") -> Workspace:
+        if operation != self.OPERATION:
+            return super()._check_interactive(task, operation)
+        workspace = self.workspace_of(task)
+        if workspace is None:
+            raise BadRequest("Task does not have a workspace.")
+        return workspace
+
+
+class _SendAnyStatus(_NoStatusCheck):
+    OPERATION = "send"
 
 
 @fault("errors", "test_send_and_logs_on_a_paused_task_answer_400[sendTaskInput", ci=True)
@@ -298,10 +303,8 @@ def send_when_not_active_accepted(world: World) -> ASGIApp:
     return serve(world, rules=_SendAnyStatus)
 
 
-class _LogsAnyStatus(World):
-    def logs(self, actor: User, task: Task) -> list[Any]:
-        with self.lock:
-            return task.agentapi.messages(self.now())
+class _LogsAnyStatus(_NoStatusCheck):
+    OPERATION = "logs"
 
 
 @fault("errors", "test_send_and_logs_on_a_paused_task_answer_400[getTaskLogs")
@@ -313,15 +316,20 @@ def logs_when_not_active_accepted(world: World) -> ASGIApp:
 
 class _SendEmptyAccepted(World):
     def send(self, actor: User, task: Task, text: str) -> None:
+        if text != "":
+            super().send(actor, task, text)
+            return
+        # World.send without its emptiness check (kept step for step, so only that rule differs).
         with self.lock:
-            if text != "":
-                super().send(actor, task, text)
-                return
-            self._check_interactive(task)
+            workspace = self._check_interactive(task)
             now = self.now()
-            if task.agentapi.status(now) != "stable":
-                raise UpstreamFailure("Task app is not ready to accept input.", f"Status: {task.agentapi.status(now)}")
-            task.agentapi.converse(text, now, self.speed.work)
+            status = task.agentapi.status(now)
+            if status != "stable":
+                raise refusal(self.level.send_app_not_ready, f"Status: {status}")
+            done = task.agentapi.converse(text, now, self.speed.work)
+            app_id = workspace.latest_build.app_id or ""
+            self._report(workspace, app_id, "working", _summary(text), now)
+            self._report(workspace, app_id, "idle", "Waiting for input", done)
 
 
 @fault("errors", "test_send_empty_input_answers_400")

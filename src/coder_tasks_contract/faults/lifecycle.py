@@ -10,7 +10,7 @@ from starlette.types import ASGIApp
 from coder_tasks_contract.faults.asgi import serve
 from coder_tasks_contract.faults.base import fault
 from coder_tasks_contract.server.entities import Task, User
-from coder_tasks_contract.server.errors import BadRequest, Conflict, NotFound
+from coder_tasks_contract.server.errors import BadRequest, Conflict, NotFound, refusal
 from coder_tasks_contract.server.gofmt import go_quote, try_uuid
 from coder_tasks_contract.server.model import World
 from coder_tasks_contract.server.query import TaskFilter
@@ -109,10 +109,14 @@ def patch_input_not_stored(world: World) -> ASGIApp:
 
 class _SendDropped(World):
     def send(self, actor: User, task: Task, text: str) -> None:
+        # World.send's checks, step for step; then the input goes nowhere.
         with self.lock:
             if text == "":
                 raise BadRequest("Task input is required.")
-            self._check_interactive(task)  # every check passes as before; the input just goes nowhere
+            self._check_interactive(task)
+            status = task.agentapi.status(self.now())
+            if status != "stable":
+                raise refusal(self.level.send_app_not_ready, f"Status: {status}")
 
 
 @fault("lifecycle", "test_send_answers_204_and_the_input_shows_in_the_logs")
