@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from typing import Any
 
 import httpx
@@ -34,6 +35,7 @@ from .support import (
     assert_status,
     json_body,
     only_at,
+    poll_until,
     send_input,
 )
 
@@ -105,6 +107,28 @@ def test_duplicate_name_is_case_insensitive(client_a: httpx.Client, target: Any,
     response = client_a.post(task_path("me"), json=body)
     assert_status(response, 409)
     assert json_body(response).get("validations") == [DUPLICATE_NAME_VALIDATION]
+
+
+@pytest.mark.operation("createTask", 201, 409)
+@pytest.mark.writes
+@pytest.mark.needs_template
+def test_a_deleted_tasks_name_can_be_used_again(
+    client_a: httpx.Client, target: Any, make_task: Callable[..., dict[str, Any]]
+) -> None:
+    """§3.4, §3.2 step 8: deleting a task frees its name. The duplicate check is about live workspaces, so a create
+    with the name may answer 409 while the delete build still runs, then 201. (Its own task: the name is reused.)"""
+    task = make_task(wait="settled")
+    assert_status(client_a.delete(task_path("me", str(task["id"]))), 202)
+    body = {"template_version_id": _needs_template(target), "input": "ctc: name reused", "name": task["name"]}
+    response = poll_until(
+        lambda: client_a.post(task_path("me"), json=body),
+        lambda answer: answer.status_code != 409,
+        target.lifecycle_timeout,
+    )
+    assert_status(response, 201)
+    created = json_body(response)
+    assert created["name"] == task["name"]
+    assert created["id"] != task["id"]
 
 
 @pytest.mark.operation("createTask", 400)

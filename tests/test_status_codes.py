@@ -12,6 +12,8 @@ from coder_tasks_contract.levels import Level
 from coder_tasks_contract.paths import task_path
 
 from .support import (
+    OPERATIONS,
+    WRITE_OPERATIONS,
     DeletedTask,
     SharedTask,
     assert_no_body,
@@ -20,6 +22,7 @@ from .support import (
     is_integer,
     is_uuid,
     json_body,
+    operation_request,
     parse_time,
     poll_until,
     send_input,
@@ -138,3 +141,37 @@ def test_logs_answers_200_with_log_entries(client_a: httpx.Client, active_task: 
         assert isinstance(entry.get("content"), str), entry
         assert entry.get("type") in {"input", "output"}, entry
         parse_time(entry.get("time", ""))
+
+
+def _operation_params() -> list[Any]:
+    return [
+        pytest.param(
+            operation,
+            id=operation,
+            marks=[pytest.mark.operation(operation), *([pytest.mark.writes] if operation in WRITE_OPERATIONS else [])],
+        )
+        for operation in OPERATIONS
+    ]
+
+
+def _assert_coder_headers(response: httpx.Response) -> None:
+    assert response.headers.get("x-content-type-options", "").lower() == "nosniff", dict(response.headers)
+    assert response.headers.get("x-coder-build-version"), dict(response.headers)
+
+
+@pytest.mark.parametrize("operation", _operation_params())
+def test_every_answer_carries_coders_middleware_headers(
+    operation: str, client_a: httpx.Client, registry: Any, active_task: SharedTask
+) -> None:
+    """§1: Coder's outer middleware sets ``X-Content-Type-Options: nosniff`` and ``X-Coder-Build-Version`` on every
+    response: checked on an error answer of each operation (a task that cannot exist, or an empty create body) and,
+    for the reads, on their success answer."""
+    method, path, kwargs = operation_request(operation, "me", registry.phantom_id())
+    error = client_a.request(method, path, **kwargs)
+    assert error.status_code >= 400 or operation == "listTasks", error.status_code
+    _assert_coder_headers(error)
+    if method == "GET":
+        _, path, _ = operation_request(operation, "me", active_task.id)
+        success = client_a.get(path)
+        assert_status(success, 200)
+        _assert_coder_headers(success)

@@ -48,13 +48,7 @@ def send_204_with_content_type(world: World) -> ASGIApp:
     return serve(world, response=on_operations({"sendTaskInput"}, rewrite))
 
 
-@fault(
-    "headers",
-    "nosniff",
-    known_gap="no test reads X-Content-Type-Options or X-Coder-Build-Version; a test in tests/test_status_codes.py "
-    "(e.g. test_every_response_carries_coders_headers, §1) should check both on a success and an error of each "
-    "operation",
-)
+@fault("headers", "test_every_answer_carries_coders_middleware_headers")
 def nosniff_header_missing(world: World) -> ASGIApp:
     """Task responses lack ``X-Content-Type-Options: nosniff`` (§1: the outer middleware sets it, and
     ``X-Coder-Build-Version``, on every response)."""

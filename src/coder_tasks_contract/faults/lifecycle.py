@@ -151,13 +151,7 @@ class _DeletedNamesTaken(World):
             )
 
 
-@fault(
-    "lifecycle",
-    "test_name_of_a_deleted_task_can_be_used_again",
-    known_gap="no test creates a task under the name of a deleted one; tests/test_errors.py (or test_status_codes.py) "
-    "should: delete a task, then POST the same name until 201 (409 is allowed only while the delete build runs, "
-    "§3.2 step 8, §3.4)",
-)
+@fault("lifecycle", "test_a_deleted_tasks_name_can_be_used_again")
 def deleted_name_stays_taken(world: World) -> ASGIApp:
     """The name of a deleted task can never be used again (§3.2 step 8: only a *non-deleted* workspace of the same
     name conflicts; §3.4: the task is soft-deleted and its workspace deleted)."""
