@@ -6,6 +6,9 @@ Each shared task is created once per session and only read or left in its state 
 - ``deleted_task``: a task deleted right after its first build (DELETE 202, then 404 everywhere).
 Tests that must change a task in a way others would notice create their own with ``make_task`` and say why.
 
+``api_schema`` is the OpenAPI document of the target's contract level loaded into schemathesis, for the generated
+tests (test_conformance.py, test_stateful.py).
+
 A test that takes ``prefix`` runs once per mount of the target's contract level (``/api/experimental/tasks``, and
 ``/api/v2/tasks`` from v2.29 on, §8): the alias is a contract too.
 """
@@ -15,7 +18,7 @@ from __future__ import annotations
 import logging
 import re
 from collections.abc import Callable, Iterator
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import httpx
 import pytest
@@ -26,6 +29,9 @@ from coder_tasks_contract.levels import Level
 from coder_tasks_contract.paths import TASK_PREFIXES, task_path
 
 from .support import DeletedTask, SharedTask, create_task
+
+if TYPE_CHECKING:  # schemathesis is imported only by the runs that use the generated tests
+    from schemathesis.specs.openapi.schemas import OpenApiSchema
 
 
 @pytest.hookimpl(trylast=True)  # after the parametrize markers, so the mount's id comes last
@@ -54,6 +60,23 @@ def prefix(request: pytest.FixtureRequest, level: Level) -> str:
     if mount not in level.prefixes:
         pytest.skip(f"{mount} is not served at level {level.name} (§8: /api/v2/tasks since v2.29)")
     return mount
+
+
+@pytest.fixture(scope="module")
+def api_schema(
+    request: pytest.FixtureRequest, target: Any, level: Level, make_session: Callable[..., Any]
+) -> OpenApiSchema:
+    """The document of the target's level (``levels.build_spec``: the base plus the level's overlays) loaded for
+    the target, with the level's check settings; schemathesis' credential-less probes go through the guard too."""
+    from coder_tasks_contract import contract
+
+    return contract.load_for(
+        request.config,
+        level=level,
+        base_url=target.base_url,
+        request_timeout=target.request_timeout,
+        probe_session=make_session(None),
+    )
 
 
 @pytest.fixture(scope="session")

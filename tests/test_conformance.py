@@ -1,6 +1,8 @@
-"""Property-based conformance: every operation of spec/coder-tasks.yaml with positive and negative generated data.
+"""Property-based conformance: every operation of the target level's document with positive and negative data.
 
-schemathesis generates the cases (examples, coverage and fuzzing phases) and runs every check listed in
+The document is spec/coder-tasks.yaml with the overlays of the target's contract level (``levels.build_spec``):
+at 2.29 and newest every operation at /api/v2/tasks as well, at newest pause and resume too (§8). schemathesis
+generates the cases (examples, coverage and fuzzing phases) and runs every check listed in
 docs/checks.md; one subtest per operation, reported as ``test_conformance[METHOD /path]``. Each case is aimed at
 the target first (``aiming.py``): ``{user}`` is user A (``me``, username or id), ``{task}`` a task this run created
 or an id that cannot exist, and create bodies carry the target's template version and a run-prefixed name. Every
@@ -18,10 +20,10 @@ import requests
 import schemathesis
 from hypothesis import reject
 from schemathesis.generation.case import Case
-from schemathesis.specs.openapi.schemas import OpenApiSchema
 
 from coder_tasks_contract import aiming, contract, lifecycle, paths, profiles
 from coder_tasks_contract.contract_checks import Sender, add_note
+from coder_tasks_contract.levels import Level
 from coder_tasks_contract.registry import TaskRegistry
 from coder_tasks_contract.target import Target
 
@@ -29,17 +31,6 @@ SKIP_READ_ONLY_WRITE = "read-only mode (--read-only): this operation changes tas
 SKIP_NO_TEMPLATE = (
     "needs --template-version-id (a template version with a coder_ai_task resource) to send generated creates"
 )
-
-
-@pytest.fixture(scope="module")
-def api_schema(request: pytest.FixtureRequest, target: Target, make_session: Callable[..., Any]) -> OpenApiSchema:
-    """The spec loaded for the target; schemathesis' credential-less probes go through the guard too."""
-    return contract.load_for(
-        request.config,
-        base_url=target.base_url,
-        request_timeout=target.request_timeout,
-        probe_session=make_session(None),
-    )
 
 
 def _create(client: httpx.Client, registry: TaskRegistry, template_version_id: str, prompt: str) -> dict[str, Any]:
@@ -62,8 +53,10 @@ def conformance(
     client_a: httpx.Client,
     make_session: Callable[..., requests.Session],
     traffic: Any,
+    level: Level,
 ) -> Iterator[Sender]:
-    """User A's sender, aimed at tasks of this run: an active one, a paused one (§3.5, §3.8) and a deleted one."""
+    """User A's sender, aimed at tasks of this run: an active one, a paused one (§3.5, §3.8), a deleted one, and
+    where the level has pause and resume (§8), one those cases take turns on."""
     aim = aiming.Aim(
         username=target.user_a.username,
         user_id=target.user_a.id,
@@ -78,7 +71,14 @@ def conformance(
         active = _create(client_a, registry, target.template_version_id, "ctc conformance: active task")
         paused = _create(client_a, registry, target.template_version_id, "ctc conformance: paused task")
         deleted = _create(client_a, registry, target.template_version_id, "ctc conformance: deleted task")
+        toggled = (
+            _create(client_a, registry, target.template_version_id, "ctc conformance: paused and resumed")
+            if level.pause_resume
+            else None
+        )
         aim.add(lifecycle.wait_for_status(client_a, active, {"active"}, timeout), aiming.ACTIVE)
+        if toggled is not None:
+            aim.add(lifecycle.wait_for_status(client_a, toggled, {"active"}, timeout), aiming.TOGGLE)
         paused = lifecycle.wait_for_status(client_a, paused, {"active"}, timeout)
         aim.add(lifecycle.pause_task(client_a, paused, timeout), aiming.PAUSED)
         # Deleted up front, so every operation's cases address a deleted task from the first one (must be 404).

@@ -35,17 +35,6 @@ SKIP_NO_TEMPLATE = "needs --template-version-id (a template version with a coder
 
 
 @pytest.fixture(scope="module")
-def api_schema(request: pytest.FixtureRequest, target: Target, make_session: Callable[..., Any]) -> OpenApiSchema:
-    """The spec loaded for the target; schemathesis' credential-less probes go through the guard too."""
-    return contract.load_for(
-        request.config,
-        base_url=target.base_url,
-        request_timeout=target.request_timeout,
-        probe_session=make_session(None),
-    )
-
-
-@pytest.fixture(scope="module")
 def sender(
     request: pytest.FixtureRequest,
     target: Target,

@@ -6,7 +6,8 @@ Here every ``{user}`` becomes user A as ``me``, username or id (§2.1), and ever
 
 - a live task this run created (by id or by name), chosen among the tasks whose state the operation needs:
   an active task for send and logs (§3.8), a paused one for PATCH ``/input`` (§3.5), a task created by a generated
-  createTask case (build settled first, §3.4) for DELETE;
+  createTask case (build settled first, §3.4) for DELETE, and at the newest level a task of their own for pause
+  and resume (§8), so that no generated resume un-pauses the task the ``/input`` cases need;
 - a value that cannot match a real task: a fresh phantom uuid from the registry, or the id of a task this run
   already deleted. Both must answer 404 (§2.2).
 
@@ -27,22 +28,28 @@ from hypothesis import reject
 from schemathesis.core.parameters import ParameterLocation
 from schemathesis.generation.case import Case
 from schemathesis.generation.meta import CONTENT_TYPE_PROBES, CoverageScenario, coverage_scenario
+from schemathesis.schemas import APIOperation
 
-from coder_tasks_contract import contract
+from coder_tasks_contract import contract, levels
 from coder_tasks_contract.compat import is_negative_at
 from coder_tasks_contract.registry import TaskRegistry, is_valid_name
 
-# Statuses of a live task a state-dependent operation needs (§3.5, §3.8).
-ACTIVE, PAUSED, VICTIM = "active", "paused", "victim"
-# Which live tasks an operation may address so that a valid request can succeed.
+# Statuses of a live task a state-dependent operation needs (§3.5, §3.8); TOGGLE: the task pause and resume
+# cases take turns on (newest, §8), so that they change no task other cases rely on.
+ACTIVE, PAUSED, VICTIM, TOGGLE = "active", "paused", "victim", "toggle"
+# Which live tasks an operation may address so that a valid request can succeed (keys: base operationIds).
 _ROLES_FOR: dict[str, tuple[str, ...]] = {
     contract.GET: (ACTIVE, PAUSED, VICTIM),
     contract.LOGS: (ACTIVE,),
     contract.SEND: (ACTIVE,),
     contract.UPDATE_INPUT: (PAUSED,),
     contract.DELETE: (VICTIM,),
+    contract.PAUSE: (TOGGLE,),
+    contract.RESUME: (TOGGLE,),
 }
-_WRITES = frozenset({contract.DELETE, contract.UPDATE_INPUT, contract.SEND, contract.CREATE})
+_WRITES = frozenset(
+    {contract.DELETE, contract.UPDATE_INPUT, contract.SEND, contract.CREATE, contract.PAUSE, contract.RESUME}
+)
 
 
 @dataclass
@@ -73,7 +80,13 @@ class Aimed:
 
 
 def operation_id(case: Case[Any]) -> str:
-    return str(case.operation.definition.raw.get("operationId", ""))
+    """The case's operation by its base operationId, whichever mount it is at (``getTaskV2`` -> ``getTask``)."""
+    return canonical(case.operation)
+
+
+def canonical(operation: APIOperation[Any, Any, Any, Any]) -> str:
+    """An operation's base operationId, whichever mount it is at."""
+    return levels.canonical_operation_id(str(operation.definition.raw.get("operationId", "")))
 
 
 def is_probe(case: Case[Any]) -> bool:
@@ -209,12 +222,15 @@ class Aim:
         if "{task}" in case.path and "task" not in kept:
             roles = _roles(case, op)
             candidates = [ref for ref in self.live if ref.role in roles]
+            # A kept (invalid) {user} names nobody: the user resolver refuses it before the task is looked up,
+            # with the level's unknown-user status (400 before #22069, then 404, §2.1). Such a case says nothing
+            # about the task, so it is recorded without one, whether the task is live or deleted.
             known_user = "user" not in kept
             if not candidates or (digest >> 4) % 4 == 0:
                 if self.deleted and (digest >> 8) % 2 == 0:
                     ref = self.deleted[(digest >> 9) % len(self.deleted)]
                     params["task"] = ref.id  # by id: a deleted task's name may be reused by anyone (§2.2.4)
-                    aimed = Aimed(op, task=ref, absent=known_user, probe=probe)
+                    aimed = Aimed(op, task=ref if known_user else None, absent=known_user, probe=probe)
                 else:
                     params["task"] = self.registry.phantom_id()
                     aimed = Aimed(op, absent=known_user, probe=probe)

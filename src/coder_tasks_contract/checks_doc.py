@@ -9,9 +9,27 @@ import argparse
 import sys
 from collections.abc import Sequence
 
-from coder_tasks_contract.contract import CHECKS, PROJECT_ROOT, SETTINGS_NOTES
+from coder_tasks_contract import levels
+from coder_tasks_contract.contract import CHECKS, PROJECT_ROOT, SETTINGS_NOTES, CheckPolicy
 
 CHECKS_DOC = PROJECT_ROOT / "docs" / "checks.md"
+
+
+def per_operation_cell(policy: CheckPolicy) -> str:
+    """``op: statuses`` for each operation, in level order; where levels differ, each variant names its levels
+    (``sendTaskInput: 204, 404, 502 (82f, 2.29) / 204, 404, 409 (newest)``)."""
+    variants: dict[str, dict[tuple[str, ...], list[str]]] = {}
+    for level in levels.LEVELS:
+        for op, codes in policy.statuses(level).items():
+            variants.setdefault(op, {}).setdefault(codes, []).append(level.name)
+    every = [level.name for level in levels.LEVELS]
+    parts = []
+    for op, by_codes in variants.items():
+        shown = [
+            ", ".join(codes) + ("" if names == every else f" ({', '.join(names)})") for codes, names in by_codes.items()
+        ]
+        parts.append(f"{op}: {' / '.join(shown)}")
+    return "; ".join(parts)
 
 
 def render_checks_markdown() -> str:
@@ -24,15 +42,17 @@ def render_checks_markdown() -> str:
         "",
         "States: **on** (everywhere), **scoped** (on, with per-operation settings), **off** (with the reason),",
         "**ours** (a check of this suite, passed to every validation next to schemathesis' own).",
-        "Section numbers (§) refer to the behaviour note (`coder-tasks-behaviour.md`).",
+        "Section numbers (§) refer to the behaviour note (`coder-tasks-behaviour.md`). Per-operation statuses name",
+        "the base operationId (at `/api/experimental/tasks`) and hold for the same operation at every mount of the",
+        "level (`getTaskV2` at `/api/v2/tasks`); where they differ between contract levels, the levels are named.",
         "",
         "| Check | State | Expected statuses | Reason |",
         "|---|---|---|---|",
     ]
     for policy in CHECKS:
         statuses = ", ".join(policy.expected)
-        if policy.per_operation:
-            per_op = "; ".join(f"{op}: {', '.join(codes)}" for op, codes in policy.per_operation.items())
+        per_op = per_operation_cell(policy)
+        if per_op:
             statuses = f"{statuses}; {per_op}" if statuses else per_op
         lines.append(f"| `{policy.name}` | {policy.state} | {statuses} | {policy.reason} |")
     lines += ["", "## Settings that shape what the checks see", "", "| Setting | Why |", "|---|---|"]

@@ -8,8 +8,8 @@ configuration handed to schemathesis and ``docs/checks.md`` (``checks_doc.py``) 
 from __future__ import annotations
 
 import random
-from collections.abc import Mapping
-from dataclasses import dataclass, field
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
@@ -23,12 +23,14 @@ from schemathesis.generation.case import Case
 from schemathesis.specs.openapi.schemas import OpenApiSchema
 from schemathesis.transport.requests import REQUESTS_TRANSPORT, RequestsTransport
 
-from coder_tasks_contract import options, profiles
+from coder_tasks_contract import levels, options, profiles
+from coder_tasks_contract.levels import Level
 
 PROJECT_ROOT = Path(__file__).resolve().parents[2]
 DEFAULT_SPEC = PROJECT_ROOT / "spec" / "coder-tasks.yaml"
 
-# Names in the spec's operationId set (HOUSE_STYLE: stable, readable operationIds).
+# Names in the spec's operationId set (HOUSE_STYLE: stable, readable operationIds). These are the ids at
+# /api/experimental/tasks; the same operation at /api/v2/tasks carries the suffix V2 (levels.operation_id).
 LIST, CREATE, GET, DELETE, UPDATE_INPUT, SEND, LOGS = (
     "listTasks",
     "createTask",
@@ -38,7 +40,11 @@ LIST, CREATE, GET, DELETE, UPDATE_INPUT, SEND, LOGS = (
     "sendTaskInput",
     "getTaskLogs",
 )
+PAUSE, RESUME = levels.PAUSE_OPERATIONS  # newest only (§8)
 OPERATION_IDS = (LIST, CREATE, GET, DELETE, UPDATE_INPUT, SEND, LOGS)
+
+#: Statuses per base operationId at a level; every mount's operationId gets the same (``checks_config``).
+StatusTable = Callable[[Level], Mapping[str, tuple[str, ...]]]
 
 # The defaults match `token` and `session` as substrings already; Coder's three token carriers are listed by name
 # anyway so the intent survives a change of schemathesis' defaults (setting the list replaces the defaults, so
@@ -53,21 +59,55 @@ class CheckPolicy:
     name: str
     state: str  # "on" | "off" | "scoped" | "ours"
     reason: str
-    # Statuses the check accepts, for checks that take them: everywhere, then per operationId.
+    # Statuses the check accepts, for checks that take them: everywhere, then per operation at a level.
     expected: tuple[str, ...] = ()
-    per_operation: Mapping[str, tuple[str, ...]] = field(default_factory=dict)
+    per_operation: StatusTable | None = None
     # Whether schemathesis runs it from its configuration (False: it is passed per call as an additional check).
     configured: bool = True
+
+    def statuses(self, level: Level) -> dict[str, tuple[str, ...]]:
+        """The per-operation statuses at ``level``, by base operationId, for the operations the level serves."""
+        table = self.per_operation(level) if self.per_operation is not None else {}
+        return {op: codes for op, codes in table.items() if op in level.operations}
+
+
+def _server_errors_allowed(level: Level) -> dict[str, tuple[str, ...]]:
+    """sendTaskInput may answer the level's busy-app status when that is a 5xx (502 before #23424, §3.6)."""
+    busy = level.send_app_not_ready.status
+    return {SEND: ("2xx", "3xx", "4xx", str(busy))} if busy >= 500 else {}
+
+
+# What a valid request may be answered with, per base operationId, whatever the level (see the reason below).
+_ACCEPTED: Mapping[str, tuple[str, ...]] = {
+    LIST: ("200",),
+    CREATE: ("201",),
+    GET: ("200", "404"),
+    DELETE: ("202", "404"),
+    UPDATE_INPUT: ("204", "404"),
+    SEND: ("204", "404"),
+    LOGS: ("200", "404"),
+    # Generated pause and resume cases share one task of their own: whichever comes second meets a build still
+    # running (409, inferred from the build rules) or, for resume, a workspace already running (409, #21948).
+    PAUSE: ("202", "404", "409"),
+    RESUME: ("202", "404", "409"),
+}
+
+
+def _accepted(level: Level) -> dict[str, tuple[str, ...]]:
+    """positive_data_acceptance per operation at ``level``: send adds the level's busy-app status (§3.6)."""
+    busy = {SEND: (str(level.send_app_not_ready.status),)}
+    return {op: _ACCEPTED[op] + busy.get(op, ()) for op in level.operations}
 
 
 CHECKS: tuple[CheckPolicy, ...] = (
     CheckPolicy(
         "not_a_server_error",
         "scoped",
-        "On everywhere. sendTaskInput also accepts 502: Coder answers 502 'Task app is not ready to accept input.' "
-        "while the agent is busy (§3.6; 409 at newest), which is the agent's state, not a server fault.",
+        "On everywhere. Before newest, sendTaskInput also accepts 502: Coder answers 502 'Task app is not ready to "
+        "accept input.' while the agent is busy (§3.6), which is the agent's state, not a server fault; newest "
+        "answers 409 instead (#23424), so 502 is a fault there.",
         expected=("2xx", "3xx", "4xx"),
-        per_operation={SEND: ("2xx", "3xx", "4xx", "502")},
+        per_operation=_server_errors_allowed,
     ),
     CheckPolicy("status_code_conformance", "on", "Every status must be documented in the spec (§3: all of them are)."),
     CheckPolicy(
@@ -91,20 +131,15 @@ CHECKS: tuple[CheckPolicy, ...] = (
         "scoped",
         "Valid requests must be accepted. Per operation, the statuses the schema cannot rule out: a generated "
         "{task} that is a phantom id or a task the run deleted answers 404 (our aimed_target check makes that "
-        "exact per case); sendTaskInput answers 502 while the agent is still busy with the previous input (§3.6). "
+        "exact per case); sendTaskInput answers the level's busy-app status while the agent is still busy with "
+        "the previous input (502, 409 at newest, §3.6). At newest, pauseTask and resumeTask cases share a task "
+        "of their own, so one may meet the other's build still running or a workspace already running (409). "
         "createTask must answer 201: generated bodies get the target's template version and a fresh run name, "
         "so no state (unknown template, duplicate name) can refuse them. The q pattern and the input patterns "
-        "of the spec admit only values the server accepts, so listTasks and updateTaskInput have no 400 here.",
+        "of the spec admit only values the server accepts, so listTasks and updateTaskInput have no 400 here. "
+        "Each entry holds at every mount of the level (getTask and getTaskV2 alike).",
         expected=("2xx",),
-        per_operation={
-            LIST: ("200",),
-            CREATE: ("201",),
-            GET: ("200", "404"),
-            DELETE: ("202", "404"),
-            UPDATE_INPUT: ("204", "404"),
-            SEND: ("204", "404", "502"),
-            LOGS: ("200", "404"),
-        },
+        per_operation=_accepted,
     ),
     CheckPolicy(
         "missing_required_header",
@@ -206,8 +241,11 @@ SETTINGS_NOTES: tuple[tuple[str, str], ...] = (
 )
 
 
-def checks_config() -> tuple[dict[str, Any], list[dict[str, Any]]]:
-    """The ``[checks]`` table and the per-operation ``[[operations]]`` entries for schemathesis, from :data:`CHECKS`."""
+def checks_config(level: Level | str = levels.DEFAULT) -> tuple[dict[str, Any], list[dict[str, Any]]]:
+    """The ``[checks]`` table and the per-operation ``[[operations]]`` entries for schemathesis at ``level``, from
+    :data:`CHECKS`. A per-operation entry is repeated for the operation's id at every mount of the level (the
+    same handlers answer at /api/experimental/tasks and /api/v2/tasks, §8)."""
+    chosen = levels.get(level) if isinstance(level, str) else level
     global_checks: dict[str, Any] = {}
     per_operation: dict[str, dict[str, Any]] = {}
     for policy in CHECKS:
@@ -218,18 +256,22 @@ def checks_config() -> tuple[dict[str, Any], list[dict[str, Any]]]:
         if policy.expected:
             entry["expected-statuses"] = list(policy.expected)
         global_checks[policy.name] = entry
-        for operation_id, statuses in policy.per_operation.items():
-            per_operation.setdefault(operation_id, {})[policy.name] = {
-                "enabled": enabled,
-                "expected-statuses": list(statuses),
-            }
+        for base_id, statuses in policy.statuses(chosen).items():
+            for prefix in chosen.prefixes:
+                per_operation.setdefault(levels.operation_id(base_id, prefix), {})[policy.name] = {
+                    "enabled": enabled,
+                    "expected-statuses": list(statuses),
+                }
     operations = [{"include-operation-id": op, "checks": checks} for op, checks in per_operation.items()]
     return global_checks, operations
 
 
-def build_config(*, base_url: str, request_timeout: float, seed: int | None = None) -> SchemathesisConfig:
-    """The whole schemathesis configuration, built in code (no ``schemathesis.toml`` is discovered or needed)."""
-    global_checks, operations = checks_config()
+def build_config(
+    *, base_url: str, request_timeout: float, seed: int | None = None, level: Level | str = levels.DEFAULT
+) -> SchemathesisConfig:
+    """The whole schemathesis configuration at ``level``, built in code (no ``schemathesis.toml`` is discovered or
+    needed)."""
+    global_checks, operations = checks_config(level)
     data: dict[str, Any] = {
         "base-url": base_url.rstrip("/"),
         "request-timeout": request_timeout,
@@ -283,16 +325,18 @@ class _GuardedProbeTransport(RequestsTransport):
 def load(
     spec: Path,
     *,
+    level: Level | str,
     base_url: str,
     request_timeout: float,
     probe_session: requests.Session,
     seed: int | None = None,
 ) -> OpenApiSchema:
-    """Load ``spec`` for ``base_url``; requests sent without a session (check probes) use ``probe_session``."""
+    """Load the document of ``level`` (``spec`` with the level's overlays, ``levels.build_spec``) for ``base_url``;
+    requests sent without a session (check probes) use ``probe_session``."""
     if not spec.is_file():
         raise FileNotFoundError(f"OpenAPI document not found: {spec} (pass --spec PATH)")
-    config = build_config(base_url=base_url, request_timeout=request_timeout, seed=seed)
-    schema = schemathesis.openapi.from_path(spec, config=config)
+    config = build_config(base_url=base_url, request_timeout=request_timeout, seed=seed, level=level)
+    schema = schemathesis.openapi.from_dict(levels.build_spec(level, base=spec), config=config)
     transport = _GuardedProbeTransport(probe_session)
     # `BaseSchema.transport` is a property returning schemathesis' module-level transport; a subclass per load
     # overrides it. `clone()` (used by the pytest integration for every test) keeps `self.__class__`.
@@ -351,11 +395,17 @@ def run_seed(config: pytest.Config) -> RunSeed:
 
 
 def load_for(
-    config: pytest.Config, *, base_url: str, request_timeout: float, probe_session: requests.Session
+    config: pytest.Config,
+    *,
+    level: Level | str,
+    base_url: str,
+    request_timeout: float,
+    probe_session: requests.Session,
 ) -> OpenApiSchema:
-    """:func:`load` with the spec, seed and profile of this pytest run."""
+    """:func:`load` with the spec, seed and profile of this pytest run, for the target's contract ``level``."""
     return load(
         spec_path(config),
+        level=level,
         base_url=base_url,
         request_timeout=request_timeout,
         probe_session=probe_session,

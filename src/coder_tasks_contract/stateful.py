@@ -3,11 +3,13 @@
 Both read the links from the document (``components/links`` on createTask's 201), never from a hard-coded graph;
 link inference is off in the schemathesis configuration (``contract.build_config``). What the links cannot say
 is the task state each target operation needs (§3.5: PATCH /input only on a paused task; §3.8: send and logs
-only on an active one; §3.4: DELETE only once no build runs); that comes from ``aiming`` and is reached with
-``lifecycle`` (workspace stop/start builds, polled), never with blind sleeps.
+only on an active one; §3.4: DELETE only once no build runs; newest, §8: pause on an active task, resume on a
+paused one); that comes from ``aiming`` and is reached with ``lifecycle`` (workspace stop/start builds, polled),
+never with blind sleeps.
 
-- :class:`LinkWalk` follows every link in lifecycle order on one task it creates: the reads, then pause, then the
-  operations a paused task allows, then delete, then every link again, each of which must answer 404.
+- :class:`LinkWalk` follows every link in lifecycle order on one task it creates: the reads, then pause (the
+  pauseTask link where the level has it, else a workspace stop build), then the operations a paused task allows,
+  then resume (where the level has it), then delete, then every link again, each of which must answer 404.
 - :func:`workflow_class` subclasses ``schema.as_state_machine()`` so each step first brings its task into the
   state the step's operation needs, and so nothing generated can address a task the run did not create.
 """
@@ -42,16 +44,25 @@ from coder_tasks_contract.contract_checks import CheckFunction, Sender, add_note
 # schemathesis declares GenerationMode a StrEnum, which mypy's Python 3.10 target reads as plain str members.
 _POSITIVE: Any = GenerationMode.POSITIVE
 
-# The order in which a task's life lets the operations succeed (aiming's roles, §3.4, §3.5, §3.8).
+# When in a task's life an operation can succeed (aiming's roles, §3.4, §3.5, §3.8).
 _STAGE_OF_ROLES: dict[tuple[str, ...], str] = {
     (aiming.ACTIVE,): "active",
     (aiming.PAUSED,): "paused",
     (aiming.VICTIM,): "delete",
 }
+# Pause and resume share aiming's TOGGLE task; here each has its own stage: pause takes an active task, resume a
+# paused one (newest, §8), and each leaves the task in the state the next stage starts from.
+_STAGE_OF_OPERATION: dict[str, str] = {contract.PAUSE: "pause", contract.RESUME: "resume"}
+#: The stages in the order a task's life reaches them (the order of :meth:`LinkWalk.run`).
+STAGES = ("active", "pause", "paused", "resume", "delete")
+# The state a task must be in for an operation of the stage.
+_STATE_FOR_STAGE: dict[str, str] = {"pause": "active", "resume": "paused"}
 
 
 def stage(operation_id: str) -> str:
-    """When in a task's life an operation can succeed: ``any``, ``active``, ``paused`` or ``delete``."""
+    """When in a task's life an operation (base operationId) can succeed: ``any`` or one of :data:`STAGES`."""
+    if operation_id in _STAGE_OF_OPERATION:
+        return _STAGE_OF_OPERATION[operation_id]
     return _STAGE_OF_ROLES.get(aiming._ROLES_FOR.get(operation_id, ()), "any")
 
 
@@ -129,7 +140,9 @@ class TaskStates:
     timeout: float
 
     def bring(self, task: dict[str, Any], wanted: str) -> dict[str, Any]:
-        """Return the task once it is in ``wanted`` (``active``, ``paused``, ``delete`` = build settled)."""
+        """Return the task once it is ready for the operations of stage ``wanted``: ``active`` (and ``pause``),
+        ``paused`` (and ``resume``), ``delete`` (build settled)."""
+        wanted = _STATE_FOR_STAGE.get(wanted, wanted)
         current = lifecycle.wait_build_settled(self.client, task, self.timeout)
         if wanted == "active":
             if current.get("status") == "paused":
@@ -193,7 +206,8 @@ class LinkWalk:
         return self._send(case, parent=None if by_name else parent, checks=checks)
 
     def run(self, aim: aiming.Aim) -> None:
-        """create → reads (by id and name), logs, send → pause → input → delete → every link answers 404."""
+        """create → reads (by id and name), logs, send → pause → input → resume → delete → every link answers
+        404. Pause and resume are the document's links where the level has them (newest), else workspace builds."""
         links = links_from(self.schema, contract.CREATE, "201")
         if not links:
             raise AssertionError("the document declares no links from createTask's 201 response")
@@ -202,11 +216,15 @@ class LinkWalk:
         output = StepOutput(created, create_case)
         by_stage: dict[str, list[OpenApiLink]] = {}
         for link in links:
-            by_stage.setdefault(stage(str(link.target.definition.raw.get("operationId"))), []).append(link)
-        for wanted in ("active", "paused", "delete"):
+            by_stage.setdefault(stage(aiming.canonical(link.target)), []).append(link)
+        for wanted in STAGES:
+            if wanted in _STATE_FOR_STAGE and wanted not in by_stage:
+                continue  # no pauseTask/resumeTask before newest: the paused stage stops the workspace itself
             task = self.states.bring(task, wanted)
-            for link in [*by_stage.get("any", []), *by_stage.get(wanted, [])]:
-                operation_id = str(link.target.definition.raw.get("operationId"))
+            # The reads ("any") run at the active, paused and delete stages; pause and resume add nothing to them.
+            reads = by_stage.get("any", []) if wanted not in _STATE_FOR_STAGE else []
+            for link in [*reads, *by_stage.get(wanted, [])]:
+                operation_id = aiming.canonical(link.target)
                 if operation_id == contract.SEND:
                     wait_agent_idle(self.states.client, task, self.states.timeout)
                 expected = exact_status(
