@@ -27,6 +27,7 @@ from typing import Any, ClassVar
 
 import yaml
 
+from coder_tasks_contract.levels import BASE_OPERATIONS, PAUSE_OPERATIONS, canonical_operation_id
 from coder_tasks_contract.traffic import Exchange
 
 HTTP_METHODS = ("get", "put", "post", "delete", "patch", "head", "options", "trace")
@@ -232,7 +233,11 @@ def load_operations(spec: Path | Mapping[str, Any]) -> list[Operation]:
 
 
 def load_unreachable(path: Path, operations: Sequence[Operation] = ()) -> dict[tuple[str, int], str]:
-    """``{(operationId, status): reason}`` from ``unreachable.yaml``; no file, no entries. Checked against the spec."""
+    """``{(operationId, status): reason}`` from ``unreachable.yaml``; no file, no entries. Checked against the spec.
+
+    Entries name base operationIds (those of /api/experimental/tasks); an entry holds for the operation at every
+    mount (``getTaskV2`` too, see :func:`unreachable_reason`). An entry for a task operation the document lacks
+    (pauseTask before the newest level, §8) is left out; any other entry must be a documented pair."""
     if not path.is_file():
         return {}
     try:
@@ -242,16 +247,26 @@ def load_unreachable(path: Path, operations: Sequence[Operation] = ()) -> dict[t
     entries = data.get("unreachable") if isinstance(data, Mapping) else None
     if not isinstance(entries, list):
         raise LedgerError(f"{path}: expected a top-level 'unreachable:' list of {{operation, status, reason}}")
-    documented = {(op.operation_id, status) for op in operations for status in op.statuses}
+    documented = {(canonical_operation_id(op.operation_id), status) for op in operations for status in op.statuses}
+    served = {operation_id for operation_id, _ in documented}
     reasons: dict[tuple[str, int], str] = {}
     for number, entry in enumerate(entries, 1):
         if not (isinstance(entry, Mapping) and {"operation", "status", "reason"} <= set(entry)):
             raise LedgerError(f"{path}: entry {number} needs operation, status and reason")
         key = (str(entry["operation"]), int(entry["status"]))
+        if operations and key[0] not in served and key[0] in BASE_OPERATIONS + PAUSE_OPERATIONS:
+            continue  # a task operation this level's document does not have
         if operations and key not in documented:
             raise LedgerError(f"{path}: entry {number} ({key[0]} {key[1]}) is not a documented status of the spec")
         reasons[key] = " ".join(str(entry["reason"]).split())
     return reasons
+
+
+def unreachable_reason(unreachable: Mapping[tuple[str, int], str], operation_id: str, status: int) -> str | None:
+    """The reason ``unreachable.yaml`` gives for a pair, looked up by the operation's own id, then by its base id
+    (an entry for ``getTask`` explains ``getTaskV2`` too: the same handler at another mount, §8)."""
+    own = unreachable.get((operation_id, status))
+    return own if own is not None else unreachable.get((canonical_operation_id(operation_id), status))
 
 
 def parse_declaration(value: str) -> tuple[str, tuple[int, ...]]:
@@ -303,7 +318,8 @@ def build(
         pairs = []
         for status in op.statuses:
             key = (op.operation_id, status)
-            pair = _decide(op, status, seen.get(key, []), declared.get(key, []), unreachable.get(key), run)
+            reason = unreachable_reason(unreachable, op.operation_id, status)
+            pair = _decide(op, status, seen.get(key, []), declared.get(key, []), reason, run)
             pairs.append(pair)
         undocumented = {
             status: _unique(refs)

@@ -106,14 +106,15 @@ def pytest_sessionstart(session: pytest.Session) -> None:
 
 
 def _spec_line(config: pytest.Config, state: RunState) -> str:
+    """The document the generated tests load: the spec file with the overlays of the target's level (§8)."""
     spec = Path(state.settings.spec) if state.settings.spec else config.rootpath / DEFAULT_SPEC
+    target = state.target
+    level = target.coder_version if target is not None else state.settings.coder_version or levels.DEFAULT.name
     try:
-        import yaml
-
-        document = yaml.safe_load(spec.read_text(encoding="utf-8"))
+        document = levels.build_spec(level, base=spec)
         methods = {"get", "put", "post", "delete", "patch", "head", "options", "trace"}
         count = sum(len(methods & set(item)) for item in (document.get("paths") or {}).values())
-        return f"coder spec: {spec} ({count} operations)"
+        return f"coder spec: {spec} at level {level} ({count} operations)"
     except (OSError, ValueError, AttributeError, TypeError) as exc:
         return f"coder spec: {spec} (unreadable: {type(exc).__name__})"
 

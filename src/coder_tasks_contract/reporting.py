@@ -27,7 +27,7 @@ from xml.sax.saxutils import quoteattr
 
 import pytest
 
-from coder_tasks_contract import exitcodes, ledger, repro
+from coder_tasks_contract import exitcodes, ledger, levels, repro
 from coder_tasks_contract.session import run_state
 
 JUNIT_NAME = "junit.xml"
@@ -214,9 +214,15 @@ def build_ledger(session: pytest.Session) -> ledger.Ledger:
     state = reports(config)
     run = run_state(config)
     spec = contract.spec_path(config)
-    operations = ledger.load_operations(spec)
-    unreachable = ledger.load_unreachable(config.rootpath / UNREACHABLE_FILE, operations)
     target = run.target
+    # The operations of the level the target is judged by: the base document plus the level's overlays (§8).
+    level = target.coder_version if target is not None else run.settings.coder_version or levels.DEFAULT.name
+    try:
+        document = levels.build_spec(level, base=spec)
+    except ValueError as exc:  # OverlayError: an unreadable base document or overlay
+        raise ledger.LedgerError(str(exc)) from None
+    operations = ledger.load_operations(document)
+    unreachable = ledger.load_unreachable(config.rootpath / UNREACHABLE_FILE, operations)
     where = ""
     if target is not None:
         where = safe_url(target.base_url) + (" (embedded reference server)" if target.embedded else "")

@@ -69,7 +69,11 @@ def summary_lines(config: pytest.Config) -> list[tuple[str, bool]]:
 
 
 def _tasks_line(exchanges: list[Exchange]) -> str:
-    created = sum(1 for e in exchanges if e.method == "POST" and e.route == paths.ROUTE_USER_TASKS and e.status == 201)
+    created = sum(
+        1
+        for e in exchanges
+        if e.method == "POST" and paths.canonical_template(e.route) == paths.ROUTE_USER_TASKS and e.status == 201
+    )  # at either mount (§8)
     if not created:
         return "tasks: none created by this run"
     return f"tasks: {created} created by this run; those still there at the end are deleted by the cleanup:"
