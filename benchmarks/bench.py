@@ -172,7 +172,7 @@ def measure_profiles(plan: Plan) -> list[dict[str, Any]]:
 
 def measure_examples(plan: Plan) -> list[dict[str, Any]]:
     """test_conformance.py (the part max_examples scales) as the fuzzing budget doubles."""
-    rows = []
+    rows: list[dict[str, Any]] = []
     for examples in plan.example_points:
         with counted_server(preexisting_tasks=plan.data_points[0]) as server:
             server.counter.reset()

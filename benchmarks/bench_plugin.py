@@ -19,7 +19,7 @@ import threading
 import time
 from collections import Counter
 from pathlib import Path
-from typing import Any
+from typing import Any, SupportsIndex
 
 import pytest
 
@@ -61,12 +61,12 @@ def _time_sleeps() -> None:
         kwargs.setdefault("sleep", poll_sleep)
         return original_poll(*args, **kwargs)
 
-    def sleep(seconds: float) -> None:
+    def sleep(seconds: float | SupportsIndex) -> None:
         if threading.current_thread() is main:
-            Sleeps.other_seconds += seconds
+            Sleeps.other_seconds += float(seconds)
         original_sleep(seconds)
 
-    lifecycle.poll_task = poll_task  # type: ignore[assignment]
+    lifecycle.poll_task = poll_task
     time.sleep = sleep
 
 
