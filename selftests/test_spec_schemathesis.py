@@ -175,14 +175,15 @@ ANSWERS: list[Any] = [
         "createTask", _answer(400, {"detail": "EOF"}, JSON), "Response violates schema", id="error-without-message"
     ),
     pytest.param("getTask", _answer(401, SIGNED_OUT, JSON, {"www-authenticate": CHALLENGE}), None, id="401"),
+    # Failure titles as schemathesis 4.32 words them, or 4.30 (the newest on Python 3.10) in the optional group.
     pytest.param(
-        "getTask", _answer(401, SIGNED_OUT, JSON), "Missing required response headers", id="401-without-challenge"
+        "getTask", _answer(401, SIGNED_OUT, JSON), "Missing required (response )?headers", id="401-without-challenge"
     ),
     pytest.param(
         "listTasks", _answer(500, {"message": "Internal error fetching tasks."}, JSON), None, id="list-500-bad-status"
     ),
     pytest.param(
-        "getTask", _answer(502, {"message": "Bad gateway"}, JSON), "Undocumented status code", id="502-on-get"
+        "getTask", _answer(502, {"message": "Bad gateway"}, JSON), "Undocumented (HTTP )?status code", id="502-on-get"
     ),
     pytest.param("deleteTask", _answer(202, "", None), None, id="delete-202-no-body"),
     pytest.param("updateTaskInput", _answer(204, "", "application/json"), None, id="patch-204-json-type-no-body"),
