@@ -21,6 +21,9 @@ BUSY_WORKSPACE_STATUSES = frozenset({"pending", "starting", "stopping", "canceli
 
 FIRST_POLL = 0.05
 MAX_POLL = 2.0
+# A gentle back-off: a fast target (the reference server is active 0.3 s after a create) is seen ready soon after
+# it is, while a deployment's minute-long build still costs few GETs once the pause reaches MAX_POLL.
+POLL_GROWTH = 1.25
 
 
 class LifecycleError(AssertionError):
@@ -71,7 +74,7 @@ def poll_task(
                 f"after {timeout:g}s waiting for {waiting_for}; raise --lifecycle-timeout if the deployment is slow"
             )
         sleep(min(pause, remaining))
-        pause = min(pause * 1.6, MAX_POLL)
+        pause = min(pause * POLL_GROWTH, MAX_POLL)
 
 
 def wait_for_status(client: httpx.Client, task: dict[str, Any], statuses: set[str], timeout: float) -> dict[str, Any]:
