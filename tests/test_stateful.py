@@ -1,12 +1,14 @@
-"""Stateful tests over the document's explicit links (createTask 201 → get, delete, input, send, logs).
+"""Stateful tests over the document's explicit links (createTask 201 → get, delete, input, send, logs; at the newest
+level pause and resume too, §8).
 
-Two tests, both driven by ``components/links`` of spec/coder-tasks.yaml (link inference is off):
+Two tests, both driven by ``components/links`` of the target level's document (spec/coder-tasks.yaml with the
+level's overlays, ``levels.build_spec``; link inference is off):
 
 - ``test_task_lifecycle_through_links`` walks one task's whole life in the order its states allow: create, get by id
-  and by name, logs, send, pause (a workspace stop build, not in the spec), update input, delete, then every link
-  again, each answering 404. A schemathesis state machine picks its transitions at random and knows nothing of
-  task states, so it cannot promise this sequence; the walk follows the same links deterministically and sends
-  generated, validated cases at every step (``stateful.LinkWalk``).
+  and by name, logs, send, pause (the pauseTask link at newest, else a workspace stop build), update input, resume
+  (newest), delete, then every link again, each answering 404. A schemathesis state machine picks its transitions
+  at random and knows nothing of task states, so it cannot promise this sequence; the walk follows the same links
+  deterministically and sends generated, validated cases at every step (``stateful.LinkWalk``).
 - ``test_links_state_machine`` runs schemathesis' own state machine over the same links, each step first bringing
   its task into the state the operation needs; its recorder gives ``use_after_free`` and
   ``ensure_resource_availability`` the history they check.
