@@ -37,20 +37,30 @@ if TYPE_CHECKING:  # schemathesis is imported only by the runs that use the gene
 @pytest.hookimpl(trylast=True)  # after the parametrize markers, so the mount's id comes last
 def pytest_generate_tests(metafunc: pytest.Metafunc) -> None:
     """``prefix``: one case per mount of the level known at collection (every known mount if none is known yet;
-    the fixture then skips the ones the level does not serve). On a mount other than /api/experimental/tasks the
-    test's ``operation`` markers are repeated with that mount's operationIds (``getTask`` -> ``getTaskV2``)."""
+    the fixture then skips the ones the level does not serve). See ``pytest_collection_modifyitems`` for the
+    cases' ``operation`` markers."""
     if "prefix" not in metafunc.fixturenames:
         return
     level = collection_level(metafunc.config)
-    params = []
-    for prefix in level.prefixes if level is not None else TASK_PREFIXES:
-        marks = []
-        if levels.MOUNT_SUFFIXES[prefix]:
-            for marker in metafunc.definition.iter_markers("operation"):
-                operation, *statuses = marker.args
-                marks.append(pytest.mark.operation(levels.operation_id(operation, prefix), *statuses))
-        params.append(pytest.param(prefix, id=levels.MOUNT_IDS[prefix], marks=marks))
+    params = [
+        pytest.param(prefix, id=levels.MOUNT_IDS[prefix])
+        for prefix in (level.prefixes if level is not None else TASK_PREFIXES)
+    ]
     metafunc.parametrize("prefix", params, indirect=True)
+
+
+def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
+    """On a mount other than /api/experimental/tasks a case's ``operation`` markers (the function's and those of
+    its other parameters alike) are repeated with that mount's operationIds (``getTask`` -> ``getTaskV2``): the
+    case exercises the copy of the operation there (§8)."""
+    for item in items:
+        callspec = getattr(item, "callspec", None)
+        mount = callspec.params.get("prefix") if callspec is not None else None
+        if not isinstance(mount, str) or not levels.MOUNT_SUFFIXES.get(mount):
+            continue
+        for marker in list(item.iter_markers("operation")):
+            operation, *statuses = marker.args
+            item.add_marker(pytest.mark.operation(levels.operation_id(operation, mount), *statuses))
 
 
 @pytest.fixture

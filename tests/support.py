@@ -116,6 +116,9 @@ def operation_request(operation: str, user: str, task: str, prefix: str = TASKS)
         "updateTaskInput": ("PATCH", "/input", {"input": "ctc: contract probe"}),
         "sendTaskInput": ("POST", "/send", {"input": "ctc: contract probe"}),
         "getTaskLogs": ("GET", "/logs", None),
+        # newest level only (§8): a phantom task id makes them 404 at worst, never a build.
+        "pauseTask": ("POST", "/pause", None),
+        "resumeTask": ("POST", "/resume", None),
     }[operation]
     return method, task_path(user, task, suffix, prefix=prefix), ({} if body is None else {"json": body})
 

@@ -14,6 +14,7 @@ from typing import Any
 import httpx
 import pytest
 
+from coder_tasks_contract.levels import PAUSE_OPERATIONS, Level
 from coder_tasks_contract.paths import TASKS, task_path
 from coder_tasks_contract.secret import Secret
 
@@ -30,6 +31,7 @@ from .support import (
     assert_plain_text,
     assert_status,
     json_body,
+    only_at,
     operation_request,
 )
 
@@ -103,11 +105,12 @@ def _assert_signed_out(response: httpx.Response, detail: str) -> None:
 
 
 def _operation_params(status: int) -> list[Any]:
-    """One pytest.param per operation, marked with the operation and ``status`` (and ``writes`` for writes)."""
+    """One pytest.param per operation of every level (pause and resume: newest, §8), marked with the operation and
+    ``status`` (and ``writes`` for writes); tests skip the operations their level lacks (``_served``)."""
     params = []
-    for operation in OPERATIONS:
+    for operation in (*OPERATIONS, *PAUSE_OPERATIONS):
         marks = [pytest.mark.operation(operation, status)]
-        if operation in WRITE_OPERATIONS:
+        if operation in WRITE_OPERATIONS or operation in PAUSE_OPERATIONS:
             marks.append(pytest.mark.writes)
         params.append(pytest.param(operation, id=operation, marks=marks))
     return params
@@ -116,10 +119,18 @@ def _operation_params(status: int) -> list[Any]:
 # --- 401 without a usable token ----------------------------------------------------------------------------------
 
 
+def _served(level: Level, operation: str) -> None:
+    """Skip an operation the level does not serve (pause and resume before the newest level)."""
+    only_at(level, operation in level.operations, "pause and resume arrived after v2.31 (#21889, #21948; §8)")
+
+
 @pytest.mark.parametrize("operation", _operation_params(401))
-def test_no_token_answers_401_signed_out(anonymous_client: httpx.Client, registry: Any, operation: str) -> None:
+def test_no_token_answers_401_signed_out(
+    anonymous_client: httpx.Client, registry: Any, level: Level, operation: str
+) -> None:
     """§7.3: a request without any token answers 401 with the signed-out message, the "must be provided" detail
     and a ``WWW-Authenticate: Bearer`` challenge, on every operation (authentication runs before anything else)."""
+    _served(level, operation)
     method, path, kwargs = operation_request(operation, "me", registry.phantom_id())
     _assert_signed_out(anonymous_client.request(method, path, **kwargs), NO_TOKEN_DETAIL)
 
@@ -142,10 +153,17 @@ BAD_TOKENS = [
 @pytest.mark.parametrize(("make_token", "detail"), BAD_TOKENS)
 @pytest.mark.parametrize("operation", _operation_params(401))
 def test_bad_token_answers_401_with_its_detail(
-    anonymous_client: httpx.Client, target: Any, registry: Any, operation: str, make_token: Any, detail: str
+    anonymous_client: httpx.Client,
+    target: Any,
+    registry: Any,
+    level: Level,
+    operation: str,
+    make_token: Any,
+    detail: str,
 ) -> None:
     """§7.2, §7.3: a token of the wrong shape (each of the three shape errors), with an unknown key id, or with the
     wrong secret for a real key id answers 401 with the signed-out message and that case's detail."""
+    _served(level, operation)
     method, path, kwargs = operation_request(operation, "me", registry.phantom_id())
     response = _send(anonymous_client, method, path, [("header:Coder-Session-Token", make_token(target.user_a))],
                      **kwargs)  # fmt: skip
@@ -231,32 +249,41 @@ def test_an_empty_earlier_source_is_skipped(
 
 
 def _write_params() -> list[Any]:
+    """The writes of every level: the four of 82f525baf3, then pause and resume (newest, §8)."""
+    writes = [operation for operation in OPERATIONS if operation in WRITE_OPERATIONS] + list(PAUSE_OPERATIONS)
     return [
         pytest.param(operation, id=operation, marks=[pytest.mark.operation(operation, 400), pytest.mark.writes])
-        for operation in OPERATIONS
-        if operation in WRITE_OPERATIONS
+        for operation in writes
     ]
+
+
+def _csrf_request(registry: Any, level: Level, operation: str, prefix: str) -> tuple[str, str, dict[str, Any]]:
+    """The write under test at mount ``prefix``; skips pause and resume at levels that do not serve them."""
+    _served(level, operation)
+    return operation_request(operation, "me", registry.phantom_id(), prefix)
 
 
 @pytest.mark.parametrize("operation", _write_params())
 def test_cookie_only_write_fails_the_csrf_check(
-    anonymous_client: httpx.Client, target: Any, registry: Any, operation: str
+    anonymous_client: httpx.Client, target: Any, registry: Any, level: Level, operation: str, prefix: str
 ) -> None:
     """§7.4: a POST, PATCH or DELETE authenticated only by the ``coder_session_token`` cookie answers 400
-    text/plain "Something is wrong with your CSRF token..." (writes go to a task id matching nothing, create
-    sends an empty body: even a server without the rule changes nothing)."""
-    method, path, kwargs = operation_request(operation, "me", registry.phantom_id())
+    text/plain "Something is wrong with your CSRF token..." on every write of the level, through every mount (§8)
+    (writes go to a task id matching nothing, create sends an empty body: even a server without the rule changes
+    nothing)."""
+    method, path, kwargs = _csrf_request(registry, level, operation, prefix)
     response = _send(anonymous_client, method, path, [("cookie", target.user_a.token)], **kwargs)
     assert_plain_text(response, 400, CSRF_MISSING)
 
 
 @pytest.mark.parametrize("operation", _write_params())
 def test_cookie_and_a_different_header_fail_with_the_mismatch_text(
-    anonymous_client: httpx.Client, target: Any, registry: Any, operation: str
+    anonymous_client: httpx.Client, target: Any, registry: Any, level: Level, operation: str, prefix: str
 ) -> None:
     """§7.4: a cookie write whose Coder-Session-Token header holds a different value answers 400 text/plain
-    "CSRF error encountered. ... the values do not match. ..."."""
-    method, path, kwargs = operation_request(operation, "me", registry.phantom_id())
+    "CSRF error encountered. ... the values do not match. ...", on every write of the level, through every
+    mount."""
+    method, path, kwargs = _csrf_request(registry, level, operation, prefix)
     other = Secret(f"{_random(10)}-{_random(22)}")
     response = _send(anonymous_client, method, path,
                      [("cookie", target.user_a.token), ("header:Coder-Session-Token", other)], **kwargs)  # fmt: skip

@@ -88,12 +88,13 @@ def test_invalid_task_name_answers_400_with_its_detail(
 @pytest.mark.writes
 @pytest.mark.needs_template
 def test_duplicate_name_answers_409_with_name_validation(
-    client_a: httpx.Client, target: Any, active_task: SharedTask
+    client_a: httpx.Client, target: Any, active_task: SharedTask, prefix: str
 ) -> None:
     """§3.2 step 8: a name the owner's live task (and workspace) already has answers 409
-    ``Workspace "<name>" already exists.`` with validations ``[{"field": "name", ...}]``."""
+    ``Workspace "<name>" already exists.`` with validations ``[{"field": "name", ...}]``, through every mount
+    (§8)."""
     body = {"template_version_id": _needs_template(target), "input": "ctc: duplicate", "name": active_task.name}
-    response = client_a.post(task_path("me"), json=body)
+    response = client_a.post(task_path("me", prefix=prefix), json=body)
     assert_error(response, 409, f'Workspace "{active_task.name}" already exists.', None, [DUPLICATE_NAME_VALIDATION])
 
 
@@ -217,12 +218,17 @@ def test_update_input_blank_answers_400(client_a: httpx.Client, active_task: Sha
 
 @pytest.mark.operation("updateTaskInput", 409)
 @pytest.mark.writes
-def test_update_input_on_a_task_that_is_not_paused_answers_409(client_a: httpx.Client, active_task: SharedTask) -> None:
+def test_update_input_on_a_task_that_is_not_paused_answers_409(
+    client_a: httpx.Client, active_task: SharedTask, prefix: str
+) -> None:
     """§3.5 step 4: PATCH /input on an active task answers 409 "Unable to update task input, task must be paused."
-    with detail "Please stop the task's workspace before updating the input." and leaves the prompt alone."""
+    with detail "Please stop the task's workspace before updating the input." and leaves the prompt alone, through
+    every mount (§8)."""
     path = task_path("me", active_task.id)
     before = client_a.get(path).json()["initial_prompt"]
-    response = client_a.patch(path + "/input", json={"input": "ctc: must not be stored"})
+    response = client_a.patch(
+        task_path("me", active_task.id, "/input", prefix=prefix), json={"input": "ctc: must not be stored"}
+    )
     assert_error(response, 409, MUST_BE_PAUSED, MUST_BE_PAUSED_DETAIL)
     assert client_a.get(path).json()["initial_prompt"] == before
 
@@ -267,15 +273,16 @@ def _paused_refusal(level: Level, suffix: str) -> Any:
     ],
 )
 def test_send_and_logs_on_a_paused_task_answer_400(
-    client_a: httpx.Client, paused_task: SharedTask, level: Level, method: str, suffix: str
+    client_a: httpx.Client, paused_task: SharedTask, level: Level, method: str, suffix: str, prefix: str
 ) -> None:
     """§3.8 check 1: send and logs need an active task; on a paused one they answer 400 "Task status must be
-    active." with detail ``Task status is "paused", it must be "active" to interact with the task.`` (levels
-    82f and 2.29; at the newest send answers 409 and logs the stored snapshot, see the tests below)."""
+    active." with detail ``Task status is "paused", it must be "active" to interact with the task.``, through every
+    mount (levels 82f and 2.29; at the newest send answers 409 and logs the stored snapshot, see the tests below)."""
     refusal = _paused_refusal(level, suffix)
     only_at(level, refusal is not None and refusal.status == 400, "409 or a log snapshot since #21887/#21771 (§3.8)")
     kwargs: dict[str, Any] = {"json": {"input": "ctc: must not be relayed"}} if method == "POST" else {}
-    assert_refusal(client_a.request(method, task_path("me", paused_task.id, suffix), **kwargs), refusal)
+    path = task_path("me", paused_task.id, suffix, prefix=prefix)
+    assert_refusal(client_a.request(method, path, **kwargs), refusal)
 
 
 @pytest.mark.operation("sendTaskInput", 409)
@@ -317,7 +324,7 @@ def test_send_while_the_agent_works_answers_not_ready(
 @pytest.mark.operation("deleteTask", 409)
 @pytest.mark.writes
 @pytest.mark.needs_template
-def test_delete_while_the_first_build_runs_answers_409(client_a: httpx.Client, make_task: Any) -> None:
+def test_delete_while_the_first_build_runs_answers_409(client_a: httpx.Client, make_task: Any, prefix: str) -> None:
     """§3.4: DELETE while a build job is queued or running answers 409 ``{"message": "A workspace build is already
     active.", "detail": "A workspace build is already active."}`` and deletes nothing.
 
@@ -325,11 +332,12 @@ def test_delete_while_the_first_build_runs_answers_409(client_a: httpx.Client, m
     busy (workspace_status pending/starting), else the 409 cannot be forced and the attempt does not count. A 202
     after such a GET is either the bug or a build that finished in the instant between GET and DELETE; only a fast
     target can lose that race, so a fresh task is tried (at most DELETE_ATTEMPTS), and the test fails when every
-    attempt answered 202 and skips when the builds were always finished before the check."""
+    attempt answered 202 and skips when the builds were always finished before the check. Once per mount (§8):
+    each alias's handler is held to the rule on a task of its own."""
     outcomes = []
     for _ in range(DELETE_ATTEMPTS):
         task = make_task(wait=None)
-        path = task_path("me", str(task["id"]))
+        path = task_path("me", str(task["id"]), prefix=prefix)
         before = client_a.get(path).json().get("workspace_status")
         if before not in {"pending", "starting"}:
             outcomes.append(f"build already finished (workspace_status {before!r})")
@@ -431,8 +439,8 @@ def test_invalid_query_answers_400_with_its_validation(
 
 
 @pytest.mark.operation("listTasks", 500)
-def test_unknown_status_value_answers_500(client_a: httpx.Client) -> None:
+def test_unknown_status_value_answers_500(client_a: httpx.Client, prefix: str) -> None:
     """§3.1, §6 (inferred): ``status:<value>`` is passed through unvalidated and the database rejects a value
-    outside the TaskStatus enum: 500 "Internal error fetching tasks." (not 400)."""
-    response = client_a.get(TASKS, params={"q": "status:bogus"})
+    outside the TaskStatus enum: 500 "Internal error fetching tasks." (not 400), through every mount (§8)."""
+    response = client_a.get(prefix, params={"q": "status:bogus"})
     assert_error(response, 500, LIST_FAILED, UNCHECKED)

@@ -140,10 +140,10 @@ def test_other_member_cannot_pause_or_resume_the_task(
 
 @pytest.mark.operation("createTask", 404)
 @pytest.mark.writes
-def test_other_member_cannot_create_a_task_for_the_owner(client_b: httpx.Client, target: Any) -> None:
-    """§2.1 step 5: B addressing A's username in ``{user}`` gets 404 from the ``{user}`` resolver. (An empty body:
-    even a server that let B through would fail decoding and create nothing.)"""
-    response = client_b.post(task_path(target.user_a.username), content=b"")
+def test_other_member_cannot_create_a_task_for_the_owner(client_b: httpx.Client, target: Any, prefix: str) -> None:
+    """§2.1 step 5: B addressing A's username in ``{user}`` gets 404 from the ``{user}`` resolver, through every
+    mount (§8). (An empty body: even a server that let B through would fail decoding and create nothing.)"""
+    response = client_b.post(task_path(target.user_a.username, prefix=prefix), content=b"")
     assert_not_found(response)
 
 

@@ -28,6 +28,9 @@ from .support import (
 
 PAUSE_RESUME = "pause and resume arrived after v2.31 (#21889, #21948, #22544; §8)"
 SNAPSHOTS = "logs of a paused task are refused before #21771 (§3.8)"
+BUILD_ACTIVE = "A workspace build is already active."
+# Fresh tasks the pause-during-build test may use when a fast target finishes a build between its GET and POST.
+BUSY_ATTEMPTS = 3
 
 
 def _assert_build(response: httpx.Response, task: dict[str, Any], transition: str) -> dict[str, Any]:
@@ -78,6 +81,34 @@ def test_resume_of_a_running_task_answers_409(
     response = client_a.post(task_path("me", active_task.id, "/resume", prefix=prefix))
     assert_error(response, 409, ALREADY_RUNNING, UNCHECKED)
     assert json_body(client_a.get(task_path("me", active_task.id)))["status"] == "active"
+
+
+@pytest.mark.operation("pauseTask", 409)
+@pytest.mark.writes
+@pytest.mark.needs_template
+def test_pause_while_the_first_build_runs_answers_409(client_a: httpx.Client, level: Level, make_task: Any) -> None:
+    """§8 (#21889; the 409 is inferred from the workspace build rules, §3.4): pause while the task's first build is
+    queued or running answers 409 "A workspace build is already active." and queues nothing. Its own task, caught
+    while a GET shows the build busy; a target whose builds always finish first makes the test skip."""
+    only_at(level, level.pause_resume, PAUSE_RESUME)
+    outcomes = []
+    for _ in range(BUSY_ATTEMPTS):
+        task = make_task(wait=None)
+        before = json_body(client_a.get(task_path("me", task["id"])))
+        if before.get("workspace_status") not in {"pending", "starting"}:
+            outcomes.append(f"build already finished (workspace_status {before.get('workspace_status')!r})")
+            continue
+        response = client_a.post(task_path("me", task["id"], "/pause"))
+        if response.status_code == 202:
+            outcomes.append(f"202 although workspace_status was {before.get('workspace_status')!r} just before")
+            continue
+        assert_error(response, 409, BUILD_ACTIVE, UNCHECKED)
+        after = json_body(client_a.get(task_path("me", task["id"])))
+        assert after.get("workspace_build_number") == before.get("workspace_build_number"), "pause queued a build"
+        return
+    if all(outcome.startswith("202") for outcome in outcomes):
+        pytest.fail("pause during a running build never answered 409: " + "; ".join(outcomes), pytrace=False)
+    pytest.skip("could not catch a first build running (this target builds too fast): " + "; ".join(outcomes))
 
 
 @pytest.mark.writes

@@ -27,7 +27,7 @@ from typing import Any, ClassVar
 
 import yaml
 
-from coder_tasks_contract.levels import BASE_OPERATIONS, PAUSE_OPERATIONS, canonical_operation_id
+from coder_tasks_contract.levels import BASE_OPERATIONS, BY_NAME, PAUSE_OPERATIONS, canonical_operation_id
 from coder_tasks_contract.traffic import Exchange
 
 HTTP_METHODS = ("get", "put", "post", "delete", "patch", "head", "options", "trace")
@@ -47,6 +47,7 @@ READ_ONLY_REASON = "read-only mode (--read-only): the run sends nothing but GET 
 # schemathesis names each operation's subtest ``test_conformance[METHOD /path]``.
 _SUBTEST_OPERATION = re.compile(r"\[(?P<method>[A-Z]+) (?P<path>/[^\]]*)\]$")
 SHOWN_TESTS = 3
+LEVEL_NAMES = tuple(BY_NAME)
 
 
 class LedgerError(Exception):
@@ -237,7 +238,9 @@ def load_unreachable(path: Path, operations: Sequence[Operation] = ()) -> dict[t
 
     Entries name base operationIds (those of /api/experimental/tasks); an entry holds for the operation at every
     mount (``getTaskV2`` too, see :func:`unreachable_reason`). An entry for a task operation the document lacks
-    (pauseTask before the newest level, §8) is left out; any other entry must be a documented pair."""
+    (pauseTask before the newest level, §8) is left out, and so is an entry scoped with ``levels: [name, ...]`` whose
+    pair this document does not have (a status only those levels answer, e.g. getTaskLogs 409 at newest); any
+    other entry must be a documented pair (``selftests/test_ledger.py`` holds scoped entries to their levels)."""
     if not path.is_file():
         return {}
     try:
@@ -254,8 +257,15 @@ def load_unreachable(path: Path, operations: Sequence[Operation] = ()) -> dict[t
         if not (isinstance(entry, Mapping) and {"operation", "status", "reason"} <= set(entry)):
             raise LedgerError(f"{path}: entry {number} needs operation, status and reason")
         key = (str(entry["operation"]), int(entry["status"]))
+        scoped = entry.get("levels")
+        if scoped is not None and not (
+            isinstance(scoped, list) and scoped and all(str(name) in LEVEL_NAMES for name in scoped)
+        ):
+            raise LedgerError(f"{path}: entry {number} levels must be a list of {', '.join(LEVEL_NAMES)}")
         if operations and key[0] not in served and key[0] in BASE_OPERATIONS + PAUSE_OPERATIONS:
             continue  # a task operation this level's document does not have
+        if operations and scoped is not None and key not in documented:
+            continue  # a status of the levels it names, not of this document's level
         if operations and key not in documented:
             raise LedgerError(f"{path}: entry {number} ({key[0]} {key[1]}) is not a documented status of the spec")
         reasons[key] = " ".join(str(entry["reason"]).split())
