@@ -1,4 +1,4 @@
-"""Renders docs/checks.md from the check table in ``contract.py``, and tells whether the committed file is current.
+"""Renders docs/checks.md from the check table in ``checks_table.py``, and tells whether the committed file is current.
 
 ``python -m coder_tasks_contract.checks_doc --write`` rewrites it; ``--check`` exits 1 when it is out of date.
 """
@@ -8,10 +8,12 @@ from __future__ import annotations
 import argparse
 import sys
 from collections.abc import Sequence
+from pathlib import Path
 
 from coder_tasks_contract import levels
-from coder_tasks_contract.contract import CHECKS, PROJECT_ROOT, SETTINGS_NOTES, CheckPolicy
+from coder_tasks_contract.checks_table import CHECKS, SETTINGS_NOTES, CheckPolicy
 
+PROJECT_ROOT = Path(__file__).resolve().parents[2]
 CHECKS_DOC = PROJECT_ROOT / "docs" / "checks.md"
 
 
@@ -37,7 +39,7 @@ def render_checks_markdown() -> str:
     lines = [
         "# Schemathesis checks",
         "",
-        "Generated from `CHECKS` in `src/coder_tasks_contract/contract.py` (the single source) by",
+        "Generated from `CHECKS` in `src/coder_tasks_contract/checks_table.py` (the single source) by",
         "`python -m coder_tasks_contract.checks_doc --write`. Do not edit by hand.",
         "",
         "States: **on** (everywhere), **scoped** (on, with per-operation settings), **off** (with the reason),",
