@@ -8,17 +8,19 @@ rendering (``checks_config``) to schemathesis. The operationIds are re-exported 
 from __future__ import annotations
 
 import random
+from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any
+from typing import Any, cast
 
 import pytest
 import requests
 import schemathesis
-from schemathesis.config import SchemathesisConfig
+from schemathesis.config import ChecksConfig, GenerationConfig, ProjectConfig, SchemathesisConfig
 from schemathesis.config._output import DEFAULT_KEYS_TO_SANITIZE
 from schemathesis.core.transport import Response
 from schemathesis.generation.case import Case
+from schemathesis.schemas import APIOperation
 from schemathesis.specs.openapi.schemas import OpenApiSchema
 from schemathesis.transport.requests import REQUESTS_TRANSPORT, RequestsTransport
 
@@ -147,7 +149,70 @@ def load(
         {"transport": property(lambda self: transport), "__module__": __name__},
     )
     schema.__class__ = guarded
+    _memoize_config_lookups(schema.config)
     return schema
+
+
+def _memoize_config_lookups(project: ProjectConfig) -> None:
+    """Make ``generation_for`` and ``checks_config_for`` of the loaded schema's configuration remember their answer
+    per (operation, phase).
+
+    schemathesis merges the configuration anew on every call (``ProjectConfig`` in schemathesis/config/
+    _projects.py: every ``[[operations]]`` entry's filter is matched against the operation, then the matching
+    entries, the phase and the project are merged with ``from_hierarchy``), and it asks once per drawn case
+    (``generation_for``, specs/openapi/_hypothesis.py) and once per validated answer (``checks_config_for``,
+    ``Case.validate_response``). ``checks_config`` gives every operation entries, so that was about a tenth of a
+    run. The inputs do not change after loading (nothing here calls ``update``; if anything does, it forgets),
+    and the callers only read the merged objects. ``ProjectConfig`` has ``__slots__``, so the memo lives in a
+    closure of a per-load subclass with no new slots (the same trick as the transport above).
+    """
+    base = type(project)
+    memo: dict[tuple[str, str | None, str | None], Any] = {}
+
+    def remembered(
+        kind: str, operation: APIOperation[Any, Any, Any, Any] | None, phase: str | None, compute: Callable[[], Any]
+    ) -> Any:
+        key = (kind, operation.label if operation is not None else None, phase)
+        found = memo.get(key)
+        if found is None:
+            found = memo[key] = compute()
+        return found
+
+    def generation_for(
+        self: ProjectConfig, *, operation: APIOperation[Any, Any, Any, Any] | None = None, phase: str | None = None
+    ) -> GenerationConfig:
+        return cast(
+            GenerationConfig,
+            remembered(
+                "generation", operation, phase, lambda: base.generation_for(self, operation=operation, phase=phase)
+            ),
+        )
+
+    def checks_config_for(
+        self: ProjectConfig, *, operation: APIOperation[Any, Any, Any, Any] | None = None, phase: str | None = None
+    ) -> ChecksConfig:
+        return cast(
+            ChecksConfig,
+            remembered(
+                "checks", operation, phase, lambda: base.checks_config_for(self, operation=operation, phase=phase)
+            ),
+        )
+
+    def update(self: ProjectConfig, **kwargs: Any) -> None:
+        memo.clear()
+        base.update(self, **kwargs)
+
+    project.__class__ = type(
+        "MemoizedProjectConfig",
+        (base,),
+        {
+            "__slots__": (),
+            "__module__": __name__,
+            "generation_for": generation_for,
+            "checks_config_for": checks_config_for,
+            "update": update,
+        },
+    )
 
 
 def spec_path(config: pytest.Config) -> Path:
