@@ -11,17 +11,12 @@ from starlette.types import ASGIApp
 
 from coder_tasks_contract.faults.asgi import Reply, is_task_route, map_error, serve
 from coder_tasks_contract.faults.base import fault
-from coder_tasks_contract.server import lifecycle
-from coder_tasks_contract.server.entities import Task, User, Workspace
-from coder_tasks_contract.server.errors import NOT_FOUND_MESSAGE, BadRequest, Conflict, refusal
-from coder_tasks_contract.server.gofmt import go_trim_space
-from coder_tasks_contract.server.model import NIL_UUID, World, _db_text, _summary
+from coder_tasks_contract.server.entities import Task, TemplateVersion, User
+from coder_tasks_contract.server.errors import NOT_FOUND_MESSAGE
+from coder_tasks_contract.server.model import World
 from coder_tasks_contract.server.names import name_error
 
 BAD_JSON = "Request body must be valid JSON."
-INPUT_REQUIRED = "Task input is required."
-MUST_BE_PAUSED = ("Unable to update task input, task must be paused.", "Please stop the task's workspace before "
-                  "updating the input.")  # fmt: skip
 TEMPLATE_VERSION_NOT_FOUND = "Template version not found or you do not have access to this resource"
 
 
@@ -92,50 +87,9 @@ def unknown_template_version_answers_404(world: World) -> ASGIApp:
 # ---- create (§3.2) -------------------------------------------------------------------------------------------
 
 
-class _CreateUnder(World):
-    """Create rules with one check relaxed: ``accepts(name, owner)`` says which otherwise refused name to accept.
-    The task is then created under a generated name and renamed, so every other rule still applies."""
-
-    def accepts(self, name: str, owner: User) -> bool:
-        return False
-
-    def create_task(
-        self,
-        actor: User,
-        owner: User,
-        *,
-        template_version_id: str | None,
-        prompt: str,
-        name: str,
-        at: datetime | None = None,
-    ) -> Task:
-        with self.lock:
-            if not name or not self.accepts(name, owner):
-                return super().create_task(
-                    actor, owner, template_version_id=template_version_id, prompt=prompt, name=name, at=at
-                )
-            task = super().create_task(
-                actor, owner, template_version_id=template_version_id, prompt=prompt, name="", at=at
-            )
-            task.name = name
-            workspace = self.workspace_of(task)
-            if workspace is not None:
-                workspace.name = name
-            return task
-
-    def name_taken(self, name: str, owner: User, *, exact: bool = False) -> bool:
-        now = self.now()
-        return any(
-            ws.owner_id == owner.id
-            and (ws.name == name if exact else ws.name.lower() == name.lower())
-            and not lifecycle.is_deleted(ws, now)
-            for ws in self.workspaces.values()
-        )
-
-
-class _NamesNotValidated(_CreateUnder):
-    def accepts(self, name: str, owner: User) -> bool:
-        return name_error(name) is not None and not self.name_taken(name, owner)
+class _NamesNotValidated(World):
+    def _check_name(self, name: str) -> None:
+        pass
 
 
 @fault("errors", "test_invalid_task_name_answers_400")
@@ -146,9 +100,10 @@ def name_validation_missing(world: World) -> ASGIApp:
     return serve(world, rules=_NamesNotValidated)
 
 
-class _LongNames(_CreateUnder):
-    def accepts(self, name: str, owner: User) -> bool:
-        return name_error(name) == "must be <= 32 characters" and len(name) <= 64 and not self.name_taken(name, owner)
+class _LongNames(World):
+    def _check_name(self, name: str) -> None:
+        if name_error(name) != "must be <= 32 characters" or len(name) > 64:
+            super()._check_name(name)
 
 
 @fault("errors", "33-characters")
@@ -158,9 +113,10 @@ def name_length_limit_64(world: World) -> ASGIApp:
     return serve(world, rules=_LongNames)
 
 
-class _ReservedNames(_CreateUnder):
-    def accepts(self, name: str, owner: User) -> bool:
-        return name in ("new", "create") and not self.name_taken(name, owner)
+class _ReservedNames(World):
+    def _check_name(self, name: str) -> None:
+        if name not in ("new", "create"):
+            super()._check_name(name)
 
 
 @fault("errors", "test_invalid_task_name_answers_400_with_its_detail[new", "[create")
@@ -169,9 +125,9 @@ def reserved_names_accepted(world: World) -> ASGIApp:
     return serve(world, rules=_ReservedNames)
 
 
-class _DuplicatesAccepted(_CreateUnder):
-    def accepts(self, name: str, owner: User) -> bool:
-        return name_error(name) is None and self.name_taken(name, owner)
+class _DuplicatesAccepted(World):
+    def _name_in_use(self, owner: User, name: str, now: datetime) -> bool:
+        return False
 
 
 @fault("errors", "test_duplicate_name_answers_409", ci=True)
@@ -181,11 +137,9 @@ def duplicate_name_accepted(world: World) -> ASGIApp:
     return serve(world, rules=_DuplicatesAccepted)
 
 
-class _DuplicatesCaseSensitive(_CreateUnder):
-    def accepts(self, name: str, owner: User) -> bool:
-        return (
-            name_error(name) is None and self.name_taken(name, owner) and not self.name_taken(name, owner, exact=True)
-        )
+class _DuplicatesCaseSensitive(World):
+    def _same_name(self, a: str, b: str) -> bool:
+        return a == b
 
 
 @fault("errors", "test_duplicate_name_is_case_insensitive")
@@ -196,23 +150,8 @@ def duplicate_name_case_sensitive(world: World) -> ASGIApp:
 
 
 class _NoAICheck(World):
-    def create_task(
-        self,
-        actor: User,
-        owner: User,
-        *,
-        template_version_id: str | None,
-        prompt: str,
-        name: str,
-        at: datetime | None = None,
-    ) -> Task:
-        with self.lock:
-            version = self.template_versions.get(template_version_id or NIL_UUID)
-            if version is not None and not version.has_ai_task:
-                self.template_versions[version.id] = replace(version, has_ai_task=True)
-            return super().create_task(
-                actor, owner, template_version_id=template_version_id, prompt=prompt, name=name, at=at
-            )
+    def _check_ai_task(self, version: TemplateVersion) -> None:
+        pass
 
 
 @fault("errors", "test_template_without_ai_task_answers_400")
@@ -226,13 +165,8 @@ def non_ai_template_accepted(world: World) -> ASGIApp:
 
 
 class _PatchAnyStatus(World):
-    def update_input(self, actor: User, task: Task, prompt: str) -> None:
-        # World.update_input without its status check.
-        with self.lock:
-            if go_trim_space(prompt) == "":
-                raise BadRequest(INPUT_REQUIRED)
-            _db_text(prompt, "Failed to update task input.")
-            task.prompt = prompt
+    def _check_paused(self, task: Task) -> None:
+        pass
 
 
 @fault("errors", "test_update_input_on_a_task_that_is_not_paused_answers_409", ci=True)
@@ -243,14 +177,8 @@ def patch_when_not_paused_accepted(world: World) -> ASGIApp:
 
 
 class _PatchBlankAccepted(World):
-    def update_input(self, actor: User, task: Task, prompt: str) -> None:
-        with self.lock:
-            if prompt == "" or go_trim_space(prompt) != "":
-                super().update_input(actor, task, prompt)
-                return
-            if self.task_status(task) != "paused":  # whitespace only: the status rule is all that is left
-                raise Conflict(*MUST_BE_PAUSED)
-            task.prompt = prompt
+    def _prompt_required(self, prompt: str) -> None:
+        self._send_input_required(prompt)  # the exact comparison of /send: only "" is refused
 
 
 @fault("errors", "test_update_input_blank_answers_400[spaces", "test_update_input_blank_answers_400[whitespace")
@@ -263,8 +191,7 @@ def patch_blank_input_accepted(world: World) -> ASGIApp:
 class _PatchStatusFirst(World):
     def update_input(self, actor: User, task: Task, prompt: str) -> None:
         with self.lock:
-            if self.task_status(task) != "paused":
-                raise Conflict(*MUST_BE_PAUSED)
+            self._check_paused(task)
             super().update_input(actor, task, prompt)
 
 
@@ -283,13 +210,9 @@ class _NoStatusCheck(World):
 
     OPERATION = ""
 
-    def _check_interactive(self, task: Task, operation: str = "send") -> Workspace:
+    def _check_active(self, task: Task, operation: str) -> None:
         if operation != self.OPERATION:
-            return super()._check_interactive(task, operation)
-        workspace = self.workspace_of(task)
-        if workspace is None:
-            raise BadRequest("Task does not have a workspace.")
-        return workspace
+            super()._check_active(task, operation)
 
 
 class _SendAnyStatus(_NoStatusCheck):
@@ -315,21 +238,8 @@ def logs_when_not_active_accepted(world: World) -> ASGIApp:
 
 
 class _SendEmptyAccepted(World):
-    def send(self, actor: User, task: Task, text: str) -> None:
-        if text != "":
-            super().send(actor, task, text)
-            return
-        # World.send without its emptiness check (kept step for step, so only that rule differs).
-        with self.lock:
-            workspace = self._check_interactive(task)
-            now = self.now()
-            status = task.agentapi.status(now)
-            if status != "stable":
-                raise refusal(self.level.send_app_not_ready, f"Status: {status}")
-            done = task.agentapi.converse(text, now, self.speed.work)
-            app_id = workspace.latest_build.app_id or ""
-            self._report(workspace, app_id, "working", _summary(text), now)
-            self._report(workspace, app_id, "idle", "Waiting for input", done)
+    def _send_input_required(self, text: str) -> None:
+        pass
 
 
 @fault("errors", "test_send_empty_input_answers_400")
@@ -339,10 +249,8 @@ def send_empty_input_accepted(world: World) -> ASGIApp:
 
 
 class _SendTrims(World):
-    def send(self, actor: User, task: Task, text: str) -> None:
-        if go_trim_space(text) == "":
-            raise BadRequest(INPUT_REQUIRED)
-        super().send(actor, task, text)
+    def _send_input_required(self, text: str) -> None:
+        self._prompt_required(text)  # the trimming rule of PATCH /input
 
 
 @fault("errors", "test_send_accepts_whitespace_only_input")

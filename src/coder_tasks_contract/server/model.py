@@ -62,7 +62,11 @@ def _db_text(value: str, message: str) -> None:
 
 class World:
     """Everything the fake Coder knows. Time comes from ``clock``; simulated work lasts as ``speed`` says; the
-    answers that changed between Coder versions are those of contract ``level`` (``levels.py``)."""
+    answers that changed between Coder versions are those of contract ``level`` (``levels.py``).
+
+    Each check or step that the fault catalogue (``faults/``) breaks is a small method of its own (``_check_name``,
+    ``_name_in_use``, ``_check_paused``, ``_relay``, ...), so a broken variant overrides exactly one rule and
+    keeps every other one."""
 
     def __init__(
         self,
@@ -245,19 +249,13 @@ class World:
             version = self.template_versions.get(template_version_id or NIL_UUID)
             if version is None:
                 raise BadRequest("Template version not found or you do not have access to this resource")
-            if not version.has_ai_task:
-                raise BadRequest('Template does not have a valid "coder_ai_task" resource.')
+            self._check_ai_task(version)
             if name:
-                problem = name_error(name)
-                if problem is not None:
-                    raise BadRequest("Unable to create a Task with the provided name.", problem)
+                self._check_name(name)
             else:
                 name = self._unused_name(owner)
             now = at or self.now()
-            if any(
-                ws.owner_id == owner.id and ws.name.lower() == name.lower() and not lifecycle.is_deleted(ws, now)
-                for ws in self.workspaces.values()
-            ):
+            if self._name_in_use(owner, name, now):
                 raise Conflict(
                     f"Workspace {go_quote(name)} already exists.",
                     validations=[("name", "This value is already in use and should be unique.")],
@@ -273,6 +271,28 @@ class World:
             self.tasks[task.id] = task
             self._queue_build(actor, workspace, "start", now)
             return task
+
+    def _check_ai_task(self, version: TemplateVersion) -> None:
+        """§3.2 step 4: the template version must define a ``coder_ai_task`` resource."""
+        if not version.has_ai_task:
+            raise BadRequest('Template does not have a valid "coder_ai_task" resource.')
+
+    def _check_name(self, name: str) -> None:
+        """§3.2 NameValid, for a name the caller gave."""
+        problem = name_error(name)
+        if problem is not None:
+            raise BadRequest("Unable to create a Task with the provided name.", problem)
+
+    def _name_in_use(self, owner: User, name: str, now: datetime) -> bool:
+        """§3.2 step 8: a live (not deleted) workspace of the owner already has the name."""
+        return any(
+            ws.owner_id == owner.id and self._same_name(ws.name, name) and not lifecycle.is_deleted(ws, now)
+            for ws in self.workspaces.values()
+        )
+
+    def _same_name(self, a: str, b: str) -> bool:
+        """Workspace names collide case-insensitively (§3.2 step 8)."""
+        return a.lower() == b.lower()
 
     def _unused_name(self, owner: User) -> str:
         taken = {ws.name.lower() for ws in self.workspaces.values() if ws.owner_id == owner.id}
@@ -385,19 +405,32 @@ class World:
     def update_input(self, actor: User, task: Task, prompt: str) -> None:
         """PATCH ``/input`` (§3.5): non-blank after trimming, and only while the task is paused."""
         with self.lock:
-            if go_trim_space(prompt) == "":
-                raise BadRequest("Task input is required.")
-            if self.task_status(task) != "paused":
-                raise Conflict(
-                    "Unable to update task input, task must be paused.",
-                    "Please stop the task's workspace before updating the input.",
-                )
+            self._prompt_required(prompt)
+            self._check_paused(task)
             _db_text(prompt, "Failed to update task input.")
             task.prompt = prompt
+
+    def _prompt_required(self, prompt: str) -> None:
+        """§3.5 step 2: the new prompt is not blank after trimming whitespace."""
+        if go_trim_space(prompt) == "":
+            raise BadRequest("Task input is required.")
+
+    def _check_paused(self, task: Task) -> None:
+        """§3.5 step 4: the input of a task changes only while it is paused."""
+        if self.task_status(task) != "paused":
+            raise Conflict(
+                "Unable to update task input, task must be paused.",
+                "Please stop the task's workspace before updating the input.",
+            )
 
     def _check_interactive(self, task: Task, operation: str = "send") -> Workspace:
         """The shared checks of send and logs (§3.8) that this fake can fail; a task that is not active is
         refused as the level says for ``operation`` ("send" or "logs")."""
+        self._check_active(task, operation)
+        return self._task_workspace(task)
+
+    def _check_active(self, task: Task, operation: str) -> None:
+        """§3.8 check 1: only an active task is interactive."""
         status = self.task_status(task)
         if status != "active":
             answer = self.level.send_refusal(status) if operation == "send" else self.level.logs_refusal(status)
@@ -405,25 +438,29 @@ class World:
                 raise InternalError("Internal error fetching task logs.", f"no snapshot answer for {status}")
             unstated = f'Task status is {go_quote(status)}, it must be "active" to interact with the task.'
             raise refusal(answer, None if answer.detail_stated else unstated)
-        workspace = self.workspace_of(task)
-        if workspace is None:
-            raise BadRequest("Task does not have a workspace.")
-        return workspace
 
     def send(self, actor: User, task: Task, text: str) -> None:
         """POST ``/send`` (§3.6): relayed to the AgentAPI only when it is ``stable``."""
         with self.lock:
-            if text == "":
-                raise BadRequest("Task input is required.")
+            self._send_input_required(text)
             workspace = self._check_interactive(task)
             now = self.now()
             status = task.agentapi.status(now)
             if status != "stable":
                 raise refusal(self.level.send_app_not_ready, f"Status: {status}")
-            done = task.agentapi.converse(text, now, self.speed.work)
-            app_id = workspace.latest_build.app_id or ""
-            self._report(workspace, app_id, "working", _summary(text), now)
-            self._report(workspace, app_id, "idle", "Waiting for input", done)
+            self._relay(task, workspace, text, now)
+
+    def _send_input_required(self, text: str) -> None:
+        """§3.6 step 2: the input is not empty (compared exactly: whitespace-only input passes)."""
+        if text == "":
+            raise BadRequest("Task input is required.")
+
+    def _relay(self, task: Task, workspace: Workspace, text: str, now: datetime) -> None:
+        """§3.6: the input reaches the agent as a user message; the app works on it, then waits again."""
+        done = task.agentapi.converse(text, now, self.speed.work)
+        app_id = workspace.latest_build.app_id or ""
+        self._report(workspace, app_id, "working", _summary(text), now)
+        self._report(workspace, app_id, "idle", "Waiting for input", done)
 
     def logs(self, actor: User, task: Task) -> list[Message]:
         with self.lock:
@@ -443,20 +480,20 @@ class World:
     def pause_task(self, actor: User, task: Task) -> tuple[Workspace, Build]:
         """Queue a stop build of the task's workspace; 409 while another build is pending or running (inferred)."""
         with self.lock:
-            workspace = self._workspace_for_build(task)
+            workspace = self._task_workspace(task)
             return workspace, self.create_build(actor, workspace, "stop")
 
     def resume_task(self, actor: User, task: Task) -> tuple[Workspace, Build]:
         """Queue a start build; 409 "Task workspace is already running." when its latest build is a start."""
         with self.lock:
-            workspace = self._workspace_for_build(task)
+            workspace = self._task_workspace(task)
             if workspace.latest_build.transition == "start" and not lifecycle.is_build_active(
                 workspace.latest_build, self.now()
             ):
                 raise Conflict(levels.ALREADY_RUNNING)
             return workspace, self.create_build(actor, workspace, "start")
 
-    def _workspace_for_build(self, task: Task) -> Workspace:
+    def _task_workspace(self, task: Task) -> Workspace:
         workspace = self.workspace_of(task)
         if workspace is None:
             raise BadRequest("Task does not have a workspace.")
