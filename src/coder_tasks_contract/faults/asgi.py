@@ -13,7 +13,7 @@ import re
 from collections.abc import Callable, Iterable
 from contextvars import ContextVar
 from dataclasses import dataclass, field, replace
-from typing import Any
+from typing import Any, Generic, TypeVar
 
 from starlette.responses import Response
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
@@ -108,14 +108,32 @@ class Incoming:
         return replace(self, query="&".join(kept))
 
 
+def _incoming(scope: Scope, body: bytes = b"") -> Incoming:
+    """The HTTP request of ``scope`` (with ``body``) as a fault sees it."""
+    return Incoming(
+        scope["method"],
+        scope["path"],
+        scope.get("query_string", b"").decode("latin-1"),
+        _headers(scope.get("headers", [])),
+        body,
+        operation_of(scope["method"], scope["path"]),
+    )
+
+
+def _headers(raw: Iterable[tuple[bytes, bytes]]) -> list[tuple[str, str]]:
+    return [(k.decode("latin-1").lower(), v.decode("latin-1")) for k, v in raw]
+
+
 RequestRewrite = Callable[[Incoming], "Incoming | Response | None"]
+ResponseRewrite = Callable[["Reply"], "Reply | None"]
+_Rewrite = TypeVar("_Rewrite")
 
 
-class RewriteRequest:
-    """Hands every HTTP request to ``rewrite`` (body included); a returned ``Incoming`` replaces the request, a
-    returned ``Response`` is the answer (the reference app never sees the request)."""
+class _HttpRewriter(Generic[_Rewrite]):
+    """An ASGI wrapper that hands HTTP exchanges to ``rewrite`` (in :meth:`http`) and passes every other scope,
+    such as lifespan, straight to the app."""
 
-    def __init__(self, app: ASGIApp, rewrite: RequestRewrite) -> None:
+    def __init__(self, app: ASGIApp, rewrite: _Rewrite) -> None:
         self.app = app
         self.rewrite = rewrite
 
@@ -123,6 +141,17 @@ class RewriteRequest:
         if scope["type"] != "http":
             await self.app(scope, receive, send)
             return
+        await self.http(scope, receive, send)
+
+    async def http(self, scope: Scope, receive: Receive, send: Send) -> None:
+        raise NotImplementedError
+
+
+class RewriteRequest(_HttpRewriter[RequestRewrite]):
+    """Hands every HTTP request to ``rewrite`` (body included); a returned ``Incoming`` replaces the request, a
+    returned ``Response`` is the answer (the reference app never sees the request)."""
+
+    async def http(self, scope: Scope, receive: Receive, send: Send) -> None:
         chunks: list[bytes] = []
         while True:
             message = await receive()
@@ -131,16 +160,8 @@ class RewriteRequest:
             chunks.append(message.get("body", b""))
             if not message.get("more_body", False):
                 break
-        headers = [(k.decode("latin-1").lower(), v.decode("latin-1")) for k, v in scope.get("headers", [])]
-        incoming = Incoming(
-            scope["method"],
-            scope["path"],
-            scope.get("query_string", b"").decode("latin-1"),
-            headers,
-            b"".join(chunks),
-            operation_of(scope["method"], scope["path"]),
-        )
-        changed = self.rewrite(incoming) or incoming
+        request = _incoming(scope, b"".join(chunks))
+        changed = self.rewrite(request) or request
         if isinstance(changed, Response):
             await changed(scope, receive, send)
             return
@@ -205,21 +226,11 @@ class Reply:
         return replace(self, body=go_json(value))
 
 
-ResponseRewrite = Callable[[Reply], "Reply | None"]
-
-
-class RewriteResponse:
+class RewriteResponse(_HttpRewriter[ResponseRewrite]):
     """Buffers each HTTP response and hands it to ``rewrite``; a returned ``Reply`` is sent instead (with its
     Content-Length recomputed)."""
 
-    def __init__(self, app: ASGIApp, rewrite: ResponseRewrite) -> None:
-        self.app = app
-        self.rewrite = rewrite
-
-    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
-        if scope["type"] != "http":
-            await self.app(scope, receive, send)
-            return
+    async def http(self, scope: Scope, receive: Receive, send: Send) -> None:
         start: Message | None = None
         chunks: list[bytes] = []
 
@@ -239,17 +250,7 @@ class RewriteResponse:
 
     async def _flush(self, scope: Scope, start: Message | None, body: bytes, send: Send) -> None:
         assert start is not None, "a response body came before its start"
-        headers = [(k.decode("latin-1").lower(), v.decode("latin-1")) for k, v in start.get("headers", [])]
-        request_headers = [(k.decode("latin-1").lower(), v.decode("latin-1")) for k, v in scope.get("headers", [])]
-        request = Incoming(
-            scope["method"],
-            scope["path"],
-            scope.get("query_string", b"").decode("latin-1"),
-            request_headers,
-            b"",
-            operation_of(scope["method"], scope["path"]),
-        )
-        reply = Reply(start["status"], headers, body, request)
+        reply = Reply(start["status"], _headers(start.get("headers", [])), body, _incoming(scope))
         changed = self.rewrite(reply) or reply
         out = [(k.encode("latin-1"), v.encode("latin-1")) for k, v in changed.headers if k != "content-length"]
         if changed.body or changed.status not in (204, 304):
