@@ -4,7 +4,8 @@ that prove the contract suite catches every one.
 - ``base``: the ``Fault`` record and the registry; ``asgi``: how a variant is built (a request or response rewrite
   around the reference app, or a ``World`` subclass changing one domain rule).
 - One module per area: ``status``, ``headers``, ``schema``, ``auth``, ``paths``, ``errors``, ``isolation``,
-  ``lifecycle``, ``query``. Each factory's docstring names the clause it breaks (behaviour note §).
+  ``lifecycle``, ``query``; and ``levels``: faults only at some contract levels. Each factory's docstring names
+  the clause it breaks (behaviour note §).
 - ``runner``: serve one variant and run the real suite against it (``-x``), naming the first failing test.
 - ``report``: the kill-rate command, ``coder-tasks-killrate`` / ``python -m coder_tasks_contract.faults.report``.
 
@@ -25,6 +26,7 @@ from coder_tasks_contract.faults import (  # noqa: F401  (imported to register t
     errors,
     headers,
     isolation,
+    levels,
     lifecycle,
     paths,
     query,
