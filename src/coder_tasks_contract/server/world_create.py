@@ -1,0 +1,101 @@
+"""Creating a task in the fake Coder (§3.2): the checks in Coder's order (template version, ``coder_ai_task``,
+name validity, name in use, database text), the generated name and display name, and the first start build."""
+
+from __future__ import annotations
+
+from datetime import datetime
+
+from coder_tasks_contract import levels
+
+from . import lifecycle
+from .agentapi import AgentAPI
+from .entities import Task, TemplateVersion, User, Workspace
+from .errors import BadRequest, Conflict
+from .gofmt import go_quote, go_trim_space
+from .names import MAX_DISPLAY_NAME_BYTES, generated_display_name, generated_task_name, name_error
+from .world_base import NIL_UUID, db_text, new_id
+from .world_builds import BuildsMixin
+
+
+class CreationMixin(BuildsMixin):
+    """Task creation and its rules, for ``World``."""
+
+    def create_task(
+        self,
+        actor: User,
+        owner: User,
+        *,
+        template_version_id: str | None,
+        prompt: str,
+        name: str,
+        at: datetime | None = None,
+    ) -> Task:
+        """Create a task and queue its workspace's first start build. Checks in Coder's order (§3.2)."""
+        with self.lock:
+            version = self.template_versions.get(template_version_id or NIL_UUID)
+            if version is None:
+                raise BadRequest("Template version not found or you do not have access to this resource")
+            self._check_ai_task(version)
+            if name:
+                self._check_name(name)
+            else:
+                name = self._unused_name(owner)
+            now = at or self.now()
+            if self._name_in_use(owner, name, now):
+                raise Conflict(
+                    f"Workspace {go_quote(name)} already exists.",
+                    validations=[("name", "This value is already in use and should be unique.")],
+                )
+            db_text(prompt, "Internal error creating task.")
+            template = self.templates[version.template_id]
+            workspace = Workspace(new_id(), name, owner.id, template.organization_id, template.id, now, now)
+            task = Task(
+                new_id(), name, owner.id, template.organization_id, version.id, workspace.id, prompt, now, AgentAPI()
+            )
+            workspace.task_id = task.id
+            self.workspaces[workspace.id] = workspace
+            self.tasks[task.id] = task
+            self._queue_build(actor, workspace, "start", now)
+            return task
+
+    def _check_ai_task(self, version: TemplateVersion) -> None:
+        """§3.2 step 4: the template version must define a ``coder_ai_task`` resource."""
+        if not version.has_ai_task:
+            raise BadRequest('Template does not have a valid "coder_ai_task" resource.')
+
+    def _check_name(self, name: str) -> None:
+        """§3.2 NameValid, for a name the caller gave."""
+        problem = name_error(name)
+        if problem is not None:
+            raise BadRequest("Unable to create a Task with the provided name.", problem)
+
+    def _name_in_use(self, owner: User, name: str, now: datetime) -> bool:
+        """§3.2 step 8: a live (not deleted) workspace of the owner already has the name."""
+        return any(
+            ws.owner_id == owner.id and self._same_name(ws.name, name) and not lifecycle.is_deleted(ws, now)
+            for ws in self.workspaces.values()
+        )
+
+    def _same_name(self, a: str, b: str) -> bool:
+        """Workspace names collide case-insensitively (§3.2 step 8)."""
+        return a.lower() == b.lower()
+
+    def _unused_name(self, owner: User) -> str:
+        taken = {ws.name.lower() for ws in self.workspaces.values() if ws.owner_id == owner.id}
+        while True:
+            name = generated_task_name(self.level.generated_name_prefix)
+            if name.lower() not in taken:
+                return name
+
+    def display_name_for(self, raw: str) -> str:
+        """CreateTaskRequest.display_name (#20856): trimmed, at most 64 bytes (400 otherwise). Checked before the
+        template version (inferred: the note gives no order)."""
+        display_name = go_trim_space(raw)
+        if len(display_name.encode("utf-8", "surrogatepass")) > MAX_DISPLAY_NAME_BYTES:
+            raise BadRequest(levels.DISPLAY_NAME_TOO_LONG)
+        return display_name
+
+    def name_for_display(self, task: Task, display_name: str) -> None:
+        """Give a new task its display name: the one asked for, else one generated along with the name."""
+        with self.lock:
+            task.display_name = display_name or generated_display_name(task.prompt, task.name)
