@@ -115,7 +115,7 @@ def test_the_ledger_names_every_operation_and_explains_what_it_did_not_exercise(
     assert any(nodeid.endswith("test_conformance[POST /api/experimental/tasks/{user}]") for nodeid in create_400)
     assert statuses[("createTask", 406)]["state"] == "not reachable"
     assert "pending or running" in statuses[("createTask", 406)]["reason"]
-    # tests/test_errors.py declares the 409 and was not selected
+    # tests/test_create_errors.py declares the 409 and was not selected
     assert statuses[("createTask", 409)]["state"] == "not run" or statuses[("createTask", 409)]["exercised_by"]
     markdown = (reports / "ledger.md").read_text()
     assert markdown.count("| Status | State | Exercised by / reason |") == 7

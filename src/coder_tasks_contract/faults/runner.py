@@ -30,7 +30,9 @@ FAITHFUL = "faithful"
 FIRST = (
     "test_status_codes.py",
     "test_path_resolution.py",
-    "test_errors.py",
+    "test_create_errors.py",
+    "test_task_state_errors.py",
+    "test_query_errors.py",
     "test_list.py",
     "test_isolation.py",
     "test_auth.py",
