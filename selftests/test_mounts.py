@@ -13,7 +13,7 @@ from coder_tasks_contract.registry import TaskRegistry
 from coder_tasks_contract.server.__main__ import build_parser
 from coder_tasks_contract.traffic import Traffic
 
-from .test_guard import ALICE, BOB, FOREIGN_ID, OURS, req
+from .guard_support import ALICE, BOB, FOREIGN_ID, OURS, req
 
 MOUNTS = [pytest.param(TASKS, id="experimental"), pytest.param(TASKS_V2, id="v2")]
 
