@@ -10,6 +10,10 @@ from typing import Any
 
 import pytest
 
+from coder_tasks_contract.server.clock import ManualClock
+from coder_tasks_contract.server.model import World
+from coder_tasks_contract.server.seed import SeedInfo, seed_world
+
 from .support import HOSTILE, Handler, LoopbackServer, Run, run_pytest, target_args
 
 
@@ -134,3 +138,24 @@ def full_suite_run(tmp_path_factory: pytest.TempPathFactory) -> Iterator[FullRun
         yield FullRun(run, server, reports, preexisting, tokens)
     finally:
         server.stop()
+
+
+# --- The reference server's domain model without HTTP (test_server_model_*.py) ---------------------------------
+
+
+@pytest.fixture
+def clock() -> ManualClock:
+    """A clock the model tests move by hand."""
+    return ManualClock()
+
+
+@pytest.fixture
+def world(clock: ManualClock) -> World:
+    """A fresh reference-server world at the fast speed, on the manual clock."""
+    return World(clock, speed="fast")
+
+
+@pytest.fixture
+def seed(world: World) -> SeedInfo:
+    """The seeded users, organization and template versions of ``world``."""
+    return seed_world(world, "http://127.0.0.1:1")

@@ -9,25 +9,9 @@ from coder_tasks_contract.server.clock import ManualClock
 from coder_tasks_contract.server.errors import BadRequest, Conflict, InternalError, NotFound
 from coder_tasks_contract.server.model import World
 from coder_tasks_contract.server.render import task_json
-from coder_tasks_contract.server.seed import SeedInfo, seed_world
+from coder_tasks_contract.server.seed import SeedInfo
 
 from .server_model_support import create, make_active, user
-
-
-@pytest.fixture
-def clock() -> ManualClock:
-    return ManualClock()
-
-
-@pytest.fixture
-def world(clock: ManualClock) -> World:
-    return World(clock, speed="fast")
-
-
-@pytest.fixture
-def seed(world: World) -> SeedInfo:
-    return seed_world(world, "http://127.0.0.1:1")
-
 
 # ---- create (§3.2) ----------------------------------------------------------------------------------------------
 

@@ -3,8 +3,6 @@ current_state (§4.2) and how long the speeds take. No HTTP here."""
 
 from __future__ import annotations
 
-import pytest
-
 from coder_tasks_contract.server import lifecycle
 from coder_tasks_contract.server.clock import ManualClock
 from coder_tasks_contract.server.model import World
@@ -12,22 +10,6 @@ from coder_tasks_contract.server.render import task_json
 from coder_tasks_contract.server.seed import SeedInfo, seed_world
 
 from .server_model_support import STAGE, WORK, create, make_active, status, stop, user
-
-
-@pytest.fixture
-def clock() -> ManualClock:
-    return ManualClock()
-
-
-@pytest.fixture
-def world(clock: ManualClock) -> World:
-    return World(clock, speed="fast")
-
-
-@pytest.fixture
-def seed(world: World) -> SeedInfo:
-    return seed_world(world, "http://127.0.0.1:1")
-
 
 # ---- lifecycle and status (§4.1) --------------------------------------------------------------------------------
 
