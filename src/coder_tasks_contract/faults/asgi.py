@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import json
 import re
+from abc import ABC, abstractmethod
 from collections.abc import Callable, Iterable
 from contextvars import ContextVar
 from dataclasses import dataclass, field, replace
@@ -129,7 +130,7 @@ ResponseRewrite = Callable[["Reply"], "Reply | None"]
 _Rewrite = TypeVar("_Rewrite")
 
 
-class _HttpRewriter(Generic[_Rewrite]):
+class _HttpRewriter(ABC, Generic[_Rewrite]):
     """An ASGI wrapper that hands HTTP exchanges to ``rewrite`` (in :meth:`http`) and passes every other scope,
     such as lifespan, straight to the app."""
 
@@ -143,8 +144,9 @@ class _HttpRewriter(Generic[_Rewrite]):
             return
         await self.http(scope, receive, send)
 
+    @abstractmethod
     async def http(self, scope: Scope, receive: Receive, send: Send) -> None:
-        raise NotImplementedError
+        """Handle one HTTP exchange, rewriting it on the way."""
 
 
 class RewriteRequest(_HttpRewriter[RequestRewrite]):
