@@ -152,12 +152,13 @@ HOSTILE: dict[str, Handler] = {"html": _html, "hang": _hang, "reset": _reset, "5
 
 
 # -- the reference server ---------------------------------------------------------------------------------------
-def target_args(server: Any, *extra: str) -> list[str]:
-    """Command-line options that aim the suite at ``server`` explicitly (as at a real deployment)."""
+def target_args(server: Any, *extra: str, url: str | None = None) -> list[str]:
+    """Command-line options that aim the suite at ``server`` explicitly (as at a real deployment); ``url`` puts
+    another address (e.g. a proxy in front of it) in ``--base-url``."""
     seed = server.seed
     return [
         "--base-url",
-        seed.url,
+        url or seed.url,
         "--session-token",
         seed.users["alice"].token,
         "--second-session-token",

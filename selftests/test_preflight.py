@@ -19,7 +19,7 @@ import pytest
 
 from coder_tasks_contract.exitcodes import TARGET_UNUSABLE
 
-from .support import LoopbackServer, Run, clean_env, closed_port_url, reply, run_pytest
+from .support import LoopbackServer, Run, clean_env, closed_port_url, reply, run_pytest, target_args
 
 # A light part of the real suite: preflight happens before collection matters.
 SUITE_PART = "tests/test_list.py"
@@ -114,19 +114,7 @@ def test_a_429_with_retry_after_is_waited_out_and_the_run_goes_on(
         reply(handler, answer.status_code, answer.content, answer.headers.get("content-type", "application/json"))
 
     server = loopback_server(proxy)
-    seed = reference_server.seed
-    run = run_pytest(
-        SUITE_PART,
-        "-q",
-        "--base-url",
-        server.url,
-        "--session-token",
-        seed.users["alice"].token,
-        "--second-session-token",
-        seed.users["bob"].token,
-        "--template-version-id",
-        str(seed.template_versions["ai_task"]),
-    )
+    run = run_pytest(SUITE_PART, "-q", *target_args(reference_server, url=server.url))
     assert "Exit:" not in run.output, run.output
     assert " passed" in run.output, run.output
     assert seen[1] - seen[0] >= 0.9  # the retry waited for Retry-After

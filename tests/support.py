@@ -17,6 +17,7 @@ from typing import Any, Final, TypeVar
 import httpx
 import pytest
 
+from coder_tasks_contract.checks_table import OPERATION_IDS
 from coder_tasks_contract.fixtures import SKIP_NO_TEMPLATE, SKIP_READ_ONLY
 from coder_tasks_contract.levels import Level, Refusal
 from coder_tasks_contract.paths import TASKS, task_path
@@ -76,15 +77,7 @@ TASK_STATES: Final = frozenset({"working", "idle", "complete", "failed", "failur
 
 # The seven operations with a request that reaches each one without changing anything: writes go to a task id
 # no task can have (registry.phantom_id()), create sends an empty body (400 at worst, never a new task).
-OPERATIONS: Final = (
-    "listTasks",
-    "createTask",
-    "getTask",
-    "deleteTask",
-    "updateTaskInput",
-    "sendTaskInput",
-    "getTaskLogs",
-)
+OPERATIONS: Final = OPERATION_IDS
 WRITE_OPERATIONS: Final = frozenset({"createTask", "deleteTask", "updateTaskInput", "sendTaskInput"})
 
 
