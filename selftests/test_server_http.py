@@ -54,11 +54,32 @@ def test_unknown_routes_are_route_not_found(fake: Fake, path: str) -> None:
 
 
 def test_wrong_method_is_405_with_empty_body_and_allow(fake: Fake) -> None:
-    """§1 (inferred): chi's default 405, empty body, an Allow header per registered method."""
-    response = fake.alice.post(f"{TASKS}/me/some-task")
+    """ROUTE-4: once the resolvers pass, chi's default 405: empty body, an Allow header per registered method."""
+    task = fake.create()
+    response = fake.alice.post(f"{TASKS}/me/{task['id']}")
     assert response.status_code == 405
     assert response.content == b""
     assert sorted(response.headers.get_list("allow")) == ["DELETE", "GET"]
+    assert fake.alice.get(f"{TASKS}/me").status_code == 405
+
+
+@pytest.mark.parametrize(
+    ("method", "path", "status", "message"),
+    [
+        pytest.param("POST", "/me/no-such-task", 404, NOT_FOUND["message"], id="wrong-method-on-unknown-task"),
+        pytest.param("POST", "/me/no-such-task/pause", 404, NOT_FOUND["message"], id="no-route-under-unknown-task"),
+        pytest.param("POST", "/me/{task}/pause", 404, "Route not found.", id="no-route-under-live-task"),
+        pytest.param("GET", "/nobody", 400, '"user" must be an existing uuid or username.', id="get-on-unknown-user"),
+        pytest.param("PUT", "/nobody/x/y", 400, '"user" must be an existing uuid or username.', id="deep-unknown-user"),
+    ],
+)
+def test_resolvers_answer_before_routing(fake: Fake, method: str, path: str, status: int, message: str) -> None:
+    """ROUTE-2, ROUTE-3: the {user} and {task} resolvers are middleware of nested sub-routers, so they answer before
+    a route or a method is matched; "Route not found." comes only after both passed (82f has no /pause)."""
+    task = fake.create()
+    response = fake.alice.request(method, TASKS + path.replace("{task}", task["name"]))
+    assert response.status_code == status
+    assert response.json()["message"] == message
 
 
 def test_double_slashes_are_collapsed(fake: Fake) -> None:

@@ -216,17 +216,103 @@ def test_each_mount_of_the_level_serves_the_same_tasks(
         assert json_body(response)["id"] == active_task.id
 
 
-def test_mounts_and_routes_the_level_lacks_are_not_routed(client_a: httpx.Client, registry: Any, level: Level) -> None:
-    """§1, §8: what the level does not serve is no route: ``/api/v2/tasks`` before v2.29 (the /api/v2 group answers
-    404 ``Route not found.``, inferred as §9.1), and ``POST .../{task}/pause`` and ``/resume`` before the newest
-    level (404 ``Route not found.`` like any unknown sub-route, §1). A server that serves them is of a later level:
+def test_mounts_and_routes_the_level_lacks_are_not_routed(
+    client_a: httpx.Client, active_task: SharedTask, level: Level
+) -> None:
+    """ROUTE-1, ROUTE-3, LEVEL: what the level does not serve is no route: ``/api/v2/tasks`` before v2.29 (the /api/v2
+    group answers 404 ``Route not found.``), and ``POST <mount>/me/<live task>/pause`` and ``/resume`` before the
+    newest level (the task resolver passes, then no route matches). A server that serves them is of a later level:
     check --coder-version."""
     probes = [("GET", mount) for mount in TASK_PREFIXES if mount not in level.prefixes]
     if not level.pause_resume:
-        probes += [("POST", task_path("me", registry.phantom_id(), suffix)) for suffix in ("/pause", "/resume")]
+        probes += [("POST", task_path("me", active_task.id, suffix)) for suffix in ("/pause", "/resume")]
     if not probes:
         pytest.skip(f"level {level.name} serves every mount and route the suite knows")
     for method, path in probes:
         response = client_a.request(method, path)
         assert response.status_code == 404, f"{method} {path} answered {response.status_code}: {response.text[:300]!r}"
         assert json_body(response) == ROUTE_NOT_FOUND, f"{method} {path}"
+
+
+# ROUTE-2: under a task mount the API key check, the {user} resolver and the {task} resolver are middleware of nested
+# chi sub-routers, so they answer before the innermost sub-router matches a route or a method. Each probe below is
+# a request no route serves (or with a method its route does not serve), addressed to a phantom task or an unknown
+# user: what answers is the resolver, never "Route not found." nor 405.
+RESOLVER_FIRST = [
+    pytest.param("POST", "/pause", id="pause-on-phantom-task", marks=pytest.mark.writes),
+    pytest.param("POST", "/anything", id="unknown-subroute-of-phantom-task", marks=pytest.mark.writes),
+    pytest.param("GET", "/input", id="wrong-method-on-phantom-task-input"),
+    pytest.param("PUT", "", id="put-on-phantom-task", marks=pytest.mark.writes),
+]
+
+
+@pytest.mark.parametrize(("method", "suffix"), RESOLVER_FIRST)
+def test_task_resolver_answers_before_routing(
+    client_a: httpx.Client, registry: Any, prefix: str, method: str, suffix: str
+) -> None:
+    """ROUTE-2, TASKREF-3: a request under ``<mount>/me/<phantom task>/`` answers the task resolver's 404 not-found
+    body whatever the rest of the path or the method, because the resolver runs before chi matches a route."""
+    response = client_a.request(method, task_path("me", registry.phantom_id(), suffix, prefix=prefix))
+    assert_not_found(response)
+
+
+@pytest.mark.parametrize(
+    ("method", "with_task", "suffix"),
+    [
+        pytest.param("POST", True, "/anything", id="unknown-subroute", marks=pytest.mark.writes),
+        pytest.param("PUT", True, "", id="put-on-task", marks=pytest.mark.writes),
+        pytest.param("GET", False, "", id="get-on-user"),
+    ],
+)
+def test_user_resolver_answers_before_routing(
+    client_a: httpx.Client,
+    run_id: str,
+    registry: Any,
+    level: Level,
+    prefix: str,
+    method: str,
+    with_task: bool,
+    suffix: str,
+) -> None:
+    """ROUTE-2, USER-2: a request under ``<mount>/<unknown user>/`` answers the level's unknown-user error (400
+    before #22069, 404 since) whatever the rest of the path or the method, because the ``{user}`` resolver runs
+    before chi matches a route: ``GET <mount>/<unknown user>`` is not a 405."""
+    user = f"ctc-nobody-{run_id}"
+    path = task_path(user, registry.phantom_id() if with_task else None, suffix, prefix=prefix)
+    assert_refusal(client_a.request(method, path), level.unknown_user_refusal(user))
+
+
+@pytest.mark.parametrize(
+    ("method", "where"),
+    [
+        pytest.param("PUT", "task", id="put-on-live-task", marks=pytest.mark.writes),
+        pytest.param("POST", "task", id="post-on-live-task", marks=pytest.mark.writes),
+        pytest.param("GET", "task/input", id="get-on-live-task-input"),
+        pytest.param("GET", "user", id="get-on-me"),
+        pytest.param("DELETE", "collection", id="delete-on-collection", marks=pytest.mark.writes),
+    ],
+)
+def test_wrong_method_after_the_resolvers_answers_405(
+    client_a: httpx.Client, active_task: SharedTask, prefix: str, method: str, where: str
+) -> None:
+    """ROUTE-4: once every resolver on the way has passed (``me``, a live task of the caller), a method the route
+    does not serve answers chi's 405 (``GET <mount>/me``: only POST is routed there; ``PUT <mount>/me/<task>``)."""
+    path = {
+        "task": task_path("me", active_task.id, prefix=prefix),
+        "task/input": task_path("me", active_task.id, "/input", prefix=prefix),
+        "user": task_path("me", prefix=prefix),
+        "collection": prefix,
+    }[where]
+    response = client_a.request(method, path)
+    assert response.status_code == 405, f"{method} {path} answered {response.status_code}: {response.text[:300]!r}"
+
+
+@pytest.mark.writes
+def test_unknown_subroute_of_a_live_task_answers_route_not_found(
+    client_a: httpx.Client, active_task: SharedTask, prefix: str
+) -> None:
+    """ROUTE-3: ``POST <mount>/me/<live task>/anything`` passes both resolvers, then no route matches: 404
+    ``{"message": "Route not found."}`` (not the resolver's not-found body)."""
+    response = client_a.post(task_path("me", active_task.id, "/anything", prefix=prefix))
+    assert_status(response, 404)
+    assert json_body(response) == ROUTE_NOT_FOUND

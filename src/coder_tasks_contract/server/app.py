@@ -3,7 +3,6 @@ to Coder's error responses. Authentication, CSRF and the rate limit happen befor
 
 from __future__ import annotations
 
-from collections.abc import Awaitable, Callable
 from typing import Any
 
 from starlette.applications import Starlette
@@ -13,7 +12,6 @@ from starlette.responses import Response
 from starlette.routing import BaseRoute, Route, request_response
 from starlette.types import Receive, Scope, Send
 
-from coder_tasks_contract import levels
 from coder_tasks_contract.levels import Level
 
 from . import render
@@ -33,6 +31,7 @@ from .gojson import DecodeError, Struct, decode
 from .middleware import JSON_TYPE, USER_SCOPE_KEY, CoderMiddleware, error_response, json_response
 from .model import World
 from .query import QueryError
+from .router import Handler, TaskRoutes, method_not_allowed, route_not_found, task_mount
 
 STATUS_BY_ERROR: dict[type[CoderError], int] = {
     BadRequest: 400,
@@ -255,23 +254,20 @@ async def create_workspace_build(request: Request) -> Response:
 
 # ---- wiring ----------------------------------------------------------------------------------------------------
 
-Handler = Callable[[Request], Awaitable[Response]]
-# The task routes relative to a mount (§1); each level serves them at each of its prefixes (levels.py, §8).
-TASK_ROUTES: list[tuple[str, str, Handler]] = [
-    ("GET", "", list_tasks),
-    ("GET", "/", list_tasks),
-    ("POST", "/{user}", create_task),
-    ("GET", "/{user}/{task}", get_task),
-    ("DELETE", "/{user}/{task}", delete_task),
-    ("PATCH", "/{user}/{task}/input", update_task_input),
-    ("POST", "/{user}/{task}/send", send_task_input),
-    ("GET", "/{user}/{task}/logs", get_task_logs),
-]
-# Newest only (#21889, #21948, #22544).
-PAUSE_ROUTES: list[tuple[str, str, Handler]] = [
-    ("POST", "/{user}/{task}/pause", pause_task),
-    ("POST", "/{user}/{task}/resume", resume_task),
-]
+
+def task_routes(level: Level) -> TaskRoutes:
+    """The task routes of one mount (ROUTE-1); pause and resume from the newest level only (#21889, #21948, #22544)."""
+    task: dict[str, dict[str, Handler]] = {
+        "/": {"GET": get_task, "DELETE": delete_task},
+        "/input": {"PATCH": update_task_input},
+        "/send": {"POST": send_task_input},
+        "/logs": {"GET": get_task_logs},
+    }
+    if level.pause_resume:
+        task |= {"/pause": {"POST": pause_task}, "/resume": {"POST": resume_task}}
+    return TaskRoutes(collection={"GET": list_tasks}, user={"POST": create_task}, task=task)
+
+
 OTHER_ROUTES: list[tuple[str, str, Handler]] = [
     ("GET", "/api/v2/buildinfo", buildinfo),
     ("GET", "/api/v2/users/{user}", get_user),
@@ -280,33 +276,13 @@ OTHER_ROUTES: list[tuple[str, str, Handler]] = [
 ]
 
 
-def route_table(level: Level) -> list[tuple[str, str, Handler]]:
-    """Method, path and handler of every route a server of ``level`` serves."""
-    task_routes = TASK_ROUTES + (PAUSE_ROUTES if level.pause_resume else [])
-    mounted = [(method, prefix + path, handler) for prefix in level.prefixes for method, path, handler in task_routes]
-    return mounted + OTHER_ROUTES
-
-
-#: The 82f525baf3 route table (the default level).
-ROUTE_TABLE = route_table(levels.DEFAULT)
-
-
-# chi's method set: a method outside it gets 405 with no Allow header at all.
-KNOWN_METHODS = ("CONNECT", "DELETE", "GET", "HEAD", "OPTIONS", "PATCH", "POST", "PUT", "TRACE")
-
-
-def _dispatcher(handlers: dict[str, Handler]) -> Handler:
-    """One endpoint per path, so a wrong method can be answered with every method the path allows."""
+def _methods_of(handlers: dict[str, Handler]) -> Handler:
+    """One endpoint per path, so a wrong method is answered like chi does (405 with every method the path allows)."""
 
     async def dispatch(request: Request) -> Response:
         handler = handlers.get(request.method)
         if handler is None:
-            # chi's default: 405, empty body, one Allow header per allowed method (inferred, §1).
-            response = Response(status_code=405)
-            if request.method in KNOWN_METHODS:
-                for method in sorted(handlers):
-                    response.raw_headers.append((b"allow", method.encode()))
-            return response
+            return method_not_allowed(request.method, handlers)
         return await handler(request)
 
     return dispatch
@@ -322,12 +298,15 @@ class _AnyMethod:
         await self._app(scope, receive, send)
 
 
-def _routes(level: Level) -> list[BaseRoute]:
+def _routes(world: World) -> list[BaseRoute]:
+    # Everything under a task mount goes to one endpoint that resolves {user} and {task} before it matches a route
+    # (router.py); ``{rest:path}`` also matches the empty rest, i.e. the mount itself.
+    mount = task_mount(world, task_routes(world.level))
+    routes: list[BaseRoute] = [Route(prefix + "{rest:path}", _AnyMethod(mount)) for prefix in world.level.prefixes]
     by_path: dict[str, dict[str, Handler]] = {}
-    for method, path, handler in route_table(level):
+    for method, path, handler in OTHER_ROUTES:
         by_path.setdefault(path, {})[method] = handler
-    # Any method reaches the dispatcher, which answers 405 itself (Starlette's would list one route's methods).
-    return [Route(path, _AnyMethod(_dispatcher(handlers))) for path, handlers in by_path.items()]
+    return routes + [Route(path, _AnyMethod(_methods_of(handlers))) for path, handlers in by_path.items()]
 
 
 async def _coder_error(request: Request, exc: Exception) -> Response:
@@ -336,14 +315,14 @@ async def _coder_error(request: Request, exc: Exception) -> Response:
 
 
 async def _http_error(request: Request, exc: Exception) -> Response:
-    """Starlette's router found nothing: Coder's ``httpapi.RouteNotFound``."""
-    return json_response(404, {"message": "Route not found."})
+    """Starlette's router found nothing: Coder's ``httpapi.RouteNotFound`` (ROUTE-3)."""
+    return route_not_found()
 
 
 def create_app(world: World) -> Starlette:
     """The fake Coder as an ASGI app, serving ``world`` (with the routes of its contract level)."""
     handlers = {CoderError: _coder_error, HTTPException: _http_error}
-    app = Starlette(routes=_routes(world.level), exception_handlers=handlers)
+    app = Starlette(routes=_routes(world), exception_handlers=handlers)
     app.router.redirect_slashes = False
     app.state.world = world
     app.add_middleware(CoderMiddleware, world=world)
