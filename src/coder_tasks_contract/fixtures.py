@@ -12,7 +12,7 @@ import httpx
 import pytest
 import requests
 
-from coder_tasks_contract import levels, lifecycle, paths, preflight
+from coder_tasks_contract import contract, levels, lifecycle, paths, preflight, task_shape
 from coder_tasks_contract.levels import Level
 from coder_tasks_contract.registry import TaskRegistry
 from coder_tasks_contract.session import SKIP_NO_SECOND_USER, SKIP_NO_TEMPLATE, SKIP_READ_ONLY, run_state
@@ -35,8 +35,12 @@ def resolve_target(config: pytest.Config) -> Target:
 
 @pytest.fixture(scope="session")
 def target(request: pytest.FixtureRequest) -> Target:
-    """The deployment under test (or the embedded reference server), checked by preflight."""
-    return resolve_target(request.config)
+    """The deployment under test (or the embedded reference server), checked by preflight; from now on every
+    lifecycle poll is judged by the ``Task`` schema of its level."""
+    resolved = resolve_target(request.config)
+    spec = contract.spec_path(request.config)
+    lifecycle.judge_polls_by(task_shape.for_level(resolved.coder_version, spec if spec.is_file() else None))
+    return resolved
 
 
 @pytest.fixture(scope="session")

@@ -1,7 +1,12 @@
 """Waiting for a task's state to change: polling with growing pauses and a deadline, never blind sleeps.
 
-Task status is computed from the build, then the agent, then the app (behaviour note §4.1). A task is paused by a
-``stop`` build of its workspace and resumed by a ``start`` build (§3.5).
+Task status is computed from the build, then the agent, then the app (STATUS clauses). A task is paused by a
+``stop`` build of its workspace and resumed by a ``start`` build (INPUT clauses).
+
+Every poll is an answer like any other, so a wait ends with a verdict as soon as one is due: a poll that is not a
+200 ``Task`` of the level's document (``task_shape``), or a task in a state that cannot lead to the awaited one
+without something the suite did not do (``error``; ``unknown`` with no build running), fails the waiting test at
+once, naming what it saw. A wait that times out says the state it saw last and for how long.
 """
 
 from __future__ import annotations
@@ -13,6 +18,7 @@ from typing import Any
 import httpx
 
 from coder_tasks_contract import paths
+from coder_tasks_contract.task_shape import TaskShape
 
 #: Statuses during which the first build (or a start after a stop) has not finished (§4.1).
 UNSETTLED_STATUSES = frozenset({"pending", "initializing"})
@@ -28,6 +34,20 @@ POLL_GROWTH = 1.25
 
 class LifecycleError(AssertionError):
     """A task did not reach the awaited state (timeout, an error status, or it disappeared)."""
+
+
+# The level's Task schema every poll is judged by; set once the target's level is known (``judge_polls_by``).
+_shape: TaskShape | None = None
+
+
+def judge_polls_by(shape: TaskShape | None) -> None:
+    """Check every poll of every wait against ``shape`` (None: only the status rules below)."""
+    global _shape
+    _shape = shape
+
+
+def _state_of(task: dict[str, Any]) -> str:
+    return f"status {task.get('status')!r} (workspace {task.get('workspace_status')!r})"
 
 
 def _task_url(task: dict[str, Any]) -> str:
@@ -47,38 +67,90 @@ def poll_task(
     timeout: float,
     waiting_for: str,
     fail_on: Iterable[str] = (),
+    hopeless: Callable[[dict[str, Any]], str | None] = lambda current: None,
     clock: Callable[[], float] = time.monotonic,
     sleep: Callable[[float], None] = time.sleep,
 ) -> dict[str, Any]:
-    """GET the task until ``done(task)``; raises :class:`LifecycleError` on timeout, a ``fail_on`` status or 404."""
-    deadline = clock() + timeout
+    """GET the task until ``done(task)``.
+
+    Raises :class:`LifecycleError` at once for an answer that is not a 200 ``Task`` of the level's document, a
+    ``fail_on`` status, or a state ``hopeless`` explains; else at the deadline, naming the last state and its age.
+    """
+    started = clock()
+    deadline = started + timeout
     pause = FIRST_POLL
     failing = frozenset(fail_on)
-    current = task
+    seen, seen_since = "", started
     while True:
         response = client.get(_task_url(task))
         if response.status_code != 200:
             raise LifecycleError(
-                f"{_describe(task)}: GET answered {response.status_code} while waiting for {waiting_for}"
+                f"{_describe(task)}: GET answered {response.status_code} {response.text[:200]!r} while waiting for "
+                f"{waiting_for}; a task this run created and did not delete must be found (TASKREF-1)"
             )
-        current = dict(response.json())
+        current = _task_body(task, response, waiting_for)
         if done(current):
             return current
         status = current.get("status")
         if status in failing:
-            raise LifecycleError(f"{_describe(task)} reached status {status!r} while waiting for {waiting_for}")
-        remaining = deadline - clock()
+            raise LifecycleError(
+                f"{_describe(task)} reached {_state_of(current)} while waiting for {waiting_for}; "
+                "an error status does not change without a new build (STATUS-3)"
+            )
+        why = hopeless(current)
+        if why:
+            raise LifecycleError(
+                f"{_describe(task)} reached {_state_of(current)} while waiting for {waiting_for}: {why}"
+            )
+        now = clock()
+        if _state_of(current) != seen:
+            seen, seen_since = _state_of(current), now
+        remaining = deadline - now
         if remaining <= 0:
             raise LifecycleError(
-                f"{_describe(task)} still has status {status!r} (workspace {current.get('workspace_status')!r}) "
-                f"after {timeout:g}s waiting for {waiting_for}; raise --lifecycle-timeout if the deployment is slow"
+                f"{_describe(task)} still has {seen} after {timeout:g}s waiting for {waiting_for} (in that state "
+                f"for the last {now - seen_since:.1f}s); raise --lifecycle-timeout if the deployment is slow"
             )
         sleep(min(pause, remaining))
         pause = min(pause * POLL_GROWTH, MAX_POLL)
 
 
+def _task_body(task: dict[str, Any], response: httpx.Response, waiting_for: str) -> dict[str, Any]:
+    """The polled task, checked against the level's ``Task`` schema (SCHEMA clauses) before it is believed."""
+    try:
+        current = response.json()
+    except ValueError:
+        raise LifecycleError(
+            f"{_describe(task)}: GET answered 200 with a body that is not JSON while waiting for {waiting_for}: "
+            f"{response.text[:200]!r}"
+        ) from None
+    problems = _shape.problems(current) if _shape is not None else []
+    if problems or not isinstance(current, dict):
+        level = f" at level {_shape.level}" if _shape is not None else ""
+        raise LifecycleError(
+            f"{_describe(task)}: GET answered a task its contract{level} does not allow while waiting for "
+            f"{waiting_for} (SCHEMA-1): " + "; ".join(problems[:3] or ["the body is not an object"])
+        )
+    return dict(current)
+
+
+def unknown_while_idle(wanted: frozenset[str]) -> Callable[[dict[str, Any]], str | None]:
+    """``unknown`` with no build queued or running cannot become another status by itself (STATUS-2): the build
+    stage settled on a transition/job pair, or the agent/app on a value, that no rule maps to a status."""
+
+    def hopeless(current: dict[str, Any]) -> str | None:
+        if "unknown" in wanted or current.get("status") != "unknown":
+            return None
+        if current.get("workspace_status") in BUSY_WORKSPACE_STATUSES:
+            return None  # e.g. a stop build running: unknown until it succeeds (then paused)
+        return "no build is running, so nothing can move the task out of 'unknown' (STATUS-2)"
+
+    return hopeless
+
+
 def wait_for_status(client: httpx.Client, task: dict[str, Any], statuses: set[str], timeout: float) -> dict[str, Any]:
-    """Poll until the task's status is one of ``statuses``; an ``error`` status fails at once unless awaited."""
+    """Poll until the task's status is one of ``statuses``; ``error``, or ``unknown`` with no build running, fails
+    at once unless awaited."""
     wanted = frozenset(statuses)
     return poll_task(
         client,
@@ -87,6 +159,7 @@ def wait_for_status(client: httpx.Client, task: dict[str, Any], statuses: set[st
         timeout=timeout,
         waiting_for="status " + "/".join(sorted(wanted)),
         fail_on={"error"} - wanted,
+        hopeless=unknown_while_idle(wanted),
     )
 
 
