@@ -293,3 +293,31 @@ def test_with_a_run_label_an_unregistered_prefixed_task_is_reported_not_deleted(
         assert [t.id for t in live_tasks(reference_server, "ctc-nightly-")] == [stray.id]
     finally:
         state.close()
+
+
+def test_a_list_that_keeps_deleted_tasks_is_a_contract_failure_not_a_leak(
+    reference_server_factory: Callable[..., Any], mini_suite: Callable[..., Path]
+) -> None:
+    """LIST-2: a task the list still shows after its DELETE, but whose GET answers 404, is gone: the run says the list
+    broke its contract (exit 1) instead of asking an operator to delete a task that no longer exists (exit 11)."""
+    from coder_tasks_contract.server.app import create_app
+    from coder_tasks_contract.server.model import World
+
+    class ListsDeletedTasks(World):
+        def list_tasks(self, actor: Any, task_filter: Any) -> list[Any]:
+            live = super().list_tasks(actor, task_filter)
+            gone = [t for t in self.tasks.values() if t.deleted_at is not None and t.owner_id == actor.id]
+            return live + gone
+
+    def app(world: World) -> ASGIApp:
+        world.__class__ = ListsDeletedTasks
+        return create_app(world)
+
+    server = reference_server_factory(app_factory=app)
+    project = mini_suite("def test_creates(make_task):\n    make_task()\n")
+    run = run_pytest(*target_args(server, "--run-label", "ghost"), cwd=project)
+    assert run.ret == 1, run.output
+    (line,) = run.lines_with("contract failure (LIST-2)")
+    assert "ctc-ghost-" in line
+    assert not run.lines_with("cleanup FAILED")
+    assert live_tasks(server, "ctc-ghost-") == []

@@ -1,9 +1,10 @@
 """End of session: delete every task this run created (retrying 409 while a build runs) and check none is left.
 
-A DELETE answers 409 while a workspace build is queued or running (behaviour note §3.4), e.g. right after a
-create: those are retried with growing pauses until the lifecycle timeout. Afterwards each user's task list
-(``q=owner:me``) is read back and any task of this run still in it is reported by name, so an operator can
-remove it by hand.
+A DELETE answers 409 while a workspace build is queued or running (DELETE clauses), e.g. right after a create:
+those are retried with growing pauses until the lifecycle timeout. Afterwards each user's task list
+(``q=owner:me``) is read back, and each task of this run still in it is read by id before it is called a leak: a
+task the list shows but a GET says is gone (404) was deleted, and the list is what breaks its contract (deleted tasks
+are never listed, LIST-2); only a task that is still there is reported by name for an operator to remove.
 """
 
 from __future__ import annotations
@@ -29,19 +30,37 @@ class CleanupReport:
     deleted: list[str] = field(default_factory=list)
     remaining: list[str] = field(default_factory=list)
     problems: list[str] = field(default_factory=list)
+    # Tasks of this run the list still shows although a GET by id answers 404: not a leak, a contract failure.
+    listed_after_delete: list[str] = field(default_factory=list)
 
     @property
     def ok(self) -> bool:
+        """Nothing this run created is left on the target (a wrong list is judged apart: ``list_ok``)."""
         return not self.remaining and not self.problems
 
+    @property
+    def list_ok(self) -> bool:
+        return not self.listed_after_delete
+
     def summary(self) -> str:
+        lines = []
         if self.ok:
-            return f"cleanup: deleted {len(self.deleted)} task(s) this run created; none left"
-        left = ", ".join(self.remaining) or "(unknown)"
-        return (
-            f"cleanup FAILED: task(s) this run created are still on the target: {left}; "
-            f"delete them by hand (coder task delete / the web UI). " + " ".join(self.problems)
-        ).strip()
+            lines.append(f"cleanup: deleted {len(self.deleted)} task(s) this run created; none left")
+        else:
+            left = ", ".join(self.remaining) or "(unknown)"
+            lines.append(
+                (
+                    f"cleanup FAILED: task(s) this run created are still on the target: {left}; "
+                    f"delete them by hand (coder task delete / the web UI). " + " ".join(self.problems)
+                ).strip()
+            )
+        if self.listed_after_delete:
+            lines.append(
+                "contract failure (LIST-2): the task list still shows deleted task(s) whose GET answers 404: "
+                + ", ".join(self.listed_after_delete)
+                + "; they are gone, not left behind (a deleted task must not be listed)"
+            )
+        return "\n".join(lines)
 
 
 def _label(entry: OwnedTask) -> str:
@@ -161,6 +180,19 @@ def clean_up(
         report.deleted.extend(second.deleted)
         report.problems.extend(second.problems)
         leftovers, problems = find_leftovers(registry, clients)
-    report.remaining = [_describe(task, username) for task, username in leftovers]
+    for task, username in leftovers:
+        gone = _reads_as_gone(clients[username], task)
+        (report.listed_after_delete if gone else report.remaining).append(_describe(task, username))
     report.problems.extend(problems)
     return report
+
+
+def _reads_as_gone(client: httpx.Client, task: dict[str, Any]) -> bool:
+    """Whether a GET of the listed ``task`` by id answers 404 (it was deleted); anything else counts as still there."""
+    task_id = str(task.get("id") or "")
+    if not task_id:
+        return False
+    try:
+        return client.get(paths.task_path("me", task_id)).status_code == 404
+    except (httpx.HTTPError, GuardRefused):
+        return False

@@ -10,7 +10,18 @@ from typing import Any
 
 import pytest
 
-from coder_tasks_contract import exitcodes, failures, levels, options, preflight, profiles, reporting, summary
+from coder_tasks_contract import (
+    __version__,
+    exitcodes,
+    failures,
+    levels,
+    options,
+    preflight,
+    profiles,
+    reporting,
+    resources,
+    summary,
+)
 from coder_tasks_contract.registry import new_run_id
 from coder_tasks_contract.session import (
     SKIP_NO_SECOND_USER,
@@ -31,8 +42,6 @@ MARKERS = (
     "needs_second_user: needs --second-session-token (a second ordinary member of the same organization)",
     "needs_template: needs --template-version-id (a template version with a coder_ai_task resource)",
 )
-CONTRACT_SUITE_DIR = "tests"
-DEFAULT_SPEC = Path("spec") / "coder-tasks.yaml"
 
 
 def pytest_addoption(parser: pytest.Parser) -> None:
@@ -78,9 +87,10 @@ def _runs_contract_suite(config: pytest.Config) -> bool:
     option = config.option
     if option.collectonly or getattr(option, "showfixtures", False) or getattr(option, "show_fixtures_per_test", False):
         return False
-    suite = (config.rootpath / CONTRACT_SUITE_DIR).resolve()
-    if not suite.is_dir():
+    found = resources.suite_dir_of(config)  # the checkout's tests/, the installed suite, or an opted-in project's
+    if found is None or not found.is_dir():
         return False
+    suite = found.resolve()
     for arg in config.args:
         path = Path(str(arg).split("::", 1)[0])
         if not path.is_absolute():
@@ -107,7 +117,7 @@ def pytest_sessionstart(session: pytest.Session) -> None:
 
 def _spec_line(config: pytest.Config, state: RunState) -> str:
     """The document the generated tests load: the spec file with the overlays of the target's level (§8)."""
-    spec = Path(state.settings.spec) if state.settings.spec else config.rootpath / DEFAULT_SPEC
+    spec = Path(state.settings.spec) if state.settings.spec else resources.default_spec(config.rootpath)
     target = state.target
     level = target.coder_version if target is not None else state.settings.coder_version or levels.DEFAULT.name
     try:
@@ -129,7 +139,7 @@ def _user_label(user: User) -> str:
 def pytest_report_header(config: pytest.Config) -> list[str]:
     state = run_state(config)
     target = state.target
-    lines: list[str] = []
+    lines: list[str] = [f"coder-tasks-contract: {__version__}"]
     if target is None:
         where = state.settings.base_url or "embedded reference server"
         lines.append(f"coder target: {where} (checked when a test first needs it)")
@@ -202,6 +212,8 @@ def pytest_sessionfinish(session: pytest.Session, exitstatus: int) -> None:
     else:
         if report is not None:
             state.cleanup_summary = report.summary()
+            if not report.list_ok and session.exitstatus == 0:
+                session.exitstatus = pytest.ExitCode.TESTS_FAILED  # the list's contract, not a leak (LIST-2)
             if not report.ok:
                 session.exitstatus = exitcodes.TASKS_LEFT_BEHIND
     workeroutput: dict[str, Any] | None = getattr(config, "workeroutput", None)
@@ -211,6 +223,7 @@ def pytest_sessionfinish(session: pytest.Session, exitstatus: int) -> None:
         workeroutput["ctc_cleanup"] = {
             "summary": state.cleanup_summary,
             "ok": session.exitstatus != exitcodes.TASKS_LEFT_BEHIND,
+            "list_ok": report is None or report.list_ok,
         }
         return
     for worker_report in state.worker_reports:
@@ -218,6 +231,8 @@ def pytest_sessionfinish(session: pytest.Session, exitstatus: int) -> None:
             state.target_error = state.target_error or str(worker_report["target_error"])
             session.exitstatus = exitcodes.TARGET_UNUSABLE
     for worker_report in state.worker_reports:
+        if not worker_report.get("list_ok", True) and session.exitstatus == 0:
+            session.exitstatus = pytest.ExitCode.TESTS_FAILED
         if not worker_report.get("ok", True):
             session.exitstatus = exitcodes.TASKS_LEFT_BEHIND
     # After the cleanup (its traffic counts), before junitxml and pytest-html write their files.

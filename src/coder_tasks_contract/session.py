@@ -222,7 +222,7 @@ class RunState:
             timeout=self.target.lifecycle_timeout,
             adopt_prefixed=self.settings.run_label is None,
         )
-        if sweep and not self.cleanup_report.deleted and self.cleanup_report.ok:
+        if sweep and not self.cleanup_report.deleted and self.cleanup_report.ok and self.cleanup_report.list_ok:
             self.cleanup_report = None  # nothing was left behind: no line to print
         return self.cleanup_report
 
