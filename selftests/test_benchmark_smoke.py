@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import json
 import re
+import shutil
 import subprocess
 import sys
 from pathlib import Path
@@ -112,3 +113,44 @@ def test_targets_have_a_verdict_each(quick_run: QuickRun) -> None:
 def test_no_session_token_in_output_or_report(quick_run: QuickRun) -> None:
     assert not TOKEN_SHAPE.search(quick_run.output)
     assert not TOKEN_SHAPE.search(quick_run.report_text)
+
+
+FLAKE_CHECK = PROJECT_ROOT / "benchmarks" / "flake_check.py"
+
+
+def _flake_check(*args: str) -> subprocess.CompletedProcess[str]:
+    return subprocess.run(
+        [sys.executable, str(FLAKE_CHECK), "--runs", "1", "--levels", "82f", *args],
+        cwd=PROJECT_ROOT,
+        capture_output=True,
+        text=True,
+        timeout=600,
+        check=False,
+    )
+
+
+def test_flake_check_counts_a_passing_run_and_removes_its_folder() -> None:
+    """One run at 82f of a narrow slice (the list tests) against the embedded server, one CPU hog: 1/1, exit 0."""
+    completed = _flake_check("--load", "1", "-k", "test_list")
+    output = completed.stdout + completed.stderr
+    assert completed.returncode == 0, output[-3000:]
+    assert "82f (fast): 1/1 runs passed" in output
+    assert re.search(r"\[82f 1/1\] seed \d+: passed", output), output
+    folder = re.search(r"run folders under (\S+)", output)
+    assert folder is not None, output
+    assert not Path(folder.group(1)).exists(), "a passing check left its run folders"
+
+
+def test_flake_check_reports_a_failing_run_with_its_seed_and_replay() -> None:
+    """A run that fails (here: a test id that does not exist, pytest exit 4) is counted, named with the seed it
+    ran with and a replay command using that seed, its folder is kept, and the check exits 1."""
+    completed = _flake_check("--hypothesis-seed", "1234", "--", "tests/test_list.py::no_such_test")
+    output = completed.stdout + completed.stderr
+    assert completed.returncode == 1, output[-3000:]
+    assert "82f (fast): 0/1 runs passed" in output
+    assert "seeds: 1234" in output
+    assert "--coder-version 82f --hypothesis-seed 1234" in output
+    kept = re.search(r"run folders kept in (\S+)", output)
+    assert kept is not None, output
+    assert (Path(kept.group(1)) / "82f-1" / "output.txt").exists()
+    shutil.rmtree(kept.group(1))
