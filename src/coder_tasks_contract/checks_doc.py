@@ -10,11 +10,11 @@ import sys
 from collections.abc import Sequence
 from pathlib import Path
 
-from coder_tasks_contract import levels
+from coder_tasks_contract import levels, resources
 from coder_tasks_contract.checks_table import CHECKS, SETTINGS_NOTES, CheckPolicy
 
-PROJECT_ROOT = Path(__file__).resolve().parents[2]
-CHECKS_DOC = PROJECT_ROOT / "docs" / "checks.md"
+# The page belongs to the project, not to the package: the checkout's docs/, or docs/ of the current directory.
+CHECKS_DOC = (resources.checkout() or Path()) / "docs" / "checks.md"
 
 
 def per_operation_cell(policy: CheckPolicy) -> str:

@@ -24,7 +24,7 @@ from schemathesis.schemas import APIOperation
 from schemathesis.specs.openapi.schemas import OpenApiSchema
 from schemathesis.transport.requests import REQUESTS_TRANSPORT, RequestsTransport
 
-from coder_tasks_contract import levels, options, profiles
+from coder_tasks_contract import levels, options, profiles, resources
 from coder_tasks_contract.checks_table import (
     CREATE,
     DELETE,
@@ -40,8 +40,7 @@ from coder_tasks_contract.checks_table import (
 )
 from coder_tasks_contract.levels import Level
 
-PROJECT_ROOT = Path(__file__).resolve().parents[2]
-DEFAULT_SPEC = PROJECT_ROOT / "spec" / "coder-tasks.yaml"
+DEFAULT_SPEC = resources.base_spec()
 
 __all__ = [
     "CREATE",
@@ -221,8 +220,7 @@ def spec_path(config: pytest.Config) -> Path:
     if chosen:
         path = Path(chosen)
         return path if path.is_absolute() else config.invocation_params.dir / path
-    rooted = config.rootpath / "spec" / "coder-tasks.yaml"
-    return rooted if rooted.is_file() else DEFAULT_SPEC
+    return resources.default_spec(config.rootpath)
 
 
 @dataclass(frozen=True)

@@ -14,11 +14,11 @@ from typing import Any
 
 import yaml
 
+from coder_tasks_contract import resources
 from coder_tasks_contract.paths import TASKS
 
-SPEC_DIR = Path(__file__).resolve().parents[2] / "spec"
-BASE = SPEC_DIR / "coder-tasks.yaml"
-LEVELS_DIR = SPEC_DIR / "levels"
+BASE = resources.base_spec()
+LEVELS_DIR = resources.levels_dir()
 KEYS = ("level", "extends", "summary", "mounts", "merge", "set", "add", "remove")
 METHODS = ("get", "put", "post", "delete", "options", "head", "patch", "trace")
 LINKS_REF = "#/components/links/"

@@ -9,6 +9,7 @@ process list), with ``-x``: it stops at the first failure, which the JUnit repor
 from __future__ import annotations
 
 import os
+import re
 import subprocess
 import sys
 import tempfile
@@ -19,12 +20,17 @@ from datetime import datetime
 from pathlib import Path
 from typing import Any
 
+from coder_tasks_contract import resources
 from coder_tasks_contract.faults.base import Fault
 from coder_tasks_contract.server.runner import start_reference_server
 
-PROJECT_ROOT = Path(__file__).resolve().parents[3]
-SUITE_DIR = PROJECT_ROOT / "tests"
+# How pytest is started on the suite (the checkout's tests/, or the installed copy): resources.py knows.
+SUITE = resources.suite_run()
+SUITE_DIR = SUITE.directory
+# Where the kill-rate report goes by default (report.py): the checkout's reports/, or the caller's.
+PROJECT_ROOT = resources.checkout() or Path()
 FAITHFUL = "faithful"
+_SUITE_ID = re.compile(rf"^{resources.SUITE_PACKAGE}/")
 # Files of the suite in the order they run: cheap targeted checks first, the generated (schemathesis) tests last,
 # so a fault a targeted test catches is caught in seconds. Files not listed run in between, in name order.
 FIRST = (
@@ -128,6 +134,8 @@ def first_failure(junit: Path) -> tuple[int, FirstFailure | None, float]:
                 continue
             classname, name = case.get("classname", ""), case.get("name", "")
             test_id = f"{classname.replace('.', '/')}.py::{name}" if classname else name
+            # An installed suite's node ids start with its package; the catalogue names tests by their checkout path.
+            test_id = _SUITE_ID.sub("tests/", test_id, count=1)
             text = problem.get("message") or (problem.text or "")
             message = next((line.strip() for line in text.splitlines() if line.strip()), "")
             return count, FirstFailure(test_id, kind, message[:300]), elapsed
@@ -183,6 +191,7 @@ def run_suite(
                 sys.executable,
                 "-m",
                 "pytest",
+                *SUITE.pytest_args(),
                 *(str(path) for path in suite_files()),
                 "-x",
                 "-q",
@@ -205,7 +214,7 @@ def run_suite(
             started = time.time()
             try:
                 completed = subprocess.run(
-                    args, cwd=PROJECT_ROOT, env=env, capture_output=True, text=True, timeout=timeout, check=False
+                    args, cwd=SUITE.rootdir, env=env, capture_output=True, text=True, timeout=timeout, check=False
                 )
                 exit_code, stdout, stderr = completed.returncode, completed.stdout, completed.stderr
             except subprocess.TimeoutExpired as expired:  # the child is killed; whatever it reported still counts
