@@ -12,10 +12,11 @@ import sys
 from collections.abc import Sequence
 from pathlib import Path
 
-from coder_tasks_contract import clauses
+from coder_tasks_contract import clauses, resources
 from coder_tasks_contract.clauses import Clause
 
-PROJECT_ROOT = Path(__file__).resolve().parents[2]
+# The pages belong to the project, not to the package: the checkout's docs/, or docs/ of the current directory.
+PROJECT_ROOT = resources.checkout() or Path()
 CONTRACT_DOCS = PROJECT_ROOT / "docs" / "contract"
 INDEX = "README.md"
 
