@@ -27,7 +27,7 @@ from xml.sax.saxutils import quoteattr
 
 import pytest
 
-from coder_tasks_contract import exitcodes, ledger, levels, repro
+from coder_tasks_contract import __version__, exitcodes, ledger, levels, repro, resources
 from coder_tasks_contract.session import run_state
 
 JUNIT_NAME = "junit.xml"
@@ -36,7 +36,6 @@ LEDGER_MD = "ledger.md"
 LEDGER_JSON = "ledger.json"
 SUITE_NAME = "coder-tasks-contract"
 HTML_TITLE = "Coder Tasks API contract"
-UNREACHABLE_FILE = Path("tests") / "unreachable.yaml"
 OPERATION_PROPERTY = "operation"
 
 
@@ -188,7 +187,7 @@ def _narrowed(session: pytest.Session, state: Reports) -> str | None:
         reasons.append(f"-k {config.option.keyword!r}")
     if config.option.markexpr:
         reasons.append(f"-m {config.option.markexpr!r}")
-    suite = (config.rootpath / "tests").resolve()
+    suite = (resources.suite_dir_of(config) or config.rootpath / "tests").resolve()
     for arg in config.args:
         text = str(arg)
         path = Path(text.split("::", 1)[0])
@@ -222,7 +221,8 @@ def build_ledger(session: pytest.Session) -> ledger.Ledger:
     except ValueError as exc:  # OverlayError: an unreadable base document or overlay
         raise ledger.LedgerError(str(exc)) from None
     operations = ledger.load_operations(document)
-    unreachable = ledger.load_unreachable(config.rootpath / UNREACHABLE_FILE, operations)
+    suite = resources.suite_dir_of(config) or config.rootpath / "tests"
+    unreachable = ledger.load_unreachable(suite / resources.UNREACHABLE_NAME, operations)
     where = ""
     if target is not None:
         where = safe_url(target.base_url) + (" (embedded reference server)" if target.embedded else "")
@@ -281,6 +281,7 @@ def _junit_properties(config: pytest.Config, built: ledger.Ledger) -> None:
         if add is None or not hasattr(plugin, "logfile"):
             continue  # duck-typed: junitxml's LogXML, which writes the file in its own sessionfinish
         run = built.run
+        add("coder_tasks_contract_version", __version__)
         add("coder_target", run.target)
         add("coder_server_version", run.server_version)
         add("coder_run_id", run.run_id)
