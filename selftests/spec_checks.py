@@ -25,10 +25,13 @@ from schemathesis.config import SchemathesisConfig
 REPO = Path(__file__).resolve().parents[1]
 SPEC_PATH = REPO / "spec" / "coder-tasks.yaml"
 LEDGER_PATH = REPO / "spec" / "swagger-differences.yaml"
-# CI copies shared/ beside the clone; in the development layout it sits beside the repository too.
-REFERENCE = REPO.parent / "shared" / "reference"
-REFERENCE_DOCS = REFERENCE / "coder-experimental-api-82f525baf3.md"
-REFERENCE_SWAGGER = REFERENCE / "coder-swagger-tasks-82f525baf3.json"
+# Coder's own machine-generated API description, pinned as test data (selftests/data/coder/README.md says where each
+# file comes from, at which commit, and its sha256), so a clone checks the document with nothing beside it.
+REFERENCE = REPO / "selftests" / "data" / "coder"
+REFERENCE_README = REFERENCE / "README.md"
+REFERENCE_DOCS = REFERENCE / "experimental-api-82f525baf3.md"
+REFERENCE_SWAGGER = REFERENCE / "swagger-tasks-82f525baf3.json"
+REFERENCE_SWAGGER_NEWEST = REFERENCE / "swagger-tasks-a12b05183.json"
 # The suite turns link inference off (SCHEMATHESIS_NOTES pitfall 2), so only the document's explicit links count.
 NO_INFERENCE = "[phases.stateful.inference]\nalgorithms = []\n"
 METHODS = ("get", "put", "post", "delete", "options", "head", "patch", "trace")

@@ -4,7 +4,9 @@ It must be a valid OpenAPI 3.1 document that schemathesis loads (links and all),
 operations must be exactly those of Coder's reference docs, and it must agree with Coder's swagger except where
 spec/swagger-differences.yaml says why not. The last tests break copies of the document on purpose, to
 prove each check can fail (test_spec_schemathesis.py covers what schemathesis generates from it and how its checks
-judge answers). "§" refers to shared/reference/coder-tasks-behaviour.md.
+judge answers; test_spec_data.py holds the pinned files to their checksums and the newest level to Coder's newest
+swagger). Coder's docs page and swagger are pinned in selftests/data/coder/ (their README says where from); "§"
+refers to the sections of Coder's Tasks behaviour note the document was first written from.
 """
 
 from __future__ import annotations
@@ -48,8 +50,7 @@ def document() -> dict[str, Any]:
 
 
 def reference_text(path: Path) -> str:
-    if not path.is_file():
-        pytest.skip(f"Coder's reference files are not beside the repository ({path} is missing): copy shared/ there")
+    """A pinned file of Coder's: missing is a failure (FileNotFoundError), never a skip."""
     return path.read_text(encoding="utf-8")
 
 

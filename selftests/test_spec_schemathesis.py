@@ -3,7 +3,7 @@
 positive_data_acceptance sends what the schema calls valid and expects no 400, so the generated values are checked
 against the server's own rules, written out independently; and Coder's real answers (JSON errors, the CSRF text/plain
 400, bodiless 202/204, 401 with its challenge) must pass schemathesis' response checks while wrong ones fail them.
-"§" refers to shared/reference/coder-tasks-behaviour.md.
+"§" refers to the sections of Coder's Tasks behaviour note the document was first written from.
 """
 
 from __future__ import annotations
