@@ -10,7 +10,7 @@ Tests that must change a task in a way others would notice create their own with
 tests (test_conformance.py, test_stateful.py).
 
 A test that takes ``prefix`` runs once per mount of the target's contract level (``/api/experimental/tasks``, and
-``/api/v2/tasks`` from v2.29 on, §8): the alias is a contract too.
+``/api/v2/tasks`` from v2.29 on, ROUTE-1): the alias is a contract too.
 """
 
 from __future__ import annotations
@@ -52,7 +52,7 @@ def pytest_generate_tests(metafunc: pytest.Metafunc) -> None:
 def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
     """On a mount other than /api/experimental/tasks a case's ``operation`` markers (the function's and those of
     its other parameters alike) are repeated with that mount's operationIds (``getTask`` -> ``getTaskV2``): the
-    case exercises the copy of the operation there (§8)."""
+    case exercises the copy of the operation there (ROUTE-1)."""
     for item in items:
         callspec = getattr(item, "callspec", None)
         mount = callspec.params.get("prefix") if callspec is not None else None
@@ -68,7 +68,7 @@ def prefix(request: pytest.FixtureRequest, level: Level) -> str:
     """The task mount this case addresses (see ``pytest_generate_tests``)."""
     mount: str = request.param
     if mount not in level.prefixes:
-        pytest.skip(f"{mount} is not served at level {level.name} (§8: /api/v2/tasks since v2.29)")
+        pytest.skip(f"{mount} is not served at level {level.name} (ROUTE-1: /api/v2/tasks since v2.29)")
     return mount
 
 
@@ -108,7 +108,7 @@ def paused_task(target: Any, registry: Any, client_a: httpx.Client) -> SharedTas
 
 @pytest.fixture(scope="session")
 def deleted_task(target: Any, registry: Any, client_a: httpx.Client) -> DeletedTask:
-    """User A's task deleted once its first build finished (§3.4), with the DELETE answer for the 202 test."""
+    """User A's task deleted once its first build finished (DELETE-2), with the DELETE answer for the 202 test."""
     _, response = create_task(target, registry, client_a, "ctc: task to delete")
     task = lifecycle.wait_build_settled(client_a, response.json(), target.lifecycle_timeout)
     deletion = client_a.delete(task_path("me", str(task["id"])))
@@ -139,7 +139,7 @@ class _RedactQueryTokens(logging.Filter):
 
 @pytest.fixture(scope="session", autouse=True)
 def _redact_query_tokens_in_logs() -> Iterator[None]:
-    """httpx logs every request URL at INFO; test_auth.py puts tokens in query strings (§7.1), so with
+    """httpx logs every request URL at INFO; test_auth.py puts tokens in query strings (AUTH-1), so with
     ``--log-level=INFO`` they would show in captured logs. Redact them for the whole session."""
     redactor = _RedactQueryTokens()
     logger = logging.getLogger("httpx")

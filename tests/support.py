@@ -1,8 +1,10 @@
-"""Fixed bodies from the behaviour note and the assertions the targeted tests share (§1.1, §3, §5, §7).
+"""Fixed bodies from Coder and the assertions the targeted tests share (ERR, SCHEMA and AUTH clauses of
+docs/contract/).
 
 Everything here states the contract, never the reference server's incidental choices: exact strings are the
-ones the note quotes, and shapes are checked only as far as §5 fixes them. Where Coder versions differ (§8), the
-expected answer comes from the target's contract level (``coder_tasks_contract.levels``, the ``level`` fixture).
+ones the clauses quote, and shapes are checked only as far as SCHEMA-1 fixes them. Where Coder versions differ
+(LEVEL-1), the expected answer comes from the target's contract level (``coder_tasks_contract.levels``, the ``level``
+fixture).
 """
 
 from __future__ import annotations
@@ -24,7 +26,7 @@ from coder_tasks_contract.paths import TASKS, task_path
 
 T = TypeVar("T")
 
-# --- Fixed bodies (§1.1, §2, §3, §6, §7) --------------------------------------------------------------------------
+# --- Fixed bodies (ERR-2, USER-2, QUERY-8, AUTH-6) -------------------------------------------------------------
 
 NOT_FOUND_MESSAGE: Final = "Resource not found or you do not have access to this resource"
 NOT_FOUND: Final = {"message": NOT_FOUND_MESSAGE}
@@ -71,8 +73,8 @@ AGENT_LIFECYCLES: Final = frozenset(
         "off",
     }
 )
-# §4.2/§5: documented TaskState values, plus "failure", which the server at 82f525baf3 emits instead of "failed".
-# (A level narrows this: Level.task_states; newest emits "failed" only, #22203.)
+# STATE-3, SCHEMA-6: documented TaskState values, plus "failure", which the server at 82f525baf3 emits instead of
+# "failed". (A level narrows this: Level.task_states; newest emits "failed" only, #22203.)
 TASK_STATES: Final = frozenset({"working", "idle", "complete", "failed", "failure"})
 
 # The seven operations with a request that reaches each one without changing anything: writes go to a task id
@@ -89,7 +91,7 @@ class _Marker:
         return self._name
 
 
-#: ``assert_error(..., detail=UNCHECKED)``: the note does not fix the detail, so it is not compared.
+#: ``assert_error(..., detail=UNCHECKED)``: no clause fixes the detail, so it is not compared.
 UNCHECKED: Final[Any] = _Marker("UNCHECKED")
 #: ``assert_error(..., detail=SOME_TEXT)``: a non-empty detail must be there, its wording is not the contract.
 SOME_TEXT: Final[Any] = _Marker("SOME_TEXT")
@@ -109,7 +111,7 @@ def operation_request(operation: str, user: str, task: str, prefix: str = TASKS)
         "updateTaskInput": ("PATCH", "/input", {"input": "ctc: contract probe"}),
         "sendTaskInput": ("POST", "/send", {"input": "ctc: contract probe"}),
         "getTaskLogs": ("GET", "/logs", None),
-        # newest level only (§8): a phantom task id makes them 404 at worst, never a build.
+        # newest level only (PAUSE-5): a phantom task id makes them 404 at worst, never a build.
         "pauseTask": ("POST", "/pause", None),
         "resumeTask": ("POST", "/resume", None),
     }[operation]
@@ -132,7 +134,7 @@ def media_type(response: httpx.Response) -> tuple[str, dict[str, str]]:
 
 
 def json_body(response: httpx.Response) -> Any:
-    """The parsed JSON body, after checking the §1 content type ``application/json; charset=utf-8``."""
+    """The parsed JSON body, after checking the ROUTE-8 content type ``application/json; charset=utf-8``."""
     kind, params = media_type(response)
     assert kind == "application/json", f"Content-Type of a JSON response: {response.headers.get('content-type')!r}"
     assert params.get("charset") == "utf-8", f"charset of a JSON response: {response.headers.get('content-type')!r}"
@@ -153,7 +155,7 @@ def assert_error(
     detail: Any = None,
     validations: list[dict[str, str]] | None = None,
 ) -> dict[str, Any]:
-    """Coder's error body (§1.1): exact ``message``; ``detail`` exact, absent (None), SOME_TEXT or UNCHECKED;
+    """Coder's error body (ERR-1): exact ``message``; ``detail`` exact, absent (None), SOME_TEXT or UNCHECKED;
     ``validations`` exact or absent (None: omitted when empty)."""
     assert_status(response, status)
     body = json_body(response)
@@ -170,7 +172,7 @@ def assert_error(
 
 def assert_refusal(response: httpx.Response, refusal: Refusal) -> dict[str, Any]:
     """The error answer a contract level gives for a condition (``levels.Refusal``): status, exact message, and
-    the detail when the note states it."""
+    the detail when its clause states it."""
     return assert_error(
         response, refusal.status, refusal.message, refusal.detail if refusal.detail_stated else UNCHECKED
     )
@@ -178,27 +180,28 @@ def assert_refusal(response: httpx.Response, refusal: Refusal) -> dict[str, Any]
 
 def only_at(level: Level, holds: bool, why: str) -> None:
     """Skip unless ``holds``: the behaviour under test is not the contract at this level (``why`` says where it
-    is, citing §8)."""
+    is, citing LEVEL-1)."""
     __tracebackhide__ = True  # the skip is reported at the test's line, not here
     if not holds:
         pytest.skip(f"not the contract at level {level.name} ({level.flavour}): {why}")
 
 
 def assert_not_found(response: httpx.Response) -> None:
-    """§1.1 not-found: 404 with exactly ``{"message": "Resource not found or ..."}`` (no detail, no trailing period)."""
+    """ERR-2 not-found: 404 with exactly ``{"message": "Resource not found or ..."}`` (no detail, no trailing
+    period)."""
     assert_status(response, 404)
     assert json_body(response) == NOT_FOUND
 
 
 def assert_no_body(response: httpx.Response, *, content_type: bool) -> None:
-    """An empty body; ``content_type=False`` also checks that no Content-Type is set (§1: DELETE 202, send 204)."""
+    """An empty body; ``content_type=False`` also checks that no Content-Type is set (ROUTE-9: DELETE 202, send 204)."""
     assert response.content == b"", f"expected no body, got {response.text[:200]!r}"
     if not content_type:
         assert "content-type" not in response.headers, f"unexpected Content-Type {response.headers['content-type']!r}"
 
 
 def assert_plain_text(response: httpx.Response, status: int, text: str, *, prefix: bool = False) -> None:
-    """A plain-text answer (§7.4 CSRF): Go's http.Error adds a trailing newline, so that is not compared."""
+    """A plain-text answer (CSRF-1): Go's http.Error adds a trailing newline, so that is not compared."""
     assert_status(response, status)
     kind, _ = media_type(response)
     assert kind == "text/plain", f"Content-Type: {response.headers.get('content-type')!r}"
@@ -222,7 +225,7 @@ def is_uuid(value: object) -> bool:
 
 
 def parse_time(value: str) -> tuple[datetime, int]:
-    """An RFC 3339 timestamp with up to nanosecond precision (§5), as (UTC second, nanoseconds) for ordering."""
+    """An RFC 3339 timestamp with up to nanosecond precision (SCHEMA-5), as (UTC second, nanoseconds) for ordering."""
     found = re.fullmatch(r"(\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d)(?:\.(\d{1,9}))?(Z|[+-]\d\d:\d\d)", value)
     assert found, f"not an RFC 3339 date-time: {value!r}"
     offset = "+00:00" if found.group(3) == "Z" else found.group(3)
@@ -231,9 +234,9 @@ def parse_time(value: str) -> tuple[datetime, int]:
 
 
 def assert_task_shape(task: Any, level: Level | None = None) -> None:
-    """The Task fields of §5: the always-present ones with their types, nullable UUIDs as string or null, and the
-    omitempty ones typed when present. With a ``level``: its ``current_state.state`` values, and ``display_name``
-    where the level has it (§5, #20856)."""
+    """The Task fields of SCHEMA-1 to SCHEMA-4: the always-present ones with their types, nullable UUIDs as string or
+    null, and the omitempty ones typed when present. With a ``level``: its ``current_state.state`` values, and
+    ``display_name`` where the level has it (NAME-5, #20856)."""
     assert isinstance(task, dict), f"a Task is an object: {task!r}"
     for key in ("id", "organization_id", "owner_id", "template_id", "template_version_id"):
         assert is_uuid(task.get(key)), f"{key} must be a UUID string: {task.get(key)!r}"
@@ -274,7 +277,7 @@ def assert_task_shape(task: Any, level: Level | None = None) -> None:
 
 
 def list_tasks(client: httpx.Client, q: str | None = None) -> list[dict[str, Any]]:
-    """GET the task list (optionally with ``q``), check 200, the body's shape and ``count == len(tasks)`` (§3.1)."""
+    """GET the task list (optionally with ``q``), check 200, the body's shape and ``count == len(tasks)`` (LIST-1)."""
     response = client.get(TASKS, params=None if q is None else {"q": q})
     assert_status(response, 200)
     body = json_body(response)
@@ -285,7 +288,7 @@ def list_tasks(client: httpx.Client, q: str | None = None) -> list[dict[str, Any
 
 
 def send_input(client: httpx.Client, path: str, text: str, *, timeout: float) -> httpx.Response:
-    """POST ``{"input": text}`` to a send path, again while the agent answers "not ready" (§3.6: 502, 409 since
+    """POST ``{"input": text}`` to a send path, again while the agent answers "not ready" (SEND-4: 502, 409 since
     #23424), until ``timeout``: the agent is busy for a while after each message, and that is not what a test
     checks (test_send_while_the_agent_works_answers_not_ready checks the status)."""
     deadline = time.monotonic() + timeout

@@ -1,4 +1,5 @@
-"""Authentication on every operation: the 401 bodies, every token transport, their precedence, and CSRF (§7).
+"""Authentication on every operation: the 401 bodies, every token transport, their precedence, and CSRF (AUTH-1 to
+AUTH-15, CSRF-1 to CSRF-3).
 
 Real tokens are held as ``Secret`` and revealed only inside ``_send``, which returns the response alone: no test
 frame, assertion message or exception text can carry a token (URLs are never compared: a query token is in them).
@@ -54,7 +55,7 @@ def _send(
     credentials: Sequence[tuple[str, Secret]],
     **kwargs: Any,
 ) -> httpx.Response:
-    """Send one request with each token placed where its transport says (§7.1): ``cookie``, ``query``
+    """Send one request with each token placed where its transport says (AUTH-1): ``cookie``, ``query``
     (coder_session_token), ``access_token`` (query), ``header:<Name>``, ``authorization:<prefix>``."""
     error = None
     try:
@@ -92,12 +93,12 @@ def _send_revealed(
 
 
 def _wrong_secret(user: Any) -> Secret:
-    """User A's real key id (the part before '-') with a made-up secret of the right length (§7.2, §7.3)."""
+    """User A's real key id (the part before '-') with a made-up secret of the right length (AUTH-8)."""
     return Secret(user.token.reveal().split("-", 1)[0] + "-" + _random(22))
 
 
 def _assert_signed_out(response: httpx.Response, detail: str) -> None:
-    """§7.3: 401, the signed-out message with ``detail``, and a ``WWW-Authenticate: Bearer ...`` header."""
+    """AUTH-6, AUTH-10: 401, the signed-out message with ``detail``, and a ``WWW-Authenticate: Bearer ...`` header."""
     assert_error(response, 401, SIGNED_OUT, detail)
     challenge = response.headers.get("www-authenticate", "")
     assert challenge.startswith("Bearer"), f"WWW-Authenticate: {challenge!r}"
@@ -105,7 +106,7 @@ def _assert_signed_out(response: httpx.Response, detail: str) -> None:
 
 
 def _operation_params(status: int) -> list[Any]:
-    """One pytest.param per operation of every level (pause and resume: newest, §8), marked with the operation and
+    """One pytest.param per operation of every level (pause and resume: newest, PAUSE-1), marked with the operation and
     ``status`` (and ``writes`` for writes); tests skip the operations their level lacks (``_served``)."""
     params = []
     for operation in (*OPERATIONS, *PAUSE_OPERATIONS):
@@ -121,14 +122,14 @@ def _operation_params(status: int) -> list[Any]:
 
 def _served(level: Level, operation: str) -> None:
     """Skip an operation the level does not serve (pause and resume before the newest level)."""
-    only_at(level, operation in level.operations, "pause and resume arrived after v2.31 (#21889, #21948; §8)")
+    only_at(level, operation in level.operations, "pause and resume arrived after v2.31 (#21889, #21948; PAUSE-1)")
 
 
 @pytest.mark.parametrize("operation", _operation_params(401))
 def test_no_token_answers_401_signed_out(
     anonymous_client: httpx.Client, registry: Any, level: Level, operation: str
 ) -> None:
-    """§7.3: a request without any token answers 401 with the signed-out message, the "must be provided" detail
+    """AUTH-6: a request without any token answers 401 with the signed-out message, the "must be provided" detail
     and a ``WWW-Authenticate: Bearer`` challenge, on every operation (authentication runs before anything else)."""
     _served(level, operation)
     method, path, kwargs = operation_request(operation, "me", registry.phantom_id())
@@ -161,8 +162,8 @@ def test_bad_token_answers_401_with_its_detail(
     make_token: Any,
     detail: str,
 ) -> None:
-    """§7.2, §7.3: a token of the wrong shape (each of the three shape errors), with an unknown key id, or with the
-    wrong secret for a real key id answers 401 with the signed-out message and that case's detail."""
+    """AUTH-5, AUTH-7, AUTH-8: a token of the wrong shape (each of the three shape errors), with an unknown key id, or
+    with the wrong secret for a real key id answers 401 with the signed-out message and that case's detail."""
     _served(level, operation)
     method, path, kwargs = operation_request(operation, "me", registry.phantom_id())
     response = _send(anonymous_client, method, path, [("header:Coder-Session-Token", make_token(target.user_a))],
@@ -170,7 +171,7 @@ def test_bad_token_answers_401_with_its_detail(
     _assert_signed_out(response, detail)
 
 
-# --- Every transport works (§7.1) ---------------------------------------------------------------------------------
+# --- Every transport works (AUTH-1) ---------------------------------------------------------------------------------
 
 TRANSPORTS = [
     pytest.param("header:Coder-Session-Token", id="header"),
@@ -190,7 +191,7 @@ TRANSPORTS = [
 def test_every_transport_authenticates_a_read(
     anonymous_client: httpx.Client, target: Any, active_task: SharedTask, transport: str
 ) -> None:
-    """§7.1: the token is accepted from the cookie, either query parameter, the Coder-Session-Token header in any
+    """AUTH-1: the token is accepted from the cookie, either query parameter, the Coder-Session-Token header in any
     case, and ``Authorization: Bearer`` (prefix in any case, spaces trimmed): the list answers 200 as user A."""
     response = _send(anonymous_client, "GET", TASKS, [(transport, target.user_a.token)])
     assert_status(response, 200)
@@ -204,14 +205,14 @@ def test_every_transport_authenticates_a_read(
 def test_every_transport_authenticates_a_write(
     anonymous_client: httpx.Client, target: Any, registry: Any, transport: str
 ) -> None:
-    """§7.1, §7.4: without a cookie no CSRF rule applies, so each transport authenticates a DELETE, which then
+    """AUTH-1, CSRF-2: without a cookie no CSRF rule applies, so each transport authenticates a DELETE, which then
     reaches the task resolver: a task id that matches nothing answers the 404 not-found body, not 401 or 400."""
     response = _send(anonymous_client, "DELETE", task_path("me", registry.phantom_id()),
                      [(transport, target.user_a.token)])  # fmt: skip
     assert_not_found(response)
 
 
-# --- Precedence: the first present, non-empty source wins (§7.1) ------------------------------------------------
+# --- Precedence: the first present, non-empty source wins (AUTH-4, AUTH-2) ----------------------------------------
 
 # Sources in the order the server reads them.
 ORDER = ["cookie", "query", "header:Coder-Session-Token", "authorization:Bearer ", "access_token"]
@@ -228,7 +229,7 @@ PAIRS = [
 def test_an_invalid_token_in_an_earlier_source_wins_over_a_valid_later_one(
     anonymous_client: httpx.Client, target: Any, first: str, later: str
 ) -> None:
-    """§7.1: the token is read from the first source present (cookie, query coder_session_token,
+    """AUTH-4: the token is read from the first source present (cookie, query coder_session_token,
     Coder-Session-Token, Authorization Bearer, access_token); a malformed one there answers 401 with its own detail
     although a valid token sits in a later source. (GET, so the cookie meets no CSRF rule.)"""
     response = _send(anonymous_client, "GET", TASKS, [(first, Secret("notatoken")), (later, target.user_a.token)])
@@ -240,16 +241,16 @@ def test_an_invalid_token_in_an_earlier_source_wins_over_a_valid_later_one(
 def test_an_empty_earlier_source_is_skipped(
     anonymous_client: httpx.Client, target: Any, first: str, later: str
 ) -> None:
-    """§7.1: a source that is present but empty does not count: the valid token in a later source is used (200)."""
+    """AUTH-2: a source that is present but empty does not count: the valid token in a later source is used (200)."""
     response = _send(anonymous_client, "GET", TASKS, [(first, Secret("")), (later, target.user_a.token)])
     assert_status(response, 200)
 
 
-# --- CSRF on cookie-authenticated writes (§7.4) ------------------------------------------------------------------
+# --- CSRF on cookie-authenticated writes (CSRF-1) ------------------------------------------------------------------
 
 
 def _write_params() -> list[Any]:
-    """The writes of every level: the four of 82f525baf3, then pause and resume (newest, §8)."""
+    """The writes of every level: the four of 82f525baf3, then pause and resume (newest, PAUSE-1)."""
     writes = [operation for operation in OPERATIONS if operation in WRITE_OPERATIONS] + list(PAUSE_OPERATIONS)
     return [
         pytest.param(operation, id=operation, marks=[pytest.mark.operation(operation, 400), pytest.mark.writes])
@@ -267,8 +268,8 @@ def _csrf_request(registry: Any, level: Level, operation: str, prefix: str) -> t
 def test_cookie_only_write_fails_the_csrf_check(
     anonymous_client: httpx.Client, target: Any, registry: Any, level: Level, operation: str, prefix: str
 ) -> None:
-    """§7.4: a POST, PATCH or DELETE authenticated only by the ``coder_session_token`` cookie answers 400
-    text/plain "Something is wrong with your CSRF token..." on every write of the level, through every mount (§8)
+    """CSRF-1: a POST, PATCH or DELETE authenticated only by the ``coder_session_token`` cookie answers 400
+    text/plain "Something is wrong with your CSRF token..." on every write of the level, through every mount (ROUTE-1)
     (writes go to a task id matching nothing, create sends an empty body: even a server without the rule changes
     nothing)."""
     method, path, kwargs = _csrf_request(registry, level, operation, prefix)
@@ -280,7 +281,7 @@ def test_cookie_only_write_fails_the_csrf_check(
 def test_cookie_and_a_different_header_fail_with_the_mismatch_text(
     anonymous_client: httpx.Client, target: Any, registry: Any, level: Level, operation: str, prefix: str
 ) -> None:
-    """§7.4: a cookie write whose Coder-Session-Token header holds a different value answers 400 text/plain
+    """CSRF-3: a cookie write whose Coder-Session-Token header holds a different value answers 400 text/plain
     "CSRF error encountered. ... the values do not match. ...", on every write of the level, through every
     mount."""
     method, path, kwargs = _csrf_request(registry, level, operation, prefix)
@@ -303,7 +304,7 @@ def test_cookie_and_a_different_header_fail_with_the_mismatch_text(
 def test_cookie_write_with_a_matching_token_passes_the_csrf_check(
     anonymous_client: httpx.Client, target: Any, registry: Any, companion: str
 ) -> None:
-    """§7.4: the CSRF rule does not apply when the cookie comes with the same token in the Coder-Session-Token
+    """CSRF-2: the CSRF rule does not apply when the cookie comes with the same token in the Coder-Session-Token
     header or coder_session_token query parameter, or with an Authorization Bearer header: the DELETE reaches the
     task resolver (404 not-found body for a task id matching nothing)."""
     response = _send(anonymous_client, "DELETE", task_path("me", registry.phantom_id()),

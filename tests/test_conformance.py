@@ -1,7 +1,7 @@
 """Property-based conformance: every operation of the target level's document with positive and negative data.
 
 The document is spec/coder-tasks.yaml with the overlays of the target's contract level (``levels.build_spec``):
-at 2.29 and newest every operation at /api/v2/tasks as well, at newest pause and resume too (§8). schemathesis
+at 2.29 and newest every operation at /api/v2/tasks as well, at newest pause and resume too (PAUSE-1). schemathesis
 generates the cases (examples, coverage and fuzzing phases) and runs every check listed in
 docs/checks.md; one subtest per operation, reported as ``test_conformance[METHOD /path]``. Each case is aimed at
 the target first (``aiming.py``): ``{user}`` is user A (``me``, username or id), ``{task}`` a task this run created
@@ -55,8 +55,8 @@ def conformance(
     traffic: Any,
     level: Level,
 ) -> Iterator[Sender]:
-    """User A's sender, aimed at tasks of this run: an active one, a paused one (§3.5, §3.8), a deleted one, and
-    where the level has pause and resume (§8), one those cases take turns on."""
+    """User A's sender, aimed at tasks of this run: an active one, a paused one (INPUT-4, AGENT-1), a deleted one, and
+    where the level has pause and resume (PAUSE-1), one those cases take turns on."""
     aim = aiming.Aim(
         username=target.user_a.username,
         user_id=target.user_a.id,
@@ -104,7 +104,8 @@ schema = schemathesis.pytest.from_fixture("api_schema")
 
 @schema.parametrize()
 def test_conformance(case: Case, conformance: Sender, target: Target) -> None:
-    """Every generated case passes every check of docs/checks.md (§1-§7: statuses, bodies, headers, auth)."""
+    """Every generated case passes every check of docs/checks.md (statuses, bodies, headers, auth: ERR-1,
+    SCHEMA-1, ROUTE-5, ROUTE-8, AUTH-6 and the clauses each check cites)."""
     assert conformance.aim is not None
     operation = case.operation
     if target.read_only:
@@ -137,7 +138,8 @@ reads = schemathesis.pytest.from_fixture("api_schema").include(method="GET")
 def test_user_b_cannot_read_user_a_tasks(
     case: Case, conformance: Sender, sender_b: Sender, registry: TaskRegistry, target: Target
 ) -> None:
-    """A generated read that shows user A their task shows user B nothing: 404, and no A task in B's list (§7.5)."""
+    """A generated read that shows user A their task shows user B nothing: 404, and no A task in B's list (RBAC-2,
+    RBAC-5)."""
     assert conformance.aim is not None
     if case.method.upper() != "GET":
         reject()  # only reads are replayed as another user: a write would change A's task if isolation failed
@@ -149,11 +151,13 @@ def test_user_b_cannot_read_user_a_tasks(
         if aiming.operation_id(case) == contract.LIST:
             if as_b.status_code == 200:
                 leaked = mine & {str(task.get("id", "")).lower() for task in as_b.json().get("tasks", [])}
-                assert not leaked, f"user B's GET {case.formatted_path} lists user A's task(s) {sorted(leaked)} (§7.5)"
+                assert not leaked, (
+                    f"user B's GET {case.formatted_path} lists user A's task(s) {sorted(leaked)} (RBAC-5)"
+                )
         elif as_a.status_code == 200:
             assert as_b.status_code == 404, (
                 f"user B's GET {case.formatted_path} answered {as_b.status_code} for user A's task; "
-                "another member's task must be 404 by id and by owner/name (§3.3, §7.5)"
+                "another member's task must be 404 by id and by owner/name (RBAC-2)"
             )
     except AssertionError as exc:
         add_note(exc, f"Reproduce as user B with:\n\n    {case.as_curl_command(headers=as_b.request.headers)}")

@@ -1,6 +1,6 @@
-"""Client errors of task creation, each with the exact body the behaviour note gives (§3.2): invalid and duplicate
-names, unknown or non-AI template versions, and request bodies that are no valid JSON (create, PATCH /input and send
-decode alike, §1.1)."""
+"""Client errors of task creation, each with the exact body Coder gives (NAME-1, CREATE-3, CREATE-4, CREATE-6, ERR-3):
+invalid and duplicate names, unknown or non-AI template versions, and request bodies that are no valid JSON (create,
+PATCH /input and send decode alike, ERR-3)."""
 
 from __future__ import annotations
 
@@ -36,7 +36,7 @@ def _needs_template(target: Any) -> str:
     return str(target.template_version_id)
 
 
-# --- create: names, templates, JSON (§3.2) -----------------------------------------------------------------------
+# --- create: names, templates, JSON (CREATE-2) -----------------------------------------------------------------------
 
 
 @pytest.mark.operation("createTask", 400)
@@ -55,14 +55,14 @@ def _needs_template(target: Any) -> str:
         pytest.param("ctc--x", ALNUM, id="double-hyphen"),
         pytest.param("ctc.x", ALNUM, id="dot"),
         pytest.param("new", 'cannot use "new" as a name', id="new"),
-        # Same %q pattern as "new" in NameValid (§3.2 gives "new"; "create" is the other reserved word).
+        # Same %q pattern as "new" in NameValid (NAME-1 gives "new"; "create" is the other reserved word).
         pytest.param("create", 'cannot use "create" as a name', id="create"),
     ],
 )
 def test_invalid_task_name_answers_400_with_its_detail(
     client_a: httpx.Client, target: Any, name: str, detail: str
 ) -> None:
-    """§3.2 NameValid: a name longer than 32 bytes, with characters outside [a-zA-Z0-9-], with leading, trailing or
+    """NAME-1: a name longer than 32 bytes, with characters outside [a-zA-Z0-9-], with leading, trailing or
     double hyphens, untrimmed, or one of the reserved ``new``/``create`` answers 400 "Unable to create a Task with
     the provided name." with the rule it broke as detail. (Name checks come after the template lookup, so the
     request names a real AI template version.)"""
@@ -76,9 +76,9 @@ def test_invalid_task_name_answers_400_with_its_detail(
 def test_duplicate_name_answers_409_with_name_validation(
     client_a: httpx.Client, target: Any, active_task: SharedTask, prefix: str
 ) -> None:
-    """§3.2 step 8: a name the owner's live task (and workspace) already has answers 409
+    """CREATE-6: a name the owner's live task (and workspace) already has answers 409
     ``Workspace "<name>" already exists.`` with validations ``[{"field": "name", ...}]``, through every mount
-    (§8)."""
+    (ROUTE-1)."""
     body = {"template_version_id": _needs_template(target), "input": "ctc: duplicate", "name": active_task.name}
     response = client_a.post(task_path("me", prefix=prefix), json=body)
     assert_error(response, 409, f'Workspace "{active_task.name}" already exists.', None, [DUPLICATE_NAME_VALIDATION])
@@ -88,7 +88,7 @@ def test_duplicate_name_answers_409_with_name_validation(
 @pytest.mark.writes
 @pytest.mark.needs_template
 def test_duplicate_name_is_case_insensitive(client_a: httpx.Client, target: Any, active_task: SharedTask) -> None:
-    """§3.2 step 8: the same name in upper case also collides (workspace names compare case-insensitively): 409
+    """CREATE-6: the same name in upper case also collides (workspace names compare case-insensitively): 409
     with the ``name`` validation."""
     body = {"template_version_id": _needs_template(target), "input": "ctc: duplicate", "name": active_task.name.upper()}
     response = client_a.post(task_path("me"), json=body)
@@ -102,7 +102,7 @@ def test_duplicate_name_is_case_insensitive(client_a: httpx.Client, target: Any,
 def test_a_deleted_tasks_name_can_be_used_again(
     client_a: httpx.Client, target: Any, make_task: Callable[..., dict[str, Any]]
 ) -> None:
-    """§3.4, §3.2 step 8: deleting a task frees its name. The duplicate check is about live workspaces, so a create
+    """DELETE-1, CREATE-7: deleting a task frees its name. The duplicate check is about live workspaces, so a create
     with the name may answer 409 while the delete build still runs, then 201. (Its own task: the name is reused.)"""
     task = make_task(wait="settled")
     assert_status(client_a.delete(task_path("me", str(task["id"]))), 202)
@@ -122,7 +122,7 @@ def test_a_deleted_tasks_name_can_be_used_again(
 @pytest.mark.writes
 @pytest.mark.parametrize("omit", [pytest.param(False, id="unknown-id"), pytest.param(True, id="omitted")])
 def test_unknown_template_version_answers_400(client_a: httpx.Client, registry: Any, omit: bool) -> None:
-    """§3.2 step 3: a template version that does not exist (or is omitted: the nil UUID) answers 400
+    """CREATE-3: a template version that does not exist (or is omitted: the nil UUID) answers 400
     ``{"message": "Template version not found or you do not have access to this resource"}``."""
     body: dict[str, Any] = {"input": "ctc: must not be created"}
     if not omit:
@@ -133,7 +133,7 @@ def test_unknown_template_version_answers_400(client_a: httpx.Client, registry: 
 @pytest.mark.operation("createTask", 400)
 @pytest.mark.writes
 def test_template_without_ai_task_answers_400(client_a: httpx.Client, target: Any) -> None:
-    """§3.2 step 4: a template version whose template has no coder_ai_task resource answers 400
+    """CREATE-4: a template version whose template has no coder_ai_task resource answers 400
     ``Template does not have a valid "coder_ai_task" resource.``"""
     if target.non_task_template_version_id is None:
         pytest.skip("needs --non-task-template-version-id (a template version without a coder_ai_task resource)")
@@ -142,7 +142,7 @@ def test_template_without_ai_task_answers_400(client_a: httpx.Client, target: An
 
 
 INVALID_BODIES = [
-    # §1.1 gives "EOF" for an empty body; other decoder details are Go's wording, so only their presence counts.
+    # ERR-3 gives "EOF" for an empty body; other decoder details are Go's wording, so only their presence counts.
     pytest.param(b"", "EOF", id="empty"),
     pytest.param(b"{not json", SOME_TEXT, id="syntax-error"),
     pytest.param(b'{"input": 5}', SOME_TEXT, id="input-not-a-string"),
@@ -161,7 +161,7 @@ INVALID_BODIES = [
     ],
 )
 def test_create_with_invalid_json_answers_400(client_a: httpx.Client, content: bytes, detail: Any) -> None:
-    """§3.2 step 2, §1.1: a body that is no valid CreateTaskRequest JSON answers 400
+    """CREATE-2, ERR-3: a body that is no valid CreateTaskRequest JSON answers 400
     "Request body must be valid JSON." with the decoder's error as detail ("EOF" for an empty body)."""
     response = client_a.post(task_path("me"), content=content, headers={"Content-Type": "application/json"})
     assert_error(response, 400, BAD_JSON, detail)
@@ -179,7 +179,7 @@ def test_create_with_invalid_json_answers_400(client_a: httpx.Client, content: b
 def test_input_with_invalid_json_answers_400(
     client_a: httpx.Client, active_task: SharedTask, suffix: str, content: bytes, detail: Any
 ) -> None:
-    """§3.5 step 1, §3.6 step 1: PATCH /input and POST /send decode the body first: invalid JSON answers 400
+    """INPUT-2, SEND-2: PATCH /input and POST /send decode the body first: invalid JSON answers 400
     "Request body must be valid JSON." (before any status check)."""
     path = task_path("me", active_task.id, suffix)
     method = "PATCH" if suffix == "/input" else "POST"

@@ -1,5 +1,5 @@
-"""``display_name`` on tasks, from v2.29 on (§5, §8 #20856): always present on a Task, optional on create, trimmed,
-at most 64 bytes. Skipped at levels without it (82f: the field is an unknown one and ignored, §1.1)."""
+"""``display_name`` on tasks, from v2.29 on (NAME-4, NAME-5, #20856): always present on a Task, optional on create,
+trimmed, at most 64 bytes. Skipped at levels without it (82f: the field is an unknown one and ignored, ERR-5)."""
 
 from __future__ import annotations
 
@@ -20,7 +20,7 @@ pytestmark = pytest.mark.needs_template
 @pytest.fixture
 def template_version_id(target: Any, level: Level) -> str:
     """The target's AI-task template version; skips where display_name is not the contract or nothing can be made."""
-    only_at(level, level.display_name, "display_name arrived with v2.29 (#20856, §8)")
+    only_at(level, level.display_name, "display_name arrived with v2.29 (#20856, NAME-4)")
     if target.template_version_id is None:
         pytest.skip(SKIP_NO_TEMPLATE)
     return str(target.template_version_id)
@@ -28,9 +28,9 @@ def template_version_id(target: Any, level: Level) -> str:
 
 @pytest.mark.operation("getTask", 200)
 def test_every_task_has_a_display_name(client_a: httpx.Client, active_task: SharedTask, level: Level) -> None:
-    """§5 (#20856): a Task always carries ``display_name``, a string, also when the create request gave none
+    """NAME-5 (#20856): a Task always carries ``display_name``, a string, also when the create request gave none
     (it is then generated along with the name; its wording is the server's, so only its type is checked)."""
-    only_at(level, level.display_name, "display_name arrived with v2.29 (#20856, §8)")
+    only_at(level, level.display_name, "display_name arrived with v2.29 (#20856, NAME-4)")
     task = json_body(client_a.get(task_path("me", active_task.id)))
     assert isinstance(task.get("display_name"), str), task.get("display_name")
 
@@ -40,7 +40,7 @@ def test_every_task_has_a_display_name(client_a: httpx.Client, active_task: Shar
 def test_display_name_is_stored_trimmed(
     client_a: httpx.Client, registry: Any, template_version_id: str, level: Level
 ) -> None:
-    """§5 (#20856): ``display_name`` is trimmed before it is stored: the 201 and a later GET, through the mount
+    """NAME-4 (#20856): ``display_name`` is trimmed before it is stored: the 201 and a later GET, through the mount
     Coder documents at this level, show it without the surrounding whitespace."""
     body = {
         "template_version_id": template_version_id,
@@ -69,7 +69,7 @@ def test_display_name_is_stored_trimmed(
 def test_display_name_longer_than_64_bytes_answers_400(
     client_a: httpx.Client, registry: Any, template_version_id: str, display_name: str
 ) -> None:
-    """§5 (#20856): a display name longer than 64 bytes after trimming answers 400 "Display name must be 64
+    """NAME-4 (#20856): a display name longer than 64 bytes after trimming answers 400 "Display name must be 64
     characters or less." (the rest of the request is valid, so only the display name can be at fault)."""
     body = {
         "template_version_id": template_version_id,

@@ -1,4 +1,4 @@
-"""Isolation between two ordinary members: user B cannot see, change or delete user A's task (§3.3, §3.5, §7.5).
+"""Isolation between two ordinary members: user B cannot see, change or delete user A's task (RBAC-2, RBAC-3, RBAC-5).
 
 B's writes go to a task of A's that the run created, so the write guard lets them through; a correct server
 answers 404 before touching it. That task is created only for this module (``victim``): a server that wrongly
@@ -61,7 +61,7 @@ READ_ADDRESSES = [*ADDRESSES, pytest.param(lambda a, task: ("me", task.name), id
 def test_other_member_cannot_read_the_task(
     client_b: httpx.Client, target: Any, victim: SharedTask, address: Any, suffix: str
 ) -> None:
-    """§3.3, §7.5: B reading A's task (get, logs) by id or by name, under ``me`` or A's username or UUID, gets
+    """RBAC-2: B reading A's task (get, logs) by id or by name, under ``me`` or A's username or UUID, gets
     the exact 404 not-found body: existence is not leaked."""
     user, task = address(target.user_a, victim)
     assert_not_found(client_b.get(task_path(user, task, suffix)))
@@ -80,7 +80,7 @@ def _assert_unchanged(client_a: httpx.Client, victim: SharedTask) -> None:
 def test_other_member_cannot_delete_the_task(
     client_a: httpx.Client, client_b: httpx.Client, target: Any, victim: SharedTask, address: Any
 ) -> None:
-    """§3.4, §7.5: B's DELETE of A's task answers 404 and A's task still exists afterwards."""
+    """DELETE-3, RBAC-3: B's DELETE of A's task answers 404 and A's task still exists afterwards."""
     user, task = address(target.user_a, victim)
     assert_not_found(client_b.delete(task_path(user, task)))
     _assert_unchanged(client_a, victim)
@@ -92,7 +92,7 @@ def test_other_member_cannot_delete_the_task(
 def test_other_member_cannot_change_the_prompt(
     client_a: httpx.Client, client_b: httpx.Client, target: Any, victim: SharedTask, address: Any
 ) -> None:
-    """§3.5, §7.5: B's PATCH /input on A's task answers 404 and A's prompt is unchanged."""
+    """INPUT-6, RBAC-3: B's PATCH /input on A's task answers 404 and A's prompt is unchanged."""
     user, task = address(target.user_a, victim)
     assert_not_found(client_b.patch(task_path(user, task, "/input"), json={"input": "ctc: written by user B"}))
     _assert_unchanged(client_a, victim)
@@ -104,7 +104,7 @@ def test_other_member_cannot_change_the_prompt(
 def test_other_member_cannot_send_to_the_task(
     client_a: httpx.Client, client_b: httpx.Client, target: Any, run_id: str, victim: SharedTask, address: Any
 ) -> None:
-    """§3.6, §7.5: B's send to A's task answers 404 and nothing B sent reaches A's logs."""
+    """RBAC-3: B's send to A's task answers 404 and nothing B sent reaches A's logs."""
     user, task = address(target.user_a, victim)
     text = f"ctc {run_id}: sent by user B"
     assert_not_found(client_b.post(task_path(user, task, "/send"), json={"input": text}))
@@ -131,8 +131,9 @@ def test_other_member_cannot_pause_or_resume_the_task(
     address: Any,
     suffix: str,
 ) -> None:
-    """§7.5, §8 (newest: #21889, #21948): B's pause or resume of A's task answers 404 and A's task keeps running."""
-    only_at(level, level.pause_resume, "pause and resume arrived after v2.31 (§8)")
+    """RBAC-3, PAUSE-1 (newest: #21889, #21948): B's pause or resume of A's task answers 404 and A's task keeps
+    running."""
+    only_at(level, level.pause_resume, "pause and resume arrived after v2.31 (PAUSE-1)")
     user, task = address(target.user_a, victim)
     assert_not_found(client_b.post(task_path(user, task, suffix)))
     assert json_body(client_a.get(task_path("me", victim.id)))["status"] == "active", "B paused A's task"
@@ -141,15 +142,15 @@ def test_other_member_cannot_pause_or_resume_the_task(
 @pytest.mark.operation("createTask", 404)
 @pytest.mark.writes
 def test_other_member_cannot_create_a_task_for_the_owner(client_b: httpx.Client, target: Any, prefix: str) -> None:
-    """§2.1 step 5: B addressing A's username in ``{user}`` gets 404 from the ``{user}`` resolver, through every
-    mount (§8). (An empty body: even a server that let B through would fail decoding and create nothing.)"""
+    """USER-3: B addressing A's username in ``{user}`` gets 404 from the ``{user}`` resolver, through every
+    mount (ROUTE-1). (An empty body: even a server that let B through would fail decoding and create nothing.)"""
     response = client_b.post(task_path(target.user_a.username, prefix=prefix), content=b"")
     assert_not_found(response)
 
 
 @pytest.mark.operation("listTasks", 200)
 def test_other_member_does_not_list_the_task(client_b: httpx.Client, target: Any, victim: SharedTask) -> None:
-    """§3.1, §7.5: B's list (no ``q``) holds only B's tasks, not A's."""
+    """LIST-4, RBAC-5: B's list (no ``q``) holds only B's tasks, not A's."""
     tasks = list_tasks(client_b)
     assert victim.id not in {task["id"] for task in tasks}
     assert {task["owner_id"] for task in tasks} <= {target.user_b.id}
@@ -159,15 +160,15 @@ def test_other_member_does_not_list_the_task(client_b: httpx.Client, target: Any
 def test_other_member_filtering_by_owner_uuid_gets_an_empty_list(
     client_b: httpx.Client, target: Any, victim: SharedTask
 ) -> None:
-    """§6, §7.5: ``owner:<A's UUID>`` is taken as is; B may read none of A's tasks, so the list is empty."""
+    """QUERY-4, RBAC-5: ``owner:<A's UUID>`` is taken as is; B may read none of A's tasks, so the list is empty."""
     assert list_tasks(client_b, f"owner:{target.user_a.id}") == []
 
 
 @pytest.mark.operation("listTasks", 400)
 def test_other_member_cannot_filter_by_the_owners_username(client_b: httpx.Client, target: Any) -> None:
-    """§6, §7.5: B cannot resolve A's username, so ``owner:<A's username>`` answers 400 "Invalid task search
+    """QUERY-13, RBAC-5: B cannot resolve A's username, so ``owner:<A's username>`` answers 400 "Invalid task search
     query." with the owner validation."""
-    username = target.user_a.username.lower()  # the query is lower-cased before parsing (§6)
+    username = target.user_a.username.lower()  # the query is lower-cased before parsing (QUERY-1)
     detail = (
         f'Query param "owner" has invalid value: user "{username}" either does not exist, or you are unauthorized '
         "to view them"

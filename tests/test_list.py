@@ -1,6 +1,6 @@
 """List semantics: order, count, what each ``q`` filter selects, and that a member sees only their own tasks
-(§3.1, §6). Assertions name the tasks this run created and check that no other owner's task appears; they never
-assume the target has no other tasks."""
+(LIST and QUERY clauses, e.g. LIST-1, QUERY-4). Assertions name the tasks this run created and check that no other
+owner's task appears; they never assume the target has no other tasks."""
 
 from __future__ import annotations
 
@@ -21,7 +21,7 @@ def _ids(tasks: list[dict[str, Any]]) -> set[str]:
 
 @pytest.mark.operation("listTasks", 200)
 def test_list_is_newest_first(client_a: httpx.Client, active_task: SharedTask, paused_task: SharedTask) -> None:
-    """§3.1: tasks come in ``created_at`` descending order (the run's two shared tasks among them)."""
+    """LIST-3: tasks come in ``created_at`` descending order (the run's two shared tasks among them)."""
     tasks = list_tasks(client_a)
     assert {active_task.id, paused_task.id} <= _ids(tasks)
     created = [parse_time(task["created_at"]) for task in tasks]
@@ -30,7 +30,7 @@ def test_list_is_newest_first(client_a: httpx.Client, active_task: SharedTask, p
 
 @pytest.mark.operation("listTasks", 200)
 def test_a_member_sees_only_their_own_tasks(client_a: httpx.Client, target: Any, active_task: SharedTask) -> None:
-    """§3.1, §7.5: without ``q`` a member's list holds their own tasks and no task of another owner."""
+    """LIST-4, RBAC-5: without ``q`` a member's list holds their own tasks and no task of another owner."""
     tasks = list_tasks(client_a)
     assert active_task.id in _ids(tasks)
     assert {task["owner_id"] for task in tasks} == {target.user_a.id}
@@ -57,8 +57,9 @@ def test_owner_filter_selects_the_callers_tasks(
     paused_task: SharedTask,
     make_q: Callable[[Any], str],
 ) -> None:
-    """§6: ``owner:`` takes ``me``, a username (case-insensitive: the query is lower-cased) or a UUID, quoted or
-    not, and a bare term means owner; each selects the caller's tasks and no one else's."""
+    """QUERY-4, QUERY-1, QUERY-2, QUERY-3: ``owner:`` takes ``me``, a username (case-insensitive: the query is
+    lower-cased) or a UUID, quoted or not, and a bare term means owner; each selects the caller's tasks and no one
+    else's."""
     tasks = list_tasks(client_a, make_q(target.user_a))
     assert {active_task.id, paused_task.id} <= _ids(tasks)
     assert {task["owner_id"] for task in tasks} == {target.user_a.id}
@@ -78,8 +79,8 @@ def test_owner_filter_selects_the_callers_tasks(
 def test_status_filter_selects_tasks_in_that_status(
     client_a: httpx.Client, active_task: SharedTask, paused_task: SharedTask, q: str, wanted: str
 ) -> None:
-    """§6: ``status:<value>`` selects tasks whose computed status is that value (filters combine with AND): the
-    run's active task appears under ``active`` only and its paused task under ``paused`` only."""
+    """QUERY-6, QUERY-7: ``status:<value>`` selects tasks whose computed status is that value (filters combine with
+    AND): the run's active task appears under ``active`` only and its paused task under ``paused`` only."""
     tasks = list_tasks(client_a, q)
     inside, outside = (active_task, paused_task) if wanted == "active" else (paused_task, active_task)
     assert inside.id in _ids(tasks)
@@ -91,7 +92,7 @@ def test_status_filter_selects_tasks_in_that_status(
 def test_organization_filter_selects_that_organizations_tasks(
     client_a: httpx.Client, active_task: SharedTask, paused_task: SharedTask
 ) -> None:
-    """§6: ``organization:<uuid>`` (the organization of a task this run created) selects tasks of that
+    """QUERY-5: ``organization:<uuid>`` (the organization of a task this run created) selects tasks of that
     organization, the run's among them."""
     organization = active_task.task["organization_id"]
     tasks = list_tasks(client_a, f"organization:{organization}")
@@ -102,8 +103,8 @@ def test_organization_filter_selects_that_organizations_tasks(
 @pytest.mark.operation("listTasks", 200)
 @pytest.mark.parametrize("key", ["owner", "organization"])
 def test_unknown_uuid_filter_answers_an_empty_list(client_a: httpx.Client, registry: Any, key: str) -> None:
-    """§6: a UUID in ``owner:``/``organization:`` is taken as is, with no existence check: one that matches
-    nothing answers 200 ``{"tasks": [], "count": 0}`` (an empty array, never null)."""
+    """QUERY-4, QUERY-5: a UUID in ``owner:``/``organization:`` is taken as is, with no existence check: one that
+    matches nothing answers 200 ``{"tasks": [], "count": 0}`` (an empty array, never null)."""
     response = client_a.get(TASKS, params={"q": f"{key}:{registry.phantom_id()}"})
     assert_status(response, 200)
     assert json_body(response) == {"tasks": [], "count": 0}
@@ -111,14 +112,14 @@ def test_unknown_uuid_filter_answers_an_empty_list(client_a: httpx.Client, regis
 
 @pytest.mark.operation("listTasks", 200)
 def test_deleted_task_is_not_listed(client_a: httpx.Client, deleted_task: DeletedTask) -> None:
-    """§3.1: only non-deleted tasks are listed."""
+    """LIST-2: only non-deleted tasks are listed."""
     assert deleted_task.deletion.status_code == 202, f"the shared task was not deleted: {deleted_task.deletion}"
     assert deleted_task.id not in _ids(list_tasks(client_a, "owner:me"))
 
 
 @pytest.mark.operation("listTasks", 200)
 def test_every_listed_task_matches_its_get(client_a: httpx.Client, active_task: SharedTask) -> None:
-    """§3.1, §3.3: the list and GET describe a task alike (same id, name, owner, organization, template version,
+    """LIST-5, GET-1: the list and GET describe a task alike (same id, name, owner, organization, template version,
     workspace, prompt)."""
     listed = {task["id"]: task for task in list_tasks(client_a, "owner:me")}[active_task.id]
     got = client_a.get(f"{TASKS}/me/{active_task.id}").json()

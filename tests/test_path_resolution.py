@@ -1,9 +1,10 @@
-"""How ``{user}`` and ``{task}`` are resolved, and what unknown users, tasks and routes answer (§1, §2).
+"""How ``{user}`` and ``{task}`` are resolved, and what unknown users, tasks and routes answer (ROUTE,
+USER and TASKREF clauses).
 
-Limit of what a member token can show: §2.2 says a task UUID is looked up without checking it against the
+Limit of what a member token can show: TASKREF-1 says a task UUID is looked up without checking it against the
 ``{user}`` segment, so ``/tasks/<someone else>/<uuid>`` resolves for a caller who may read that task (a site
 Owner). For an ordinary member every ``{user}`` that resolves is the member themself (another member's name is a
-404 from the ``{user}`` resolver, §2.1 step 5), so this suite, which holds member tokens only, cannot observe the
+404 from the ``{user}`` resolver, USER-3), so this suite, which holds member tokens only, cannot observe the
 quirk; it checks the part that is observable: a UUID resolves under every spelling of the caller's own ``{user}``.
 """
 
@@ -54,8 +55,8 @@ def test_every_spelling_of_user_and_task_addresses_the_same_task(
     user_spelling: Callable[[Any], str],
     task_spelling: Callable[[SharedTask], str],
 ) -> None:
-    """§2.1: ``{user}`` is ``me``, the username (case-insensitive) or the user's UUID; §2.2: ``{task}`` is the
-    task's UUID or its name (case-insensitive). Every combination answers 200 with the same task. (The §2.2
+    """USER-1: ``{user}`` is ``me``, the username (case-insensitive) or the user's UUID; TASKREF-2: ``{task}`` is the
+    task's UUID or its name (case-insensitive). Every combination answers 200 with the same task. (The TASKREF-1
     quirk, a UUID resolving under another user's segment, needs an Owner token: see the module docstring.)"""
     response = client_a.get(task_path(user_spelling(target.user_a), task_spelling(active_task)))
     assert_status(response, 200)
@@ -66,7 +67,7 @@ def test_every_spelling_of_user_and_task_addresses_the_same_task(
 def test_logs_resolve_by_upper_case_username_and_name(
     client_a: httpx.Client, target: Any, active_task: SharedTask
 ) -> None:
-    """§2: the sub-resources use the same resolvers: logs by upper-case username and upper-case task name
+    """USER-1, TASKREF-2: the sub-resources use the same resolvers: logs by upper-case username and upper-case task name
     answer 200."""
     response = client_a.get(task_path(target.user_a.username.upper(), active_task.name.upper(), "/logs"))
     assert_status(response, 200)
@@ -112,10 +113,10 @@ def test_unknown_user_segment_answers_400_with_user_message(
     operation: str,
     make_user: Callable[[str, Any], str],
 ) -> None:
-    """§2.1 steps 2-3: a ``{user}`` that is no username and no user UUID answers 400
+    """USER-2: a ``{user}`` that is no username and no user UUID answers 400
     ``"user" must be an existing uuid or username.`` with detail ``queried user="<value>"``, through every mount
     (levels 82f and 2.29; 404 since #22069, see the next test)."""
-    only_at(level, level.unknown_user.status == 400, "an unknown user answers 404 since #22069 (§2.1, §8)")
+    only_at(level, level.unknown_user.status == 400, "an unknown user answers 404 since #22069 (USER-2)")
     user, response = _request_as_unknown_user(client_a, run_id, registry, operation, make_user, prefix)
     assert_refusal(response, level.unknown_user_refusal(user))
 
@@ -131,9 +132,9 @@ def test_unknown_user_segment_answers_404_not_found(
     operation: str,
     make_user: Callable[[str, Any], str],
 ) -> None:
-    """§2.1 (newest, #22069): a ``{user}`` that is no username and no user UUID answers 404 with the exact
+    """USER-2 (newest, #22069): a ``{user}`` that is no username and no user UUID answers 404 with the exact
     not-found body, through every mount (was 400 before, see the previous test)."""
-    only_at(level, level.unknown_user.status == 404, "an unknown user answers 400 before #22069 (§2.1, §8)")
+    only_at(level, level.unknown_user.status == 404, "an unknown user answers 400 before #22069 (USER-2)")
     _, response = _request_as_unknown_user(client_a, run_id, registry, operation, make_user, prefix)
     assert_not_found(response)
 
@@ -152,7 +153,7 @@ def _task_params() -> list[Any]:
 
 @pytest.mark.parametrize("operation", _task_params())
 def test_unknown_task_answers_404_not_found(client_a: httpx.Client, registry: Any, prefix: str, operation: str) -> None:
-    """§2.2 step 3: a task UUID that matches no task answers the exact 404 not-found body, on every task route,
+    """TASKREF-3: a task UUID that matches no task answers the exact 404 not-found body, on every task route,
     through every mount of the level."""
     method, path, kwargs = operation_request(operation, "me", registry.phantom_id(), prefix)
     assert_not_found(client_a.request(method, path, **kwargs))
@@ -160,13 +161,13 @@ def test_unknown_task_answers_404_not_found(client_a: httpx.Client, registry: An
 
 @pytest.mark.operation("getTask", 404)
 def test_unknown_task_name_answers_404_not_found(client_a: httpx.Client, run_id: str) -> None:
-    """§2.2 steps 2-3: a name that no task of the caller has answers the exact 404 not-found body."""
+    """TASKREF-2, TASKREF-3: a name that no task of the caller has answers the exact 404 not-found body."""
     assert_not_found(client_a.get(task_path("me", f"ctc-{run_id}-missing")))
 
 
 @pytest.mark.operation("getTask", 404)
 def test_workspace_id_is_not_a_task_id(client_a: httpx.Client, active_task: SharedTask) -> None:
-    """§2.2 step 5: the task's workspace UUID in the ``{task}`` segment answers 404, not the task."""
+    """TASKREF-5: the task's workspace UUID in the ``{task}`` segment answers 404, not the task."""
     workspace_id = active_task.task["workspace_id"]
     assert workspace_id, "the active task has no workspace id"
     assert_not_found(client_a.get(task_path("me", str(workspace_id))))
@@ -175,7 +176,7 @@ def test_workspace_id_is_not_a_task_id(client_a: httpx.Client, active_task: Shar
 @pytest.mark.parametrize(
     "path",
     [
-        # §9.1: the URL Coder's generated docs print at 82f525baf3 (swagger basePath put in front) does not exist;
+        # DOCS-1: the URL Coder's generated docs print at 82f525baf3 (swagger basePath put in front) does not exist;
         # the /api/v2 group answers Route not found (inferred).
         pytest.param("/api/v2/api/experimental/tasks", id="documented-doubled-prefix"),
         pytest.param("/api/v2/api/experimental/tasks/me", id="documented-doubled-prefix-user"),
@@ -184,7 +185,7 @@ def test_workspace_id_is_not_a_task_id(client_a: httpx.Client, active_task: Shar
     ],
 )
 def test_unknown_route_answers_404_route_not_found(client_a: httpx.Client, active_task: SharedTask, path: str) -> None:
-    """§1, §9.1: a path that is no route, including the docs' doubled prefix ``/api/v2/api/experimental/tasks``,
+    """ROUTE-3, DOCS-1: a path that is no route, including the docs' doubled prefix ``/api/v2/api/experimental/tasks``,
     answers 404 ``{"message": "Route not found."}``."""
     response = client_a.get(path.replace("{task}", active_task.id))
     assert_status(response, 404)
@@ -193,8 +194,8 @@ def test_unknown_route_answers_404_route_not_found(client_a: httpx.Client, activ
 
 @pytest.mark.operation("listTasks", 200)
 def test_the_real_mount_point_is_api_experimental(client_a: httpx.Client) -> None:
-    """§1: the task routes are served at ``/api/experimental/tasks`` (at 82f525baf3 only there; later levels keep
-    it as an alias of ``/api/v2/tasks``, still registered at the newest, §8)."""
+    """ROUTE-1: the task routes are served at ``/api/experimental/tasks`` (at 82f525baf3 only there; later levels keep
+    it as an alias of ``/api/v2/tasks``, still registered at the newest)."""
     response = client_a.get(TASKS)
     assert_status(response, 200)
     assert "tasks" in json_body(response)
@@ -205,7 +206,7 @@ def test_the_real_mount_point_is_api_experimental(client_a: httpx.Client) -> Non
 def test_each_mount_of_the_level_serves_the_same_tasks(
     client_a: httpx.Client, active_task: SharedTask, prefix: str
 ) -> None:
-    """§8: from v2.29 the same handlers answer at ``/api/v2/tasks`` and ``/api/experimental/tasks``: through each
+    """ROUTE-1: from v2.29 the same handlers answer at ``/api/v2/tasks`` and ``/api/experimental/tasks``: through each
     mount of the level the list holds the run's task and GET by id and by name returns it."""
     response = client_a.get(prefix)
     assert_status(response, 200)

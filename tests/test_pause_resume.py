@@ -1,4 +1,4 @@
-"""Pausing and resuming a task, and the log snapshot a paused task answers with: the newest level only (§8:
+"""Pausing and resuming a task, and the log snapshot a paused task answers with: the newest level only (PAUSE-1:
 #21889/#21948 pause and resume, at /api/v2 too since #22544; #21771 log snapshots). Skipped at earlier levels,
 where these routes do not exist (test_path_resolution checks they answer "Route not found." there)."""
 
@@ -26,8 +26,8 @@ from .support import (
     parse_time,
 )
 
-PAUSE_RESUME = "pause and resume arrived after v2.31 (#21889, #21948, #22544; §8)"
-SNAPSHOTS = "logs of a paused task are refused before #21771 (§3.8)"
+PAUSE_RESUME = "pause and resume arrived after v2.31 (#21889, #21948, #22544; PAUSE-1)"
+SNAPSHOTS = "logs of a paused task are refused before #21771 (LOGS-3)"
 BUILD_ACTIVE = "A workspace build is already active."
 # Fresh tasks the pause-during-build test may use when a fast target finishes a build between its GET and POST.
 BUSY_ATTEMPTS = 3
@@ -57,9 +57,9 @@ def _assert_build(response: httpx.Response, task: dict[str, Any], transition: st
 def test_pause_then_resume_answer_202_with_their_builds(
     client_a: httpx.Client, target: Any, level: Level, make_task: Any, prefix: str
 ) -> None:
-    """§8 (#21889, #21948): POST .../pause on an active task answers 202 with the queued ``stop`` build and the task
-    becomes paused, its logs then being the stored snapshot (#21771); POST .../resume answers 202 with a ``start``
-    build and the task becomes active again. Through each mount (own task: it changes state)."""
+    """PAUSE-1, PAUSE-2 (#21889, #21948): POST .../pause on an active task answers 202 with the queued ``stop`` build
+    and the task becomes paused, its logs then being the stored snapshot (#21771); POST .../resume answers 202 with a
+    ``start`` build and the task becomes active again. Through each mount (own task: it changes state)."""
     only_at(level, level.pause_resume, PAUSE_RESUME)
     task = make_task(wait="active")
     _assert_build(client_a.post(task_path("me", task["id"], "/pause", prefix=prefix)), task, "stop")
@@ -75,7 +75,7 @@ def test_pause_then_resume_answer_202_with_their_builds(
 def test_resume_of_a_running_task_answers_409(
     client_a: httpx.Client, active_task: SharedTask, level: Level, prefix: str
 ) -> None:
-    """§8 (#21948): resume on a task whose workspace runs answers 409 "Task workspace is already running." and
+    """PAUSE-3 (#21948): resume on a task whose workspace runs answers 409 "Task workspace is already running." and
     starts nothing (the task stays active)."""
     only_at(level, level.pause_resume, PAUSE_RESUME)
     response = client_a.post(task_path("me", active_task.id, "/resume", prefix=prefix))
@@ -87,9 +87,9 @@ def test_resume_of_a_running_task_answers_409(
 @pytest.mark.writes
 @pytest.mark.needs_template
 def test_pause_while_the_first_build_runs_answers_409(client_a: httpx.Client, level: Level, make_task: Any) -> None:
-    """§8 (#21889; the 409 is inferred from the workspace build rules, §3.4): pause while the task's first build is
-    queued or running answers 409 "A workspace build is already active." and queues nothing. Its own task, caught
-    while a GET shows the build busy; a target whose builds always finish first makes the test skip."""
+    """PAUSE-4 (#21889; the 409 is inferred from the workspace build rules, DELETE-2): pause while the task's first
+    build is queued or running answers 409 "A workspace build is already active." and queues nothing. Its own task,
+    caught while a GET shows the build busy; a target whose builds always finish first makes the test skip."""
     only_at(level, level.pause_resume, PAUSE_RESUME)
     outcomes = []
     for _ in range(BUSY_ATTEMPTS):
@@ -122,7 +122,7 @@ def test_pause_while_the_first_build_runs_answers_409(client_a: httpx.Client, le
 def test_pause_and_resume_of_an_unknown_task_answer_404(
     client_a: httpx.Client, registry: Any, level: Level, prefix: str, suffix: str
 ) -> None:
-    """§2.2 step 3: pause and resume resolve ``{task}`` like every task route: a UUID no task has answers the exact
+    """TASKREF-3: pause and resume resolve ``{task}`` like every task route: a UUID no task has answers the exact
     not-found body (not "Route not found.": the routes exist at this level)."""
     only_at(level, level.pause_resume, PAUSE_RESUME)
     assert_not_found(client_a.post(task_path("me", registry.phantom_id(), suffix, prefix=prefix)))
@@ -132,7 +132,7 @@ def test_pause_and_resume_of_an_unknown_task_answer_404(
 def test_logs_of_a_paused_task_answer_the_stored_snapshot(
     client_a: httpx.Client, paused_task: SharedTask, level: Level, prefix: str
 ) -> None:
-    """§3.8 (newest, #21771): logs of a paused task answer 200 with the snapshot stored at shutdown:
+    """LOGS-3 (newest, #21771): logs of a paused task answer 200 with the snapshot stored at shutdown:
     ``snapshot: true``, ``logs`` as TaskLogEntry items (``[]`` if none was stored) and, when present,
     ``snapshot_at`` as an RFC 3339 time."""
     only_at(level, level.logs_refusal("paused") is None, SNAPSHOTS)

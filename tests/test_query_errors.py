@@ -1,4 +1,4 @@
-"""Errors of the list query, each with the exact body the behaviour note gives (§3.1, §6): every malformed ``q`` and
+"""Errors of the list query, each with the exact body Coder gives (QUERY-8 to QUERY-15): every malformed ``q`` and
 the 500 for a status outside the TaskStatus enum."""
 
 from __future__ import annotations
@@ -12,7 +12,7 @@ from coder_tasks_contract.paths import TASKS
 
 from .support import BAD_QUERY, LIST_FAILED, UNCHECKED, assert_error
 
-# --- The q search syntax (§6) ------------------------------------------------------------------------------------
+# --- The q search syntax (QUERY-8) ---------------------------------------------------------------------------------
 
 
 def _q_cases() -> list[Any]:
@@ -57,8 +57,8 @@ def _q_cases() -> list[Any]:
 def test_invalid_query_answers_400_with_its_validation(
     client_a: httpx.Client, run_id: str, q: str, field: str, detail: str
 ) -> None:
-    """§6: each malformed ``q`` answers 400 "Invalid task search query." with exactly one validation naming the
-    field and the rule it broke, as in the §6 table."""
+    """QUERY-8: each malformed ``q`` answers 400 "Invalid task search query." with exactly one validation naming the
+    field and the rule it broke, as QUERY-9 to QUERY-14 give them."""
     response = client_a.get(TASKS, params={"q": q.format(run_id=run_id)})
     expected = [{"field": field, "detail": detail.format(run_id=run_id)}]
     assert_error(response, 400, BAD_QUERY, None, expected)
@@ -66,7 +66,7 @@ def test_invalid_query_answers_400_with_its_validation(
 
 @pytest.mark.operation("listTasks", 500)
 def test_unknown_status_value_answers_500(client_a: httpx.Client, prefix: str) -> None:
-    """§3.1, §6 (inferred): ``status:<value>`` is passed through unvalidated and the database rejects a value
-    outside the TaskStatus enum: 500 "Internal error fetching tasks." (not 400), through every mount (§8)."""
+    """QUERY-15 (inferred): ``status:<value>`` is passed through unvalidated and the database rejects a value
+    outside the TaskStatus enum: 500 "Internal error fetching tasks." (not 400), through every mount (ROUTE-1)."""
     response = client_a.get(prefix, params={"q": "status:bogus"})
     assert_error(response, 500, LIST_FAILED, UNCHECKED)

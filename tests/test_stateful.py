@@ -1,5 +1,5 @@
 """Stateful tests over the document's explicit links (createTask 201 → get, delete, input, send, logs; at the newest
-level pause and resume too, §8).
+level pause and resume too, PAUSE-1).
 
 Two tests, both driven by ``components/links`` of the target level's document (spec/coder-tasks.yaml with the
 level's overlays, ``levels.build_spec``; link inference is off):
@@ -60,7 +60,7 @@ def sender(
 
 @pytest.fixture(scope="module")
 def states(target: Target, client_a: httpx.Client) -> stateful.TaskStates:
-    """Moves this run's tasks between active, paused and settled with workspace builds (polled, §3.4, §3.5)."""
+    """Moves this run's tasks between active, paused and settled with workspace builds (polled, DELETE-2, INPUT-4)."""
     return stateful.TaskStates(client_a, target.lifecycle_timeout)
 
 
@@ -106,7 +106,8 @@ def test_task_lifecycle_through_links(
     target: Target,
     registry: TaskRegistry,
 ) -> None:
-    """create → get (id, name) → logs → send → pause → input → delete → 404 on every link (§3.2-§3.8, §2.2.4)."""
+    """create → get (id, name) → logs → send → pause → input → delete → 404 on every link (CREATE-1, GET-1,
+    LOGS-1, SEND-1, PAUSE-1, INPUT-1, DELETE-1, TASKREF-4)."""
     walked: list[list[str]] = []
 
     @_settings(max_examples=profiles.budget().walks)
@@ -135,7 +136,7 @@ def test_links_state_machine(
     target: Target,
     registry: TaskRegistry,
 ) -> None:
-    """Random sequences of linked operations pass every check, use_after_free included (§3.3, §3.4)."""
+    """Random sequences of linked operations pass every check, use_after_free included (GET-1, DELETE-1, TASKREF-4)."""
     workflow = stateful.workflow_class(api_schema, sender=sender, aim=_aim(target, registry), states=states)
     budget = profiles.budget()
     _seeded(request, workflow).run(

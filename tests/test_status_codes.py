@@ -1,5 +1,6 @@
-"""Each operation's success status, body (or lack of one), content type, and the created task's contents (§1, §3).
-The reads are checked through every mount of the target's contract level (§8)."""
+"""Each operation's success status, body (or lack of one), content type, and the created task's contents (ROUTE-8,
+ROUTE-9, ROUTE-10, LIST-1, CREATE-1, GET-1, DELETE-1, INPUT-1, SEND-1, LOGS-1).
+The reads are checked through every mount of the target's contract level (ROUTE-1)."""
 
 from __future__ import annotations
 
@@ -33,7 +34,7 @@ from .support import (
 def test_list_answers_200_with_tasks_and_count(
     client_a: httpx.Client, active_task: SharedTask, level: Level, prefix: str
 ) -> None:
-    """§3.1: GET /tasks answers 200 JSON ``{"tasks": [Task...], "count": N}`` with count == len(tasks)."""
+    """LIST-1: GET /tasks answers 200 JSON ``{"tasks": [Task...], "count": N}`` with count == len(tasks)."""
     response = client_a.get(prefix)
     assert_status(response, 200)
     body = json_body(response)
@@ -49,7 +50,7 @@ def test_list_answers_200_with_tasks_and_count(
 def test_create_answers_201_with_the_task_that_was_asked_for(
     target: Any, active_task: SharedTask, level: Level
 ) -> None:
-    """§3.2: POST /tasks/{user} answers 201 JSON with a Task whose name, initial_prompt (= input),
+    """CREATE-1: POST /tasks/{user} answers 201 JSON with a Task whose name, initial_prompt (= input),
     template_version_id and owner are what the request asked for. (The 201 is the shared task's creation.)"""
     response = active_task.creation
     assert_status(response, 201)
@@ -60,7 +61,7 @@ def test_create_answers_201_with_the_task_that_was_asked_for(
     assert task["template_version_id"] == active_task.request["template_version_id"]
     assert task["owner_id"] == target.user_a.id
     assert task["owner_name"] == target.user_a.username
-    # §3.2 (inferred from code order): the workspace is created before the answer, so its id is already set.
+    # CREATE-9 (inferred from code order): the workspace is created before the answer, so its id is already set.
     assert is_uuid(task["workspace_id"]), task["workspace_id"]
 
 
@@ -68,7 +69,7 @@ def test_create_answers_201_with_the_task_that_was_asked_for(
 def test_get_answers_200_with_the_task(
     target: Any, client_a: httpx.Client, active_task: SharedTask, level: Level, prefix: str
 ) -> None:
-    """§3.3: GET /tasks/{user}/{task} answers 200 JSON with the Task; it matches the created one."""
+    """GET-1: GET /tasks/{user}/{task} answers 200 JSON with the Task; it matches the created one."""
     response = client_a.get(task_path("me", active_task.id, prefix=prefix))
     assert_status(response, 200)
     task = json_body(response)
@@ -82,7 +83,7 @@ def test_get_answers_200_with_the_task(
 @pytest.mark.operation("deleteTask", 202)
 @pytest.mark.writes
 def test_delete_answers_202_without_body(client_a: httpx.Client, deleted_task: DeletedTask) -> None:
-    """§3.4, §1: DELETE answers 202 with an empty body and no content type; the next GET is 404."""
+    """DELETE-1, ROUTE-9: DELETE answers 202 with an empty body and no content type; the next GET is 404."""
     assert_status(deleted_task.deletion, 202)
     assert_no_body(deleted_task.deletion, content_type=False)
     assert client_a.get(task_path("me", deleted_task.id)).status_code == 404
@@ -93,13 +94,13 @@ def test_delete_answers_202_without_body(client_a: httpx.Client, deleted_task: D
 def test_update_input_answers_204_and_replaces_initial_prompt(
     target: Any, client_a: httpx.Client, run_id: str, paused_task: SharedTask
 ) -> None:
-    """§3.5: PATCH /input on a paused task answers 204 with no body, sets initial_prompt, and starts no build
+    """INPUT-1: PATCH /input on a paused task answers 204 with no body, sets initial_prompt, and starts no build
     (the task stays paused, same build number)."""
     before = client_a.get(task_path("me", paused_task.id)).json()
     prompt = f"ctc {run_id}: replaced prompt"
     response = client_a.patch(task_path("me", paused_task.id, "/input"), json={"input": prompt})
     assert_status(response, 204)
-    # §1: the JSON writer sets a content type on this 204 (inferred), so only the empty body is the contract.
+    # ROUTE-10: the JSON writer sets a content type on this 204 (inferred), so only the empty body is the contract.
     assert_no_body(response, content_type=True)
     after = client_a.get(task_path("me", paused_task.id)).json()
     assert after["initial_prompt"] == prompt
@@ -112,7 +113,7 @@ def test_update_input_answers_204_and_replaces_initial_prompt(
 def test_send_answers_204_and_the_input_shows_in_the_logs(
     target: Any, client_a: httpx.Client, run_id: str, active_task: SharedTask
 ) -> None:
-    """§3.6, §3.7: POST /send on an active task answers 204 with no body and no content type; the text is
+    """SEND-1, ROUTE-9: POST /send on an active task answers 204 with no body and no content type; the text is
     relayed to the agent as a user message, which the logs then show as an ``input`` entry."""
     text = f"ctc {run_id}: please reply with one word"
     response = send_input(client_a, task_path("me", active_task.id, "/send"), text, timeout=target.lifecycle_timeout)
@@ -128,7 +129,7 @@ def test_send_answers_204_and_the_input_shows_in_the_logs(
 
 @pytest.mark.operation("getTaskLogs", 200)
 def test_logs_answers_200_with_log_entries(client_a: httpx.Client, active_task: SharedTask, prefix: str) -> None:
-    """§3.7, §5: GET /logs on an active task answers 200 JSON ``{"logs": [TaskLogEntry...]}`` with integer ids,
+    """LOGS-1, SCHEMA-7: GET /logs on an active task answers 200 JSON ``{"logs": [TaskLogEntry...]}`` with integer ids,
     string content, type input|output and an RFC 3339 time; the live logs are no snapshot (#21771: ``snapshot``
     is left out)."""
     response = client_a.get(task_path("me", active_task.id, "/logs", prefix=prefix))
@@ -163,7 +164,7 @@ def _assert_coder_headers(response: httpx.Response) -> None:
 def test_every_answer_carries_coders_middleware_headers(
     operation: str, client_a: httpx.Client, registry: Any, active_task: SharedTask
 ) -> None:
-    """§1: Coder's outer middleware sets ``X-Content-Type-Options: nosniff`` and ``X-Coder-Build-Version`` on every
+    """ROUTE-5: Coder's outer middleware sets ``X-Content-Type-Options: nosniff`` and ``X-Coder-Build-Version`` on every
     response: checked on an error answer of each operation (a task that cannot exist, or an empty create body) and,
     for the reads, on their success answer."""
     method, path, kwargs = operation_request(operation, "me", registry.phantom_id())

@@ -1,4 +1,5 @@
-"""Errors that depend on a task's state, each with the exact body the behaviour note gives (§3.4-§3.8, §2.2): blank
+"""Errors that depend on a task's state, each with the exact body Coder gives (INPUT, SEND, LOGS, AGENT,
+DELETE clauses; TASKREF-4): blank
 input, PATCH /input on a task that is not paused, send and logs on one that is not active or busy, DELETE during a
 build, and every operation on a deleted task."""
 
@@ -32,7 +33,7 @@ from .support import (
 DELETE_ATTEMPTS = 3
 
 
-# --- PATCH /input (§3.5) -----------------------------------------------------------------------------------------
+# --- PATCH /input (INPUT-1) --------------------------------------------------------------------------------------
 
 
 @pytest.mark.operation("updateTaskInput", 400)
@@ -41,7 +42,7 @@ DELETE_ATTEMPTS = 3
     "text", [pytest.param("", id="empty"), pytest.param("   ", id="spaces"), pytest.param("\n\t ", id="whitespace")]
 )
 def test_update_input_blank_answers_400(client_a: httpx.Client, active_task: SharedTask, text: str) -> None:
-    """§3.5 step 2: an input that is empty after trimming whitespace answers 400 ``{"message": "Task input is
+    """INPUT-3: an input that is empty after trimming whitespace answers 400 ``{"message": "Task input is
     required."}``, checked before the task's status (the task here is active, which would be a 409)."""
     response = client_a.patch(task_path("me", active_task.id, "/input"), json={"input": text})
     assert_error(response, 400, INPUT_REQUIRED)
@@ -52,9 +53,9 @@ def test_update_input_blank_answers_400(client_a: httpx.Client, active_task: Sha
 def test_update_input_on_a_task_that_is_not_paused_answers_409(
     client_a: httpx.Client, active_task: SharedTask, prefix: str
 ) -> None:
-    """§3.5 step 4: PATCH /input on an active task answers 409 "Unable to update task input, task must be paused."
+    """INPUT-4: PATCH /input on an active task answers 409 "Unable to update task input, task must be paused."
     with detail "Please stop the task's workspace before updating the input." and leaves the prompt alone, through
-    every mount (§8)."""
+    every mount (ROUTE-1)."""
     path = task_path("me", active_task.id)
     before = client_a.get(path).json()["initial_prompt"]
     response = client_a.patch(
@@ -64,13 +65,13 @@ def test_update_input_on_a_task_that_is_not_paused_answers_409(
     assert client_a.get(path).json()["initial_prompt"] == before
 
 
-# --- send and logs (§3.6, §3.7, §3.8) ----------------------------------------------------------------------------
+# --- send and logs (SEND-1, LOGS-1, AGENT-1) -------------------------------------------------------------------------
 
 
 @pytest.mark.operation("sendTaskInput", 400)
 @pytest.mark.writes
 def test_send_empty_input_answers_400(client_a: httpx.Client, active_task: SharedTask) -> None:
-    """§3.6 step 2: send with ``input == ""`` answers 400 ``{"message": "Task input is required."}``."""
+    """SEND-3: send with ``input == ""`` answers 400 ``{"message": "Task input is required."}``."""
     response = client_a.post(task_path("me", active_task.id, "/send"), json={"input": ""})
     assert_error(response, 400, INPUT_REQUIRED)
 
@@ -78,7 +79,7 @@ def test_send_empty_input_answers_400(client_a: httpx.Client, active_task: Share
 @pytest.mark.operation("sendTaskInput", 204)
 @pytest.mark.writes
 def test_send_accepts_whitespace_only_input(client_a: httpx.Client, target: Any, active_task: SharedTask) -> None:
-    """§3.6 step 2: unlike PATCH /input, send compares with "" exactly, so a whitespace-only input is relayed
+    """SEND-3: unlike PATCH /input, send compares with "" exactly, so a whitespace-only input is relayed
     (204)."""
     path = task_path("me", active_task.id, "/send")
     response = send_input(client_a, path, "  ", timeout=target.lifecycle_timeout)
@@ -106,11 +107,15 @@ def _paused_refusal(level: Level, suffix: str) -> Any:
 def test_send_and_logs_on_a_paused_task_answer_400(
     client_a: httpx.Client, paused_task: SharedTask, level: Level, method: str, suffix: str, prefix: str
 ) -> None:
-    """§3.8 check 1: send and logs need an active task; on a paused one they answer 400 "Task status must be
+    """AGENT-1: send and logs need an active task; on a paused one they answer 400 "Task status must be
     active." with detail ``Task status is "paused", it must be "active" to interact with the task.``, through every
     mount (levels 82f and 2.29; at the newest send answers 409 and logs the stored snapshot, see the tests below)."""
     refusal = _paused_refusal(level, suffix)
-    only_at(level, refusal is not None and refusal.status == 400, "409 or a log snapshot since #21887/#21771 (§3.8)")
+    only_at(
+        level,
+        refusal is not None and refusal.status == 400,
+        "409 or a log snapshot since #21887/#21771 (AGENT-2, LOGS-3)",
+    )
     kwargs: dict[str, Any] = {"json": {"input": "ctc: must not be relayed"}} if method == "POST" else {}
     path = task_path("me", paused_task.id, suffix, prefix=prefix)
     assert_refusal(client_a.request(method, path, **kwargs), refusal)
@@ -121,10 +126,10 @@ def test_send_and_logs_on_a_paused_task_answer_400(
 def test_send_on_a_paused_task_answers_409(
     client_a: httpx.Client, paused_task: SharedTask, level: Level, prefix: str
 ) -> None:
-    """§3.8 check 1 (newest, #21887): send on a paused task answers 409 "Task is paused." with detail "Resume the
+    """AGENT-2 (newest, #21887): send on a paused task answers 409 "Task is paused." with detail "Resume the
     task to send messages.", through every mount, and relays nothing."""
     refusal = level.send_refusal("paused")
-    only_at(level, refusal.status == 409, "send on a paused task answers 400 before #21887 (§3.8)")
+    only_at(level, refusal.status == 409, "send on a paused task answers 400 before #21887 (AGENT-2)")
     path = task_path("me", paused_task.id, "/send", prefix=prefix)
     assert_refusal(client_a.post(path, json={"input": "ctc: must not be relayed"}), refusal)
 
@@ -134,7 +139,7 @@ def test_send_on_a_paused_task_answers_409(
 def test_send_while_the_agent_works_answers_not_ready(
     client_a: httpx.Client, target: Any, run_id: str, active_task: SharedTask, level: Level
 ) -> None:
-    """§3.6 step 4: while the agent still works on the previous message (AgentAPI not ``stable``), send answers
+    """SEND-4: while the agent still works on the previous message (AgentAPI not ``stable``), send answers
     "Task app is not ready to accept input." with the level's status: 502 at 82f525baf3, 409 since #23424.
 
     Two messages back to back; the second must find the agent busy, which a target whose agent answers before
@@ -149,21 +154,21 @@ def test_send_while_the_agent_works_answers_not_ready(
     assert_refusal(second, level.send_app_not_ready)
 
 
-# --- DELETE (§3.4) -----------------------------------------------------------------------------------------------
+# --- DELETE (DELETE-1) --------------------------------------------------------------------------------------------
 
 
 @pytest.mark.operation("deleteTask", 409)
 @pytest.mark.writes
 @pytest.mark.needs_template
 def test_delete_while_the_first_build_runs_answers_409(client_a: httpx.Client, make_task: Any, prefix: str) -> None:
-    """§3.4: DELETE while a build job is queued or running answers 409 ``{"message": "A workspace build is already
+    """DELETE-2: DELETE while a build job is queued or running answers 409 ``{"message": "A workspace build is already
     active.", "detail": "A workspace build is already active."}`` and deletes nothing.
 
     Needs its own task, caught before its first build finishes: a GET right before the DELETE must show the build
     busy (workspace_status pending/starting), else the 409 cannot be forced and the attempt does not count. A 202
     after such a GET is either the bug or a build that finished in the instant between GET and DELETE; only a fast
     target can lose that race, so a fresh task is tried (at most DELETE_ATTEMPTS), and the test fails when every
-    attempt answered 202 and skips when the builds were always finished before the check. Once per mount (§8):
+    attempt answered 202 and skips when the builds were always finished before the check. Once per mount (ROUTE-1):
     each alias's handler is held to the rule on a task of its own."""
     outcomes = []
     for _ in range(DELETE_ATTEMPTS):
@@ -186,7 +191,7 @@ def test_delete_while_the_first_build_runs_answers_409(client_a: httpx.Client, m
 
 
 def _deleted_params() -> list[Any]:
-    # Writes go by id only: the write guard refuses a deleted task's name (another task may take it, §2.2.4).
+    # Writes go by id only: the write guard refuses a deleted task's name (another task may take it, TASKREF-4).
     cases = [
         ("getTask", "GET", "id", ""),
         ("getTask", "GET", "name", ""),
@@ -209,7 +214,7 @@ def _deleted_params() -> list[Any]:
 def test_every_operation_on_a_deleted_task_answers_404(
     client_a: httpx.Client, deleted_task: DeletedTask, method: str, by: str, suffix: str
 ) -> None:
-    """§2.2 step 4, §3.4: a deleted task is never returned again: get, delete, PATCH /input, send and logs on it
+    """TASKREF-4, DELETE-1: a deleted task is never returned again: get, delete, PATCH /input, send and logs on it
     answer the exact 404 not-found body, by id and by name."""
     assert deleted_task.deletion.status_code == 202, f"the shared task was not deleted: {deleted_task.deletion}"
     task = deleted_task.id if by == "id" else deleted_task.name
