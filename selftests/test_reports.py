@@ -161,7 +161,7 @@ FAILING = '''
 
     @pytest.mark.operation("createTask", 400)
     def test_empty_create_body_answers_418(client_a):
-        """§3.2: a deliberately wrong clause, so that the test fails.
+        """CREATE-2: a deliberately wrong clause, so that the test fails.
 
         Second paragraph, not part of the clause."""
         client_a.get(TASKS)
@@ -171,7 +171,7 @@ FAILING = '''
 
     @pytest.mark.operation("listTasks", 401)
     def test_wrong_secret_is_accepted(make_client, target):
-        """§7.3: a deliberately wrong clause about a token with a known key id and a wrong secret."""
+        """AUTH-8: a deliberately wrong clause about a token with a known key id and a wrong secret."""
         made_up = target.user_a.token.reveal().split("-", 1)[0] + "-" + "x" * 22
         response = make_client().get(TASKS, headers={"Coder-Session-Token": made_up})
         assert response.status_code == 200
@@ -201,9 +201,9 @@ def test_a_failure_carries_a_reproduction_without_the_token(reference_server: An
     run = run_pytest(*target_args(reference_server), *options, cwd=failing_project)
     assert run.ret == pytest.ExitCode.TESTS_FAILED, run.output[-3000:]
     create = _section(run.stdout, "test_empty_create_body_answers_418")
-    assert "Contract clause: §3.2: a deliberately wrong clause, so that the test fails." in create
+    assert "Contract clause: CREATE-2: a deliberately wrong clause, so that the test fails." in create
     assert "Second paragraph" not in create
-    assert "Behaviour note: §3.2" in create
+    assert "Clauses (docs/contract/): CREATE-2 (Order of create's checks; evidence: source)" in create
     assert f"curl -sS -i -X POST '{reference_server.url}/api/experimental/tasks/me'" in create
     assert '-H "Coder-Session-Token: ${CODER_SESSION_TOKEN}"' in create
     assert "HTTP 400" in create
@@ -220,10 +220,10 @@ def test_a_failure_carries_a_reproduction_without_the_token(reference_server: An
     case = _testcases(junit)["test_empty_create_body_answers_418"]
     reproduce = dict(_properties(case))["reproduce"]
     assert "${CODER_SESSION_TOKEN}" in reproduce
-    assert "Contract clause: §3.2" in reproduce
+    assert "Contract clause: CREATE-2" in reproduce
     html = (failing_project / "reports" / "report.html").read_text()
     assert "reproduce" in html
-    assert "a deliberately wrong clause, so that the test fails." in html  # (§ is JSON-escaped in the page)
+    assert "a deliberately wrong clause, so that the test fails." in html
     summary = run.stdout.split("run summary", 1)[1]
     assert "failures by operation: createTask 1, listTasks 1" in summary
     assert f"reports: elsewhere.xml, reports{os.sep}report.html" in summary

@@ -1,11 +1,11 @@
 """The "reproduce" section of a failed contract test: what is needed to send the failing request again.
 
-It holds the contract clause the test checks (first paragraph of its docstring, and the behaviour-note sections it
-cites; for generated tests also the failed schemathesis checks), the test's last request as a curl command with the
-tokens as ``${CODER_SESSION_TOKEN}`` (``repro.py`` redacts them when the guard keeps the request), the response
-(status, headers that matter, body excerpt), the requests before it, the seed, and the command that reruns the test.
-The section is added to the report (terminal, HTML) and, except for schemathesis' subtests, to the test's JUnit
-properties.
+It holds the contract clause the test checks (first paragraph of its docstring, and the clause ids of docs/contract/
+it cites, with their titles and evidence kinds; for generated tests also the failed schemathesis checks), the test's
+last request as a curl command with the tokens as ``${CODER_SESSION_TOKEN}`` (``repro.py`` redacts them when the guard
+keeps the request), the response (status, headers that matter, body excerpt), the requests before it, the seed, and the
+command that reruns the test. The section is added to the report (terminal, HTML) and, except for schemathesis'
+subtests, to the test's JUnit properties.
 """
 
 from __future__ import annotations
@@ -14,12 +14,11 @@ import re
 
 import pytest
 
-from coder_tasks_contract import repro
+from coder_tasks_contract import clauses, repro
 from coder_tasks_contract.reporting import redactor, reports, safe_url
 from coder_tasks_contract.session import run_state
 
 REPRODUCE_SECTION = "reproduce"
-_SECTION_REF = re.compile(r"§\s?\d+(?:\.\d+)*")
 # schemathesis' per-operation subtest suffix, stripped to get a node id pytest can select again.
 _SUBTEST_SUFFIX = re.compile(r"\[[A-Z]+ /[^\]]*\]$")
 
@@ -56,11 +55,11 @@ def reproduction(item: pytest.Item, call: pytest.CallInfo[None], samples: list[r
     """The text of the "reproduce" section (see :func:`add_reproduction`)."""
     config = item.config
     lines: list[str] = []
-    clause, sections = _clause(item)
+    clause, cited = _clause(item)
     if clause:
         lines.append(f"Contract clause: {clause}")
-    if sections:
-        lines.append(f"Behaviour note: {', '.join(sections)} (coder-tasks-behaviour.md)")
+    if cited:
+        lines.append("Clauses (docs/contract/): " + "; ".join(_describe(clause_id) for clause_id in cited))
     lines += _failed_checks(call)
     if samples:
         last = samples[-1]
@@ -82,7 +81,16 @@ def _clause(item: pytest.Item) -> tuple[str, list[str]]:
     first = " ".join(paragraph.split())
     if len(first) > 300:
         first = first[:297] + "..."
-    return first, list(dict.fromkeys(ref.replace(" ", "") for ref in _SECTION_REF.findall(doc)))
+    return first, list(clauses.cited(doc))
+
+
+def _describe(clause_id: str) -> str:
+    """``ROUTE-2 (Resolvers run before routing under a task mount; evidence: source, test)``."""
+    try:
+        clause = clauses.get(clause_id)
+    except KeyError:
+        return f"{clause_id} (not in the registry)"
+    return f"{clause_id} ({clause.title}; evidence: {', '.join(clause.evidence_kinds)})"
 
 
 def _failed_checks(call: pytest.CallInfo[None]) -> list[str]:
