@@ -47,7 +47,7 @@ CREATE_TASK = Struct(
     "CreateTaskRequest",
     {"template_version_id": "uuid", "template_version_preset_id": "uuid", "input": "string", "name": "string"},
 )
-# From v2.29 (#20856) the request has display_name; before, the decoder ignores it like any unknown field (§1.1).
+# From v2.29 (#20856) the request has display_name; before, the decoder ignores it like any unknown field (ERR-5).
 CREATE_TASK_WITH_DISPLAY_NAME = Struct(
     "CreateTaskRequest",
     {
@@ -170,7 +170,7 @@ async def update_task_input(request: Request) -> Response:
     body = await _read(request, UPDATE_INPUT)
     with world.lock:
         world.update_input(_actor(request), _task_from_path(request), body.get("input", ""))
-    # Written through Coder's JSON writer: the content type is set, but Go allows no body on a 204 (§1).
+    # Written through Coder's JSON writer: the content type is set, but Go allows no body on a 204 (ROUTE-10).
     return Response(status_code=204, headers={"Content-Type": JSON_TYPE})
 
 

@@ -1,5 +1,5 @@
-"""Authentication as Coder does it (§7): where the token is read from, its format, the 401 bodies with their
-``WWW-Authenticate`` header, and the CSRF rule for cookie-authenticated writes.
+"""Authentication as Coder does it (AUTH-1 to AUTH-15, CSRF-1 to CSRF-3): where the token is read from, its format, the
+401 bodies with their ``WWW-Authenticate`` header, and the CSRF rule for cookie-authenticated writes.
 
 Works on plain values (header lists, raw query pairs, the Cookie header) so it does not depend on Starlette.
 """
@@ -75,7 +75,7 @@ def first(values: Sequence[str]) -> str | None:
 
 def extract_token(creds: RequestCredentials) -> str | None:
     """The token Coder authenticates with: first non-empty of cookie, query ``coder_session_token``,
-    ``Coder-Session-Token`` header, ``Authorization: Bearer``, query ``access_token`` (§7.1)."""
+    ``Coder-Session-Token`` header, ``Authorization: Bearer``, query ``access_token`` (AUTH-1)."""
     for candidate in (creds.cookie, creds.query_token, creds.header_token):
         if candidate:
             return candidate
@@ -90,7 +90,7 @@ def extract_token(creds: RequestCredentials) -> str | None:
 
 def split_token(token: str) -> tuple[str, str]:
     """``SplitAPIToken``: ``(key id, secret)`` of a ``<10 chars>-<22 chars>`` token, else ``AuthFailure`` with
-    Coder's format detail (§7.2). Lengths are in bytes, as in Go."""
+    Coder's format detail (AUTH-5). Lengths are in bytes, as in Go."""
     parts = token.split("-")
     if len(parts) != 2:
         raise AuthFailure(f"Invalid API key format: incorrect amount of API key parts, expected 2 got {len(parts)}")
@@ -105,7 +105,7 @@ def split_token(token: str) -> tuple[str, str]:
 
 
 def www_authenticate(access_url: str, *, expired: bool = False) -> str:
-    """The ``WWW-Authenticate`` value Coder sets on every 401/403 from the API key check (§7.3)."""
+    """The ``WWW-Authenticate`` value Coder sets on every 401/403 from the API key check (AUTH-10)."""
     description = "The access token has expired" if expired else "The access token is invalid"
     return (
         f'Bearer realm="coder", error="invalid_token", error_description="{description}", '
@@ -114,7 +114,7 @@ def www_authenticate(access_url: str, *, expired: bool = False) -> str:
 
 
 def csrf_refusal(method: str, creds: RequestCredentials) -> str | None:
-    """The plain-text 400 body when the CSRF check refuses the request, else None (§7.4).
+    """The plain-text 400 body when the CSRF check refuses the request, else None (CSRF-1).
 
     Only unsafe methods with a session cookie are checked. Exempt: a ``Coder-Session-Token`` header or
     ``coder_session_token`` query value equal to the cookie, or an ``Authorization: Bearer`` header. This fake

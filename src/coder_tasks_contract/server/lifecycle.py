@@ -1,5 +1,5 @@
-"""Where a workspace stands at a given instant, computed from its builds (§4): job and workspace status, agent
-lifecycle and health, app health, the task's ``status`` and ``current_state``. Pure functions of (records, now).
+"""Where a workspace stands at a given instant, computed from its builds (STATUS-1, STATE-1): job and workspace status,
+agent lifecycle and health, app health, the task's ``status`` and ``current_state``. Pure functions of (records, now).
 
 Simulated timeline of a build queued at ``t`` with stage length ``s``:
 
@@ -109,7 +109,7 @@ def agent_view(workspace: Workspace, now: datetime) -> AgentView | None:
 
 
 def task_status(workspace: Workspace | None, now: datetime) -> str:
-    """The ``tasks_with_status`` view (§4.1): build stage, then agent stage, then app stage."""
+    """The ``tasks_with_status`` view (STATUS-1 to STATUS-5): build stage, then agent stage, then app stage."""
     if workspace is None or not workspace.builds:
         return "pending"
     build = workspace.latest_build
@@ -144,7 +144,8 @@ def latest_app_status(workspace: Workspace, now: datetime) -> AppStatus | None:
 
 
 def current_state(workspace: Workspace | None, status: str, now: datetime) -> StateEntry | None:
-    """§4.2: the latest app status (rule 1), else a synthesised entry while initializing (rule 2), else None."""
+    """STATE-1, STATE-2, STATE-4: the latest app status (rule 1), else a synthesised entry while initializing (rule 2),
+    else None."""
     if workspace is None or not workspace.builds:
         return None
     build = workspace.latest_build

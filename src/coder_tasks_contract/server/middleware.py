@@ -1,6 +1,7 @@
-"""What Coder does to every request before routing (§1, §7): collapse double slashes, set the build-version and
-nosniff headers, recover from crashes with Coder's 500 body, CSRF for cookie-authenticated writes, the optional
-per-endpoint rate limit, and the API key check on the authenticated route groups.
+"""What Coder does to every request before routing (ROUTE-5, ROUTE-11, ROUTE-12, CSRF-1, RATE-1, AUTH-15): collapse
+double slashes, set the build-version and nosniff headers, recover from crashes with Coder's 500 body, CSRF for
+cookie-authenticated writes, the optional per-endpoint rate limit, and the API key check on the authenticated route
+groups.
 
 Pure ASGI (no BaseHTTPMiddleware) so the exact status, headers and bytes of each refusal are under control.
 """
@@ -47,7 +48,7 @@ TASKS_PREFIX = "/api/experimental/tasks"
 def authenticated_groups(prefixes: Sequence[str]) -> re.Pattern[str]:
     """Route groups whose API key middleware runs before their routes are matched: without a valid token, even an
     unknown path or a wrong method under them answers 401 (chi runs a group's middleware before its routing).
-    The task mounts are the level's (``/api/v2/tasks`` from v2.29 on, §8)."""
+    The task mounts are the level's (``/api/v2/tasks`` from v2.29 on, ROUTE-1)."""
     mounts = "|".join(re.escape(prefix) for prefix in prefixes)
     return re.compile(rf"^({mounts}|/api/v2/users/.+|/api/v2/workspaces/.+)$|^({mounts})/")
 
@@ -180,7 +181,7 @@ class CoderMiddleware:
         return None
 
     def _bypasses_limit(self, scope: Scope, creds: RequestCredentials) -> bool:
-        """An Owner may skip the limit with ``X-Coder-Bypass-Ratelimit: true`` (§1.1)."""
+        """An Owner may skip the limit with ``X-Coder-Bypass-Ratelimit: true`` (RATE-3)."""
         if Headers(scope=scope).get("x-coder-bypass-ratelimit", "") not in _TRUE:
             return False
         token = extract_token(creds)

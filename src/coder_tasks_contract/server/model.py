@@ -1,8 +1,9 @@
 """The fake Coder's domain, assembled: ``World`` is the one class the HTTP layer, the runner and the fault
 catalogue use. It holds users and their API keys, the organization, templates, tasks with their workspaces, builds
-and agents, and the rules of §2-§4 for what each caller may see and do. No HTTP here: operations raise the domain
-errors of ``errors`` and the HTTP layer translates. Every public method holds the world's lock, and ``lock`` is
-re-entrant so the HTTP layer can hold it across an operation and the rendering of its result.
+and agents, and the rules of the USER, TASKREF, STATUS and STATE clauses for what each caller may see and do. No HTTP
+here: operations raise the domain errors of ``errors`` and the HTTP layer translates. Every public method holds the
+world's lock, and ``lock`` is re-entrant so the HTTP layer can hold it across an operation and the rendering of its
+result.
 
 The rules live in mixins by responsibility: ``world_base`` (state and shared lookups), ``world_access`` (seeding,
 authentication, path resolution, listing), ``world_builds`` (builds, the agent's schedule, pause and resume),

@@ -1,4 +1,4 @@
-"""Task names: Coder's ``NameValid`` (§3.2) and the default name given when a create request has none."""
+"""Task names: Coder's ``NameValid`` (NAME-1) and the default name given when a create request has none."""
 
 from __future__ import annotations
 
@@ -80,7 +80,7 @@ def docker_style_name() -> str:
 
 
 def generated_task_name(prefix: str = "task-") -> str:
-    """Coder's fallback task name: ``task-<docker-style name, hyphenated, cut to 22 chars>-<4 hex>`` (§3.2);
+    """Coder's fallback task name: ``task-<docker-style name, hyphenated, cut to 22 chars>-<4 hex>`` (NAME-3);
     ``prefix`` is "" from v2.29 on (#20856)."""
     middle = docker_style_name().replace("_", "-")[:22].removesuffix("-")
     return f"{prefix}{middle}-{secrets.token_hex(2)}"

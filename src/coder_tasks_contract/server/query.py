@@ -1,4 +1,4 @@
-"""The ``q`` search grammar of the task list (§6), as Coder's ``searchquery.Tasks`` parses it.
+"""The ``q`` search grammar of the task list (QUERY-1 to QUERY-15), as Coder's ``searchquery.Tasks`` parses it.
 
 Pure: user and organization names are resolved through callables the caller passes in, so the grammar can be
 tested without a world. Errors come back as the list of ``(field, detail)`` validations Coder puts in its 400 body.
@@ -80,7 +80,7 @@ def parse_task_query(
     """Parse ``q`` into a ``TaskFilter``, or raise ``QueryError`` with every validation Coder would report.
 
     ``user_id_by_name`` must only find users the caller may read (a member cannot resolve another member);
-    UUIDs are taken as they are, with no existence check; ``status`` is not validated here (§6).
+    UUIDs are taken as they are, with no existence check; ``status`` is not validated here (QUERY-6).
     """
     if query == "":
         return TaskFilter()

@@ -1,5 +1,5 @@
-"""Domain records to Coder's wire JSON (§5): field names and order of the Go structs, omitempty rules, nullable
-UUIDs as a string or null, RFC 3339 times. Pure functions; callers hold the world's lock."""
+"""Domain records to Coder's wire JSON (SCHEMA-1 to SCHEMA-9): field names and order of the Go structs, omitempty rules,
+nullable UUIDs as a string or null, RFC 3339 times. Pure functions; callers hold the world's lock."""
 
 from __future__ import annotations
 
@@ -75,7 +75,7 @@ def task_json(world: World, task: Task, now: datetime) -> dict[str, Any]:
 
 
 def _state(world: World, state: str) -> str:
-    """§4.2: the app status enum is copied through (``failure``) until #22203 mapped it to ``failed``."""
+    """STATE-3: the app status enum is copied through (``failure``) until #22203 mapped it to ``failed``."""
     if state == "failure" and "failure" not in world.level.task_states:
         return "failed"
     return state

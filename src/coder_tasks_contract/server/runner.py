@@ -79,7 +79,7 @@ def start_reference_server(
     """Start a freshly seeded reference server and return once it accepts connections.
 
     ``app_factory`` builds the ASGI app from the world (default ``create_app``); fault variants wrap it.
-    ``rate_limit`` turns on Coder's per-endpoint limit (§1.1); ``clock`` replaces wall-clock time (tests pass a
+    ``rate_limit`` turns on Coder's per-endpoint limit (RATE-1); ``clock`` replaces wall-clock time (tests pass a
     ``ManualClock`` to step the simulated lifecycle by hand). ``coder_version`` is the contract level the server
     emulates (``levels.py``: "82f", "2.29" or "newest"): its routes, fields, statuses and reported version.
     Raises ``OSError`` if the address cannot be bound, ``RuntimeError`` if the server does not start.

@@ -1,6 +1,6 @@
 """Who the fake Coder's callers are and what they can find: seeding organizations, users, session tokens and
-templates; authenticating a token; resolving the ``{user}`` and ``{task}`` path segments (§2, §7); and the list
-query (§3.1, §6)."""
+templates; authenticating a token; resolving the ``{user}`` and ``{task}`` path segments (USER-1 to USER-3, TASKREF-1 to
+TASKREF-5, AUTH-1); and the list query (LIST-1 to LIST-4, QUERY-1 to QUERY-15)."""
 
 from __future__ import annotations
 
@@ -61,7 +61,7 @@ class AccessMixin(WorldBase):
             self.template_versions[version.id] = version
             return version
 
-    # ---- authentication and visibility (§7, §2) --------------------------------------------------------------
+    # ---- authentication and visibility (AUTH-1, USER-3, RBAC-1) ------------------------------------------------
 
     def authenticate(self, token: str) -> User:
         """The user a session token belongs to, or ``AuthFailure`` with Coder's detail."""
@@ -75,7 +75,7 @@ class AccessMixin(WorldBase):
             return self.users[key.user_id]
 
     def resolve_user(self, actor: User, raw: str) -> User:
-        """The ``{user}`` path segment (§2.1): ``me``, a UUID or a username (case-insensitive)."""
+        """The ``{user}`` path segment (USER-1): ``me``, a UUID or a username (case-insensitive)."""
         with self.lock:
             if raw == "me":
                 return actor
@@ -93,8 +93,8 @@ class AccessMixin(WorldBase):
             return user
 
     def resolve_task(self, actor: User, owner: User, raw: str) -> Task:
-        """The ``{task}`` path segment (§2.2): a task UUID the caller may read (whatever ``{user}`` says), else a
-        task name of ``owner`` (case-insensitive); deleted tasks are never found."""
+        """The ``{task}`` path segment (TASKREF-1, TASKREF-2): a task UUID the caller may read (whatever ``{user}``
+        says), else a task name of ``owner`` (case-insensitive); deleted tasks are never found."""
         with self.lock:
             task_id = try_uuid(raw)
             if task_id is not None:
@@ -107,7 +107,7 @@ class AccessMixin(WorldBase):
                     return task
             raise NotFound()
 
-    # ---- list (§3.1, §6) -------------------------------------------------------------------------------------
+    # ---- list (LIST-1, QUERY-8) -------------------------------------------------------------------------------
 
     def parse_query(self, actor: User, q: str) -> TaskFilter:
         with self.lock:
@@ -130,7 +130,7 @@ class AccessMixin(WorldBase):
 
     def list_tasks(self, actor: User, task_filter: TaskFilter) -> list[Task]:
         """Live tasks the caller may read that match the filter, newest first. An unknown status is a database
-        error in Coder (the enum cast fails), reported as 500 (inferred, §3.1)."""
+        error in Coder (the enum cast fails), reported as 500 (inferred, QUERY-15)."""
         with self.lock:
             if task_filter.status is not None and task_filter.status not in TASK_STATUSES:
                 raise InternalError(

@@ -48,7 +48,7 @@ class WorldBase:
         self.level: Level = levels.get(level) if isinstance(level, str) else level
         self.clock: Clock = clock or SystemClock()
         self.speed = SPEEDS[speed] if isinstance(speed, str) else speed
-        self.rate_limit = rate_limit  # requests per minute per client and endpoint; None: unlimited (§1.1)
+        self.rate_limit = rate_limit  # requests per minute per client and endpoint; None: unlimited (RATE-1)
         self.access_url = "http://127.0.0.1"  # set by the runner once the socket is bound
         self.deployment_id = new_id()
         self.lock = threading.RLock()

@@ -53,7 +53,7 @@ class BuildsMixin(WorldBase):
                 # with log snapshots ever show it (#21771).
                 task.snapshot, task.snapshot_at = task.agentapi.messages(now), now
                 if transition == "delete" and task.deleted_at is None:
-                    task.deleted_at = now  # deleting a task's workspace deletes the task (§3.4)
+                    task.deleted_at = now  # deleting a task's workspace deletes the task (DELETE-5)
         return build
 
     def _task_version(self, workspace: Workspace) -> str:

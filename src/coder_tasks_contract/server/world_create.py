@@ -1,4 +1,4 @@
-"""Creating a task in the fake Coder (§3.2): the checks in Coder's order (template version, ``coder_ai_task``,
+"""Creating a task in the fake Coder (CREATE-2): the checks in Coder's order (template version, ``coder_ai_task``,
 name validity, name in use, database text), the generated name and display name, and the first start build."""
 
 from __future__ import annotations
@@ -30,7 +30,7 @@ class CreationMixin(BuildsMixin):
         name: str,
         at: datetime | None = None,
     ) -> Task:
-        """Create a task and queue its workspace's first start build. Checks in Coder's order (§3.2)."""
+        """Create a task and queue its workspace's first start build. Checks in Coder's order (CREATE-2)."""
         with self.lock:
             version = self.template_versions.get(template_version_id or NIL_UUID)
             if version is None:
@@ -59,25 +59,25 @@ class CreationMixin(BuildsMixin):
             return task
 
     def _check_ai_task(self, version: TemplateVersion) -> None:
-        """§3.2 step 4: the template version must define a ``coder_ai_task`` resource."""
+        """CREATE-4: the template version must define a ``coder_ai_task`` resource."""
         if not version.has_ai_task:
             raise BadRequest('Template does not have a valid "coder_ai_task" resource.')
 
     def _check_name(self, name: str) -> None:
-        """§3.2 NameValid, for a name the caller gave."""
+        """NAME-1, for a name the caller gave."""
         problem = name_error(name)
         if problem is not None:
             raise BadRequest("Unable to create a Task with the provided name.", problem)
 
     def _name_in_use(self, owner: User, name: str, now: datetime) -> bool:
-        """§3.2 step 8: a live (not deleted) workspace of the owner already has the name."""
+        """CREATE-6: a live (not deleted) workspace of the owner already has the name."""
         return any(
             ws.owner_id == owner.id and self._same_name(ws.name, name) and not lifecycle.is_deleted(ws, now)
             for ws in self.workspaces.values()
         )
 
     def _same_name(self, a: str, b: str) -> bool:
-        """Workspace names collide case-insensitively (§3.2 step 8)."""
+        """Workspace names collide case-insensitively (CREATE-6)."""
         return a.lower() == b.lower()
 
     def _unused_name(self, owner: User) -> str:

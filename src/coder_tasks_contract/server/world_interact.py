@@ -1,5 +1,5 @@
-"""What callers do to an existing task in the fake Coder, other than builds: delete it (§3.4), change its input
-while paused (§3.5), send it input (§3.6) and read its logs or log snapshot (§3.7, §3.8)."""
+"""What callers do to an existing task in the fake Coder, other than builds: delete it (DELETE-1), change its input
+while paused (INPUT-4), send it input (SEND-1) and read its logs or log snapshot (LOGS-1, LOGS-3)."""
 
 from __future__ import annotations
 
@@ -29,7 +29,7 @@ class InteractionMixin(BuildsMixin):
             task.deleted_at = now
 
     def update_input(self, actor: User, task: Task, prompt: str) -> None:
-        """PATCH ``/input`` (§3.5): non-blank after trimming, and only while the task is paused."""
+        """PATCH ``/input`` (INPUT-1, INPUT-3, INPUT-4): non-blank after trimming, and only while the task is paused."""
         with self.lock:
             self._prompt_required(prompt)
             self._check_paused(task)
@@ -37,12 +37,12 @@ class InteractionMixin(BuildsMixin):
             task.prompt = prompt
 
     def _prompt_required(self, prompt: str) -> None:
-        """§3.5 step 2: the new prompt is not blank after trimming whitespace."""
+        """INPUT-3: the new prompt is not blank after trimming whitespace."""
         if go_trim_space(prompt) == "":
             raise BadRequest("Task input is required.")
 
     def _check_paused(self, task: Task) -> None:
-        """§3.5 step 4: the input of a task changes only while it is paused."""
+        """INPUT-4: the input of a task changes only while it is paused."""
         if self.task_status(task) != "paused":
             raise Conflict(
                 "Unable to update task input, task must be paused.",
@@ -50,13 +50,13 @@ class InteractionMixin(BuildsMixin):
             )
 
     def _check_interactive(self, task: Task, operation: str = "send") -> Workspace:
-        """The shared checks of send and logs (§3.8) that this fake can fail; a task that is not active is
+        """The shared checks of send and logs (AGENT-1) that this fake can fail; a task that is not active is
         refused as the level says for ``operation`` ("send" or "logs")."""
         self._check_active(task, operation)
         return self._task_workspace(task)
 
     def _check_active(self, task: Task, operation: str) -> None:
-        """§3.8 check 1: only an active task is interactive."""
+        """AGENT-1: only an active task is interactive."""
         status = self.task_status(task)
         if status != "active":
             answer = self.level.send_refusal(status) if operation == "send" else self.level.logs_refusal(status)
@@ -66,7 +66,7 @@ class InteractionMixin(BuildsMixin):
             raise refusal(answer, None if answer.detail_stated else unstated)
 
     def send(self, actor: User, task: Task, text: str) -> None:
-        """POST ``/send`` (§3.6): relayed to the AgentAPI only when it is ``stable``."""
+        """POST ``/send`` (SEND-1, SEND-4): relayed to the AgentAPI only when it is ``stable``."""
         with self.lock:
             self._send_input_required(text)
             workspace = self._check_interactive(task)
@@ -77,12 +77,12 @@ class InteractionMixin(BuildsMixin):
             self._relay(task, workspace, text, now)
 
     def _send_input_required(self, text: str) -> None:
-        """§3.6 step 2: the input is not empty (compared exactly: whitespace-only input passes)."""
+        """SEND-3: the input is not empty (compared exactly: whitespace-only input passes)."""
         if text == "":
             raise BadRequest("Task input is required.")
 
     def _relay(self, task: Task, workspace: Workspace, text: str, now: datetime) -> None:
-        """§3.6: the input reaches the agent as a user message; the app works on it, then waits again."""
+        """SEND-1: the input reaches the agent as a user message; the app works on it, then waits again."""
         done = task.agentapi.converse(text, now, self.speed.work)
         app_id = workspace.latest_build.app_id or ""
         self._report(workspace, app_id, "working", summary(text), now)
