@@ -2,14 +2,14 @@
 a run-prefixed name in create bodies; and records what each aimed case must be answered with.
 
 schemathesis draws path parameters from the spec's schemas, so left alone it would address random users and tasks.
-Here every ``{user}`` becomes user A as ``me``, username or id (§2.1), and every ``{task}`` one of:
+Here every ``{user}`` becomes user A as ``me``, username or id (USER-1), and every ``{task}`` one of:
 
 - a live task this run created (by id or by name), chosen among the tasks whose state the operation needs:
-  an active task for send and logs (§3.8), a paused one for PATCH ``/input`` (§3.5), a task created by a generated
-  createTask case (build settled first, §3.4) for DELETE, and at the newest level a task of their own for pause
-  and resume (§8), so that no generated resume un-pauses the task the ``/input`` cases need;
+  an active task for send and logs (AGENT-1), a paused one for PATCH ``/input`` (INPUT-4), a task created by a generated
+  createTask case (build settled first, DELETE-1) for DELETE, and at the newest level a task of their own for pause
+  and resume (PAUSE-1), so that no generated resume un-pauses the task the ``/input`` cases need;
 - a value that cannot match a real task: a fresh phantom uuid from the registry, or the id of a task this run
-  already deleted. Both must answer 404 (§2.2).
+  already deleted. Both must answer 404 (TASKREF-3, TASKREF-4).
 
 No generated write can therefore reach a task the run did not create; the write guard enforces the same rule
 underneath. Choices are a pure function of the generated values, so a derandomized run sends the same requests.
@@ -34,8 +34,8 @@ from coder_tasks_contract import contract, levels
 from coder_tasks_contract.compat import is_negative_at
 from coder_tasks_contract.registry import TaskRegistry, is_valid_name
 
-# Statuses of a live task a state-dependent operation needs (§3.5, §3.8); TOGGLE: the task pause and resume
-# cases take turns on (newest, §8), so that they change no task other cases rely on.
+# Statuses of a live task a state-dependent operation needs (INPUT-4, AGENT-1); TOGGLE: the task pause and resume
+# cases take turns on (newest, PAUSE-1), so that they change no task other cases rely on.
 ACTIVE, PAUSED, VICTIM, TOGGLE = "active", "paused", "victim", "toggle"
 # Which live tasks an operation may address so that a valid request can succeed (keys: base operationIds).
 _ROLES_FOR: dict[str, tuple[str, ...]] = {
@@ -73,7 +73,7 @@ class Aimed:
 
     operation_id: str
     task: TaskRef | None = None
-    # True: the {task} is a phantom uuid or a task this run deleted, so the answer must be 404 (§2.2).
+    # True: the {task} is a phantom uuid or a task this run deleted, so the answer must be 404 (TASKREF-3, TASKREF-4).
     absent: bool = False
     # Undeclared-method and content-type probes: only server errors and the method check apply to them.
     probe: bool = False
@@ -179,7 +179,7 @@ class Aim:
         self.created = 0
         self.live: list[TaskRef] = []
         self.deleted: list[TaskRef] = []
-        # Called before a DELETE of a live task: wait until its build has finished (else 409, §3.4).
+        # Called before a DELETE of a live task: wait until its build has finished (else 409, DELETE-2).
         self._settle = settle
 
     def add(self, task: dict[str, Any], role: str) -> TaskRef:
@@ -188,7 +188,7 @@ class Aim:
         return ref
 
     def add_deleted(self, task: dict[str, Any]) -> TaskRef:
-        """A task this run created and already deleted: addressed by id, it must answer 404 (§2.2.4)."""
+        """A task this run created and already deleted: addressed by id, it must answer 404 (TASKREF-4)."""
         ref = TaskRef.from_json(task, VICTIM)
         ref.deleted = True
         self.deleted.append(ref)
@@ -244,13 +244,13 @@ class Aim:
             roles = _roles(case, op)
             candidates = [ref for ref in self.live if ref.role in roles]
             # A kept (invalid) {user} names nobody: the user resolver refuses it before the task is looked up,
-            # with the level's unknown-user status (400 before #22069, then 404, §2.1). Such a case says nothing
+            # with the level's unknown-user status (400 before #22069, then 404, USER-2). Such a case says nothing
             # about the task, so it is recorded without one, whether the task is live or deleted.
             known_user = "user" not in kept
             if not candidates or (digest >> 4) % 4 == 0:
                 if self.deleted and (digest >> 8) % 2 == 0:
                     ref = self.deleted[(digest >> 9) % len(self.deleted)]
-                    params["task"] = ref.id  # by id: a deleted task's name may be reused by anyone (§2.2.4)
+                    params["task"] = ref.id  # by id: a deleted task's name may be reused by anyone (TASKREF-4)
                     aimed = Aimed(op, task=ref if known_user else None, absent=known_user, probe=probe)
                 else:
                     params["task"] = self.registry.phantom_id()

@@ -44,7 +44,7 @@ def render_checks_markdown() -> str:
         "",
         "States: **on** (everywhere), **scoped** (on, with per-operation settings), **off** (with the reason),",
         "**ours** (a check of this suite, passed to every validation next to schemathesis' own).",
-        "Section numbers (§) refer to the behaviour note (`coder-tasks-behaviour.md`). Per-operation statuses name",
+        "Clause ids (`ROUTE-4`, ...) are those of docs/contract/ (`spec/clauses.yaml`). Per-operation statuses name",
         "the base operationId (at `/api/experimental/tasks`) and hold for the same operation at every mount of the",
         "level (`getTaskV2` at `/api/v2/tasks`); where they differ between contract levels, the levels are named.",
         "",

@@ -26,7 +26,7 @@ LIST, CREATE, GET, DELETE, UPDATE_INPUT, SEND, LOGS = (
     "sendTaskInput",
     "getTaskLogs",
 )
-PAUSE, RESUME = levels.PAUSE_OPERATIONS  # newest only (§8)
+PAUSE, RESUME = levels.PAUSE_OPERATIONS  # newest only (PAUSE-1)
 OPERATION_IDS = (LIST, CREATE, GET, DELETE, UPDATE_INPUT, SEND, LOGS)
 
 #: Statuses per base operationId at a level; every mount's operationId gets the same (``checks_config``).
@@ -53,7 +53,7 @@ class CheckPolicy:
 
 
 def _server_errors_allowed(level: Level) -> dict[str, tuple[str, ...]]:
-    """sendTaskInput may answer the level's busy-app status when that is a 5xx (502 before #23424, §3.6)."""
+    """sendTaskInput may answer the level's busy-app status when that is a 5xx (502 before #23424, SEND-4)."""
     busy = level.send_app_not_ready.status
     return {SEND: ("2xx", "3xx", "4xx", str(busy))} if busy >= 500 else {}
 
@@ -75,7 +75,7 @@ _ACCEPTED: Mapping[str, tuple[str, ...]] = {
 
 
 def _accepted(level: Level) -> dict[str, tuple[str, ...]]:
-    """positive_data_acceptance per operation at ``level``: send adds the level's busy-app status (§3.6)."""
+    """positive_data_acceptance per operation at ``level``: send adds the level's busy-app status (SEND-4)."""
     busy = {SEND: (str(level.send_app_not_ready.status),)}
     return {op: _ACCEPTED[op] + busy.get(op, ()) for op in level.operations}
 
@@ -85,26 +85,32 @@ CHECKS: tuple[CheckPolicy, ...] = (
         "not_a_server_error",
         "scoped",
         "On everywhere. Before newest, sendTaskInput also accepts 502: Coder answers 502 'Task app is not ready to "
-        "accept input.' while the agent is busy (§3.6), which is the agent's state, not a server fault; newest "
+        "accept input.' while the agent is busy (SEND-4), which is the agent's state, not a server fault; newest "
         "answers 409 instead (#23424), so 502 is a fault there.",
         expected=("2xx", "3xx", "4xx"),
         per_operation=_server_errors_allowed,
     ),
-    CheckPolicy("status_code_conformance", "on", "Every status must be documented in the spec (§3: all of them are)."),
+    CheckPolicy(
+        "status_code_conformance",
+        "on",
+        "Every status must be documented in the spec (docs/contract/: all of them are).",
+    ),
     CheckPolicy(
         "content_type_conformance",
         "on",
-        "JSON bodies carry application/json (§1); the bodiless 202/204 answers declare no content, so no type.",
+        "JSON bodies carry application/json (ROUTE-8); the bodiless 202/204 answers declare no content, so no type.",
     ),
     CheckPolicy(
         "response_headers_conformance", "on", "Headers the spec declares (e.g. WWW-Authenticate on 401) must be there."
     ),
-    CheckPolicy("response_schema_conformance", "on", "Bodies must match the §5 schemas the spec encodes."),
+    CheckPolicy(
+        "response_schema_conformance", "on", "Bodies must match the schemas the spec encodes (SCHEMA-1 to SCHEMA-9)."
+    ),
     CheckPolicy(
         "negative_data_rejection",
         "on",
-        "Invalid requests must be refused with Coder's statuses: 400 (bad JSON, bad name, bad q, §1.1/§3.2/§6), "
-        "401 (credentials, §7.3), 404 (the {task} resolver runs before the body is read, §1), 429 (rate limit).",
+        "Invalid requests must be refused with Coder's statuses: 400 (bad JSON, name or q: ERR-3, NAME-1, QUERY-8), "
+        "401 (credentials, AUTH-6), 404 (the {task} resolver runs before the body is read, ROUTE-2), 429 (rate limit).",
         expected=("400", "401", "404", "429"),
     ),
     CheckPolicy(
@@ -113,7 +119,7 @@ CHECKS: tuple[CheckPolicy, ...] = (
         "Valid requests must be accepted. Per operation, the statuses the schema cannot rule out: a generated "
         "{task} that is a phantom id or a task the run deleted answers 404 (our aimed_target check makes that "
         "exact per case); sendTaskInput answers the level's busy-app status while the agent is still busy with "
-        "the previous input (502, 409 at newest, §3.6). At newest, pauseTask and resumeTask cases share a task "
+        "the previous input (502, 409 at newest, SEND-4). At newest, pauseTask and resumeTask cases share a task "
         "of their own, so one may meet the other's build still running or a workspace already running (409). "
         "createTask must answer 201: generated bodies get the target's template version and a fresh run name, "
         "so no state (unknown template, duplicate name) can refuse them. The q pattern and the input patterns "
@@ -126,29 +132,29 @@ CHECKS: tuple[CheckPolicy, ...] = (
         "missing_required_header",
         "on",
         "Applies to required header parameters; the spec declares none besides credentials, which are sent by "
-        "the guarded session rather than generated (generated tokens would outrank it, §7.1).",
+        "the guarded session rather than generated (generated tokens would outrank it, AUTH-4).",
     ),
     CheckPolicy(
         "unsupported_method",
         "off",
         "Replaced by our unsupported_method_status: Coder's chi router answers an undeclared method with 405 and "
-        "no Allow header (§1, inferred), which the built-in check fails on (it requires Allow, RFC 9110).",
+        "no Allow header (ROUTE-4, inferred), which the built-in check fails on (it requires Allow, RFC 9110).",
     ),
     CheckPolicy(
         "allow_header_conformance",
         "on",
-        "Runs on OPTIONS answers that carry Allow; Coder sends none (§1, inferred), so it only bites if one appears.",
+        "Runs on OPTIONS answers that carry Allow; Coder sends none (ROUTE-4), so it only bites if one appears.",
     ),
     CheckPolicy(
         "use_after_free",
         "on",
         "Coder's DELETE answers 202 but soft-deletes at once (deleted_at set before the answer; GET then 404, "
-        "§3.4), so a 2xx read after a 2xx DELETE is a real fault. Needs a scenario: it runs in the stateful tests.",
+        "DELETE-1), so a 2xx read after a 2xx DELETE is a real fault. Needs a scenario: it runs in the stateful tests.",
     ),
     CheckPolicy(
         "ensure_resource_availability",
         "on",
-        "A task just created must be readable through every link (§3.3). Runs in the stateful tests.",
+        "A task just created must be readable through every link (GET-1). Runs in the stateful tests.",
     ),
     CheckPolicy(
         "ignored_auth",
@@ -161,7 +167,7 @@ CHECKS: tuple[CheckPolicy, ...] = (
         "object_level_authorization",
         "off",
         "Needs schemathesis' multi-identity WFC auth (tokens in a file, identities tried by escalation). The same "
-        "property (§7.5: B gets 404 for A's task) is asserted by test_conformance.py::"
+        "property (RBAC-2: B gets 404 for A's task) is asserted by test_conformance.py::"
         "test_user_b_cannot_read_user_a_tasks, which replays generated reads of A's tasks with B's session.",
     ),
     CheckPolicy(
@@ -172,7 +178,7 @@ CHECKS: tuple[CheckPolicy, ...] = (
     CheckPolicy(
         "unsupported_method_status",
         "ours",
-        "An undeclared method on a task route answers 405 (chi, §1, inferred), or 401/403 before routing, 429 "
+        "An undeclared method on a task route answers 405 (chi, ROUTE-4, inferred), or 401/403 before routing, 429 "
         "when throttled, and 404 when the path names no live task (the {user}/{task} resolvers are middleware "
         "that run before chi dispatches on the method); the Allow header is not required.",
         configured=False,
@@ -180,7 +186,7 @@ CHECKS: tuple[CheckPolicy, ...] = (
     CheckPolicy(
         "aimed_target",
         "ours",
-        "A {task} that cannot exist (a phantom uuid) or that this run deleted answers 404 (§2.2); a live task of "
+        "A {task} that cannot exist (a phantom uuid) or that this run deleted answers 404 (TASKREF-3); a live task of "
         "the run never answers 404 to its owner.",
         configured=False,
     ),
@@ -192,12 +198,12 @@ SETTINGS_NOTES: tuple[tuple[str, str], ...] = (
     (
         "generation.with-security-parameters = false",
         "Credentials come from the guarded session of the user a test speaks for. Generated ones would be sent "
-        "as well, and a generated cookie outranks the real header (§7.1), so every request would be a 401.",
+        "as well, and a generated cookie outranks the real header (AUTH-4), so every request would be a 401.",
     ),
     (
         "generation.allow-x00 = false",
         "Coder stores prompts and names in PostgreSQL text columns, which cannot hold U+0000: a NUL answers 500 "
-        "(pq: invalid byte sequence for encoding UTF8). Outside the behaviour note, so generated strings leave "
+        "(pq: invalid byte sequence for encoding UTF8). No clause covers it, so generated strings leave "
         "NUL out and every finding stays about the contract.",
     ),
     ("phases = examples, coverage, fuzzing", "All three for test_conformance; max-examples (fuzzing) per profile."),
@@ -225,7 +231,7 @@ SETTINGS_NOTES: tuple[tuple[str, str], ...] = (
 def checks_config(level: Level | str = levels.DEFAULT) -> tuple[dict[str, Any], list[dict[str, Any]]]:
     """The ``[checks]`` table and the per-operation ``[[operations]]`` entries for schemathesis at ``level``, from
     :data:`CHECKS`. A per-operation entry is repeated for the operation's id at every mount of the level (the
-    same handlers answer at /api/experimental/tasks and /api/v2/tasks, §8)."""
+    same handlers answer at /api/experimental/tasks and /api/v2/tasks, ROUTE-1)."""
     chosen = levels.get(level) if isinstance(level, str) else level
     global_checks: dict[str, Any] = {}
     per_operation: dict[str, dict[str, Any]] = {}

@@ -64,7 +64,7 @@ __all__ = [
 
 # The defaults match `token` and `session` as substrings already; Coder's three token carriers are listed by name
 # anyway so the intent survives a change of schemathesis' defaults (setting the list replaces the defaults, so
-# they are kept). §7.1: cookie `coder_session_token`, header `Coder-Session-Token`, query `access_token`.
+# they are kept). AUTH-1: cookie `coder_session_token`, header `Coder-Session-Token`, query `access_token`.
 SANITIZED_KEYS = (*DEFAULT_KEYS_TO_SANITIZE, "coder-session-token", "coder_session_token", "access_token")
 
 
@@ -82,10 +82,10 @@ def build_config(
             # Positive and negative cases for every operation.
             "mode": "all",
             # Credentials come from the guarded session; generated ones would be sent too and, as a cookie,
-            # outrank the real header (§7.1), turning every request into a 401.
+            # outrank the real header (AUTH-4), turning every request into a 401.
             "with-security-parameters": False,
             # Coder keeps prompts and names in PostgreSQL text columns, which cannot hold U+0000: a NUL answers 500
-            # ("pq: invalid byte sequence for encoding UTF8: 0x00"). That is outside the behaviour note, so the
+            # ("pq: invalid byte sequence for encoding UTF8: 0x00"). No clause covers it, so the
             # generated strings leave NUL out and every other finding stays about the contract (docs/checks.md).
             "allow-x00": False,
         },

@@ -25,15 +25,15 @@ from coder_tasks_contract.aiming import Aim, Aimed
 
 CheckFunction = Callable[[CheckContext, Response, Case[Any]], "bool | None"]
 
-# 401/403: authentication runs before routing (§1 middleware order); 429: the limiter runs before everything.
+# 401/403: authentication runs before routing (ROUTE-11); 429: the limiter runs before everything.
 _BEFORE_ROUTING = frozenset({401, 403, 429})
 
 
 def unsupported_method_status(aimed: Aimed | None) -> CheckFunction:
-    """A check: an undeclared method is answered 405 (chi, §1, inferred), without requiring an ``Allow`` header.
+    """A check: an undeclared method is answered 405 (chi, ROUTE-4, inferred), without requiring an ``Allow`` header.
 
     404 is accepted when the path names no live task of the run: Coder resolves ``{user}`` and ``{task}`` in
-    middleware of the route group, before chi dispatches on the method (§1 middleware order, inferred).
+    middleware of the route group, before chi dispatches on the method (ROUTE-11, inferred).
     """
 
     def unsupported_method_status(ctx: CheckContext, response: Response, case: Case[Any]) -> bool | None:
@@ -48,7 +48,7 @@ def unsupported_method_status(aimed: Aimed | None) -> CheckFunction:
             return None
         raise AssertionError(
             f"Unsupported method {method} answered {response.status_code}, expected 405 Method Not Allowed "
-            "(Coder's router, §1; an Allow header is not required)"
+            "(Coder's router, ROUTE-4; an Allow header is not required)"
         )
 
     return unsupported_method_status
@@ -64,12 +64,12 @@ def aimed_target(aimed: Aimed) -> CheckFunction:
             what = "a task this run deleted" if aimed.task is not None else "a phantom id (no task has it)"
             raise AssertionError(
                 f"{case.method} {case.formatted_path} addresses {what} and answered {response.status_code}; "
-                "a task that does not exist, or was deleted, must answer 404 (§2.2)"
+                "a task that does not exist, or was deleted, must answer 404 (TASKREF-3)"
             )
         if aimed.task is not None and not aimed.absent and response.status_code == 404:
             raise AssertionError(
                 f"{case.method} {case.formatted_path} addresses a live task this run created and answered 404; "
-                "the owner's own task must be found by id and by name (§2.2)"
+                "the owner's own task must be found by id and by name (TASKREF-2)"
             )
         return None
 

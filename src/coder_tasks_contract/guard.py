@@ -6,7 +6,7 @@ Policy (so the suite cannot damage a deployment it is pointed at):
 - reads (GET, HEAD, OPTIONS) go to the task routes, ``/api/v2/buildinfo``, ``/api/v2/users/me`` and
   ``GET /api/v2/workspaces/{id}`` only; in read-only mode nothing but GET is sent;
 - a write (any other method) to ``/api/experimental/tasks/{user}/{task}[/...]`` (or the same under
-  ``/api/v2/tasks``, §8) needs a ``{task}`` this run created (its id, or its live name under its owner) or a
+  ``/api/v2/tasks``, ROUTE-1) needs a ``{task}`` this run created (its id, or its live name under its owner) or a
   registry phantom id;
 - a create (``POST /api/experimental/tasks/{user}`` or ``/api/v2/tasks/{user}``) needs ``{user}`` to be ``me``
   or suite user A or B, and a free slot of the --max-tasks budget; a created task is registered from the response,
@@ -40,8 +40,8 @@ from coder_tasks_contract.traffic import Traffic
 SAFE_METHODS = frozenset({"GET", "HEAD", "OPTIONS"})
 BUILD_TRANSITIONS = frozenset({"start", "stop"})
 # Reads outside the task routes that a contract test may legitimately make (all answer 404 or are documented):
-# unknown paths under /api/experimental (§1 "Route not found."), the GA alias /api/v2/tasks (§8) and the
-# doubled prefix the 82f docs print (§9.1).
+# unknown paths under /api/experimental (ROUTE-3 "Route not found."), the GA alias /api/v2/tasks (ROUTE-1) and the
+# doubled prefix the 82f docs print (DOCS-1).
 _READ_PREFIXES = ("/api/experimental/", "/api/v2/tasks", "/api/v2/api/experimental")
 
 T = TypeVar("T")
@@ -110,7 +110,7 @@ def _is_uuid(value: str) -> bool:
 
 
 def request_token(headers: Mapping[str, str], query: str) -> str | None:
-    """The session token Coder would authenticate this request with, in its precedence order (§7.1)."""
+    """The session token Coder would authenticate this request with, in its precedence order (AUTH-4)."""
     cookie_header = headers.get("cookie")
     if cookie_header:
         jar: SimpleCookie = SimpleCookie()
@@ -223,11 +223,11 @@ class Guard:
         if route is None:
             raise self._refuse(request, "it is not a task route; the suite writes only to tasks it created")
         if route.canonical == paths.ROUTE_TASKS:
-            # Nothing at the collection root changes a task (§1: only GET is routed there).
+            # Nothing at the collection root changes a task (ROUTE-6: only GET is routed there).
             return Admission(template, identity)
         if route.canonical == paths.ROUTE_USER_TASKS:
             if method != "POST":
-                return Admission(template, identity)  # unrouted (§1): answers 405, touches nothing
+                return Admission(template, identity)  # unrouted (ROUTE-4): answers 405, touches nothing
             return self._admit_create(request, route.params["user"], template, identity)
         if route.template == paths.ROUTE_WORKSPACE_BUILDS and method == "POST":
             return self._admit_build(request, route.params["workspace"], template, identity)
@@ -265,7 +265,7 @@ class Guard:
         if _is_uuid(task):
             if self.registry.is_phantom(task):
                 return Admission(template, identity)
-            # A UUID is looked up by id whatever {user} says (§2.2.1); if no task has it, the name lookup that
+            # A UUID is looked up by id whatever {user} says (TASKREF-1); if no task has it, the name lookup that
             # follows cannot match either (names are at most 32 characters, a UUID is 36).
             owned = self.registry.get(task)
             if owned is not None and owned.id == task.lower():
@@ -274,7 +274,7 @@ class Guard:
         owned = self.registry.get(task)
         if owned is None or owned.deleted:
             raise self._refuse(request, f"no live task named {task!r} was created by this run")
-        # A name is resolved under the {user} segment's owner (§2.2.2): it must be the owner of our task.
+        # A name is resolved under the {user} segment's owner (TASKREF-2): it must be the owner of our task.
         if segment == "me":
             owner_matches = identity is not None and (
                 (owned.owner_id is not None and identity.id.lower() == owned.owner_id)
@@ -349,7 +349,7 @@ class Guard:
         status = received.status
         self.traffic.record(method, admission.route, status, sample=lambda: self._sample(request, received))
         if admission.create:
-            # 4xx: refused before anything was made (§3.2). 5xx: the task row may exist; keep the slot.
+            # 4xx: refused before anything was made (CREATE-2). 5xx: the task row may exist; keep the slot.
             self.registry.settle_create(created=not (400 <= status < 500))
             if 200 <= status < 300:
                 task = _json_object(received)
@@ -363,7 +363,7 @@ class Guard:
         if method == "DELETE" and admission.task is not None and 200 <= status < 300:
             self.registry.mark_deleted(admission.task.id)
             return
-        canonical = paths.canonical_template(admission.route)  # whichever mount the request used (§8)
+        canonical = paths.canonical_template(admission.route)  # whichever mount the request used (ROUTE-1)
         if method == "GET" and status == 200 and canonical.startswith(paths.TASKS):
             body = _json_object(received)
             if body is None:

@@ -47,7 +47,7 @@ def load_unreachable(path: Path, operations: Sequence[Operation] = ()) -> dict[t
 
     Entries name base operationIds (those of /api/experimental/tasks); an entry holds for the operation at every
     mount (``getTaskV2`` too, see :func:`unreachable_reason`). An entry for a task operation the document lacks
-    (pauseTask before the newest level, §8) is left out, and so is an entry scoped with ``levels: [name, ...]`` whose
+    (pauseTask before the newest, PAUSE-1) is left out, and so is an entry scoped with ``levels: [name, ...]`` whose
     pair this document does not have (a status only those levels answer, e.g. getTaskLogs 409 at newest); any
     other entry must be a documented pair (``selftests/test_ledger.py`` holds scoped entries to their levels)."""
     if not path.is_file():
@@ -83,7 +83,7 @@ def load_unreachable(path: Path, operations: Sequence[Operation] = ()) -> dict[t
 
 def unreachable_reason(unreachable: Mapping[tuple[str, int], str], operation_id: str, status: int) -> str | None:
     """The reason ``unreachable.yaml`` gives for a pair, looked up by the operation's own id, then by its base id
-    (an entry for ``getTask`` explains ``getTaskV2`` too: the same handler at another mount, §8)."""
+    (an entry for ``getTask`` explains ``getTaskV2`` too: the same handler at another mount, ROUTE-1)."""
     own = unreachable.get((operation_id, status))
     return own if own is not None else unreachable.get((canonical_operation_id(operation_id), status))
 

@@ -1,7 +1,7 @@
 """Contract levels: what differs between the Coder versions the suite can judge, in one table, and which level a
 server version belongs to.
 
-Each :class:`Level` states, for every condition whose answer changed after commit 82f525baf3 (behaviour note §8),
+Each :class:`Level` states, for every condition whose answer changed after commit 82f525baf3 (LEVEL-2, LEVEL-3),
 what a server of that level answers. Tests, the reference server and the spec builder all read these records;
 none of them compares version strings. The OpenAPI document of a level is the hand-written base plus the overlays
 in ``spec/levels/`` (:func:`build_spec`); ``selftests/test_levels.py`` keeps the two in agreement.
@@ -34,7 +34,7 @@ MOUNT_SUFFIXES: Mapping[str, str] = MappingProxyType({TASKS: "", TASKS_V2: "V2"}
 #: Short names of the mounts, for test ids and messages.
 MOUNT_IDS: Mapping[str, str] = MappingProxyType({TASKS: "experimental", TASKS_V2: "v2"})
 
-#: The task statuses other than ``active`` (§4.1): send and logs refuse them (§3.8), or answer a snapshot.
+#: The task statuses other than ``active`` (STATUS-1): send and logs refuse them (AGENT-1), or answer a snapshot.
 NOT_ACTIVE = ("pending", "initializing", "paused", "unknown", "error")
 
 BASE_OPERATIONS = (
@@ -56,8 +56,8 @@ ALREADY_RUNNING = "Task workspace is already running."
 
 @dataclass(frozen=True)
 class Refusal:
-    """An error answer: status, exact ``message`` and ``detail`` (None: no detail; ``detail_stated=False``: the note
-    does not give it, so it is not compared). ``{status}`` and ``{user}`` in the detail are filled by :meth:`of`."""
+    """An error answer: status, exact ``message`` and ``detail`` (None: no detail; ``detail_stated=False``: no
+    clause gives it, so it is not compared). ``{status}`` and ``{user}`` in the detail are filled by :meth:`of`."""
 
     status: int
     message: str
@@ -71,24 +71,24 @@ class Refusal:
         return replace(self, detail=self.detail.format(**values))
 
 
-# §3.8 check 1 at 82f525baf3: every status but active is refused alike.
+# AGENT-1 at 82f525baf3: every status but active is refused alike.
 _MUST_BE_ACTIVE = Refusal(
     400, "Task status must be active.", 'Task status is "{status}", it must be "active" to interact with the task.'
 )
 _OLD_NOT_ACTIVE = MappingProxyType({status: _MUST_BE_ACTIVE for status in NOT_ACTIVE})
-# §3.8 notes (newest, #21887): the states a task passes through on its way to active are 409 with their own words.
+# AGENT-2 (newest, #21887): the states a task passes through on its way to active are 409 with their own words.
 _RESUMING = "The task is resuming. Wait for the task to become active before sending messages."
 _NEWEST_SEND_NOT_ACTIVE = MappingProxyType(
     {
         "pending": Refusal(409, "Task is pending.", _RESUMING),
         "initializing": Refusal(409, "Task is initializing.", _RESUMING),
         "paused": Refusal(409, "Task is paused.", "Resume the task to send messages."),
-        # "the message changed slightly"; the note does not give the detail.
+        # AGENT-2: the message changed slightly with #21887; no clause gives the detail, so it is not compared.
         "unknown": Refusal(400, "Task must be active.", detail_stated=False),
         "error": Refusal(400, "Task must be active.", detail_stated=False),
     }
 )
-# §3.8 notes (newest, #21771): paused, pending and initializing answer the stored snapshot instead (not listed).
+# LOGS-3 (newest, #21771): paused, pending and initializing answer the stored snapshot instead (not listed).
 _CANNOT_FETCH_LOGS = Refusal(409, "Cannot fetch logs for task in current state.", detail_stated=False)
 _NEWEST_LOGS_NOT_ACTIVE = MappingProxyType({"unknown": _CANNOT_FETCH_LOGS, "error": _CANNOT_FETCH_LOGS})
 
@@ -101,40 +101,40 @@ _NEWEST_STATES = frozenset({"working", "idle", "complete", "failed"})
 
 @dataclass(frozen=True)
 class Level:
-    """One contract level: the answers of every condition that changed after 82f525baf3 (§8), and the server
+    """One contract level: the answers of every condition that changed after 82f525baf3 (LEVEL-3), and the server
     versions it judges (``since`` inclusive, ``until`` exclusive, None: open-ended)."""
 
     name: str
     title: str
-    commit: str  # the commit whose behaviour the level describes (the note's sources)
+    commit: str  # the commit whose behaviour the level describes (its clauses' sources)
     since: Version
     until: Version | None
     #: Task mounts; the first is the one the suite addresses by default (it exists at every level).
     prefixes: tuple[str, ...]
-    #: The mount Coder's own docs describe at this level (§8: docs moved to /api/v2/tasks with v2.29).
+    #: The mount Coder's own docs describe at this level (ROUTE-1: docs moved to /api/v2/tasks with v2.29).
     documented_prefix: str
     flavour: str
     #: What the reference server reports as its version (buildinfo and X-Coder-Build-Version).
     build_version: str
-    #: ``display_name`` on Task (always present) and CreateTaskRequest (trimmed, <= 64 bytes) (§5, #20856).
+    #: ``display_name`` on Task (always present) and CreateTaskRequest (trimmed, <= 64 bytes) (NAME-4, #20856).
     display_name: bool
-    #: How names the server generates begin (§3.2, #20856); a test never relies on it (an LLM may name tasks).
+    #: How names the server generates begin (NAME-3, #20856); a test never relies on it (an LLM may name tasks).
     generated_name_prefix: str
-    #: ``POST .../{task}/pause`` and ``/resume`` -> 202 {"workspace_build": ...} (§8, #21889/#21948/#22544).
+    #: ``POST .../{task}/pause`` and ``/resume`` -> 202 {"workspace_build": ...} (PAUSE-1, #21889/#21948/#22544).
     pause_resume: bool
     #: Task statuses whose logs answer the stored snapshot (``snapshot: true``) instead of a refusal (#21771).
     log_snapshots: frozenset[str]
-    #: An unknown ``{user}`` (§2.1 steps 2-3; 404 since #22069).
+    #: An unknown ``{user}`` (USER-2; 404 since #22069).
     unknown_user: Refusal
-    #: send on a task that is not active, by status (§3.8 check 1; #21887).
+    #: send on a task that is not active, by status (AGENT-2; #21887).
     send_not_active: Mapping[str, Refusal]
     #: logs on a task that is not active, by status, for the statuses that do not answer a snapshot.
     logs_not_active: Mapping[str, Refusal]
-    #: send while the AgentAPI is not ``stable`` (§3.6 step 4; 409 since #23424, was 502).
+    #: send while the AgentAPI is not ``stable`` (SEND-4; 409 since #23424, was 502).
     send_app_not_ready: Refusal
-    #: ``current_state.state`` values the server may emit (§4.2: ``failure`` at 82f, ``failed`` since #22203).
+    #: ``current_state.state`` values the server may emit (STATE-3: ``failure`` at 82f, ``failed`` since #22203).
     task_states: frozenset[str]
-    #: An internal error while authenticating, e.g. loading the user's roles (§7.3; 500 since #23352). Not
+    #: An internal error while authenticating, e.g. loading the user's roles (AUTH-13; 500 since #23352). Not
     #: reachable with the suite's tokens; here so the table is complete.
     auth_internal_error_status: int
     #: What is known to differ from this level inside its version range (shown with the detection reason).
@@ -192,7 +192,7 @@ LEVEL_82F = Level(
     task_states=_OLD_STATES,
     auth_internal_error_status=401,
     caveats=(
-        "v2.28.x release builds predate PATCH .../input (#20811 landed on main after v2.28.0 was cut, §8): "
+        "v2.28.x release builds predate PATCH .../input (#20811 landed on main after v2.28.0 was cut, LEVEL-1): "
         "updateTaskInput answers 404/405 there",
     ),
 )
@@ -201,7 +201,7 @@ LEVEL_229 = replace(
     LEVEL_82F,
     name="2.29",
     title="release v2.29.0: the same handlers also at /api/v2/tasks, display_name, names without task-",
-    commit="b255827a52",  # #20921, the promotion to /api/v2 (§8); v2.29.0 was cut from main on 2025-12-02
+    commit="b255827a52",  # #20921, the promotion to /api/v2 (LEVEL-2); v2.29.0 was cut from main on 2025-12-02
     since=(2, 29, 0),
     until=(2, 32, 0),
     prefixes=(TASKS, TASKS_V2),
@@ -212,7 +212,7 @@ LEVEL_229 = replace(
     generated_name_prefix="",
     caveats=(
         "v2.31.1 and later v2.31.x answer logs of paused, pending and initializing tasks with a snapshot "
-        "(#21771 is first seen in v2.31.1, §8); judge them with --coder-version newest if that is all you need",
+        "(#21771 is first seen in v2.31.1, LOGS-3); judge them with --coder-version newest if that is all you need",
     ),
 )
 
@@ -239,7 +239,7 @@ LEVEL_NEWEST = replace(
 )
 
 LEVELS: tuple[Level, ...] = (LEVEL_82F, LEVEL_229, LEVEL_NEWEST)
-#: The release line of the newest level's commit (§8: 2.34 is the ESR whose docs say Tasks is deprecated).
+#: The release line of the newest level's commit (LEVEL-1: 2.34 is the ESR whose docs say Tasks is deprecated).
 LATEST_KNOWN_RELEASE: Version = (2, 34, 0)
 BY_NAME: Mapping[str, Level] = MappingProxyType({level.name: level for level in LEVELS})
 DEFAULT = LEVEL_82F

@@ -1,8 +1,8 @@
 """URL paths the suite talks to, and the route template a concrete path belongs to.
 
-Route templates follow the server's route table (behaviour note §1) so the guard, the rate limiter and the
+Route templates follow the server's route table (ROUTE-6) so the guard, the rate limiter and the
 traffic ledger all key on the same names. The task routes are mounted at ``/api/experimental/tasks`` at every
-level and also at ``/api/v2/tasks`` from v2.29 on (§8, ``levels.py``); a path under either mount gets the route
+level and also at ``/api/v2/tasks`` from v2.29 on (ROUTE-1, ``levels.py``); a path under either mount gets the route
 template of its own mount, and :attr:`Route.canonical` names the same route under ``/api/experimental/tasks``.
 """
 
@@ -13,7 +13,7 @@ from dataclasses import dataclass, field
 from urllib.parse import quote, unquote
 
 TASKS = "/api/experimental/tasks"
-TASKS_V2 = "/api/v2/tasks"  # the GA mount since v2.29 (§8); see levels.py for which level serves which mount
+TASKS_V2 = "/api/v2/tasks"  # the GA mount since v2.29 (ROUTE-1); see levels.py for which level serves which mount
 TASK_PREFIXES = (TASKS, TASKS_V2)
 BUILDINFO = "/api/v2/buildinfo"
 USERS_ME = "/api/v2/users/me"
@@ -32,7 +32,7 @@ ROUTE_WORKSPACE_BUILDS = ROUTE_WORKSPACE + "/builds"
 ROUTE_TASK_PAUSE = ROUTE_TASK + "/pause"
 ROUTE_TASK_RESUME = ROUTE_TASK + "/resume"
 
-# /pause and /resume exist only at the newest level (§8); elsewhere they answer "Route not found.".
+# /pause and /resume exist only at the newest level (PAUSE-5); elsewhere they answer "Route not found.".
 TASK_SUFFIXES = ("/input", "/send", "/logs", "/pause", "/resume")
 
 
@@ -88,7 +88,7 @@ _SLASHES = re.compile(r"/{2,}")
 
 
 def normalize(path: str) -> str:
-    """Collapse repeated slashes and drop a trailing one, as Coder's outer middleware does (§1)."""
+    """Collapse repeated slashes and drop a trailing one, as Coder's outer middleware does (ROUTE-12)."""
     path = _SLASHES.sub("/", path or "/")
     if len(path) > 1 and path.endswith("/"):
         path = path.rstrip("/") or "/"

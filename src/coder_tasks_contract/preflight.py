@@ -180,7 +180,7 @@ TEMPLATE_NOT_AI = 'Template does not have a valid "coder_ai_task" resource.'
 
 
 def template_problem(status: int, message: str, template_version_id: str, base_url: str) -> str | None:
-    """One line if a create failed because --template-version-id is unusable (§3.2 checks 3 and 4), else None."""
+    """One line if a create failed because --template-version-id is unusable (CREATE-3, CREATE-4), else None."""
     if status != 400:
         return None
     if message.startswith(TEMPLATE_NOT_FOUND):

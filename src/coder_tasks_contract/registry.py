@@ -14,7 +14,7 @@ from typing import Any
 
 NAME_PREFIX = "ctc"
 MAX_NAME_LENGTH = 32
-# NameValid (behaviour note §3.2): ASCII alphanumerics in groups joined by single hyphens.
+# NameValid (NAME-1): ASCII alphanumerics in groups joined by single hyphens.
 _NAME_VALID = re.compile(r"^[a-zA-Z0-9]+(?:-[a-zA-Z0-9]+)*$")
 RUN_LABEL_RE = re.compile(r"^[a-zA-Z0-9]{1,12}$")
 _RUN_ID_ALPHABET = "abcdefghijklmnopqrstuvwxyz0123456789"
@@ -31,7 +31,7 @@ def new_run_id() -> str:
 
 
 def is_valid_name(name: str) -> bool:
-    """Whether Coder's NameValid accepts ``name`` (§3.2)."""
+    """Whether Coder's NameValid accepts ``name`` (NAME-1)."""
     return 0 < len(name) <= MAX_NAME_LENGTH and name not in {"new", "create"} and bool(_NAME_VALID.match(name))
 
 
@@ -159,7 +159,7 @@ class TaskRegistry:
     def get(self, id_or_name: str) -> OwnedTask | None:
         """The owned task with this id (any state), or the live owned task with this name (case-insensitive).
 
-        A deleted task's name stops being ours: someone may create a task with that name afterwards (§2.2.4).
+        A deleted task's name stops being ours: someone may create a task with that name afterwards (CREATE-7).
         """
         key = id_or_name.lower()
         with self._lock:

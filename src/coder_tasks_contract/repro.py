@@ -6,9 +6,9 @@ time, so nothing that holds a token is ever stored:
 
 - a suite user's token becomes ``${CODER_SESSION_TOKEN}`` (user A) or ``${CODER_SECOND_SESSION_TOKEN}`` (user B),
   wherever it appears (header, cookie, query, body): the curl command then works in a shell set up for the run;
-- the key id of a suite token (the part before ``-``, §7.2) inside a made-up token becomes
+- the key id of a suite token (the part before ``-``, AUTH-5) inside a made-up token becomes
   ``${CODER_SESSION_TOKEN%%-*}``, so "known key id, wrong secret" cases stay reproducible without showing it;
-- anything else shaped like a Coder API key (10 + 22 alphanumerics, §7.2) becomes ``<redacted>``: the suite does
+- anything else shaped like a Coder API key (10 + 22 alphanumerics, AUTH-5) becomes ``<redacted>``: the suite does
   not know whose it is, so it is not shown.
 """
 
@@ -25,7 +25,7 @@ REDACTED = "<redacted>"
 REQUEST_BODY_LIMIT = 4096
 RESPONSE_BODY_LIMIT = 1024
 
-# Coder API keys are "<10-char id>-<22-char secret>" (§7.2); a value of this shape the suite cannot name is hidden.
+# Coder API keys are "<10-char id>-<22-char secret>" (AUTH-5); a value of this shape the suite cannot name is hidden.
 _API_KEY_SHAPE = re.compile(r"(?<![A-Za-z0-9])[A-Za-z0-9]{10}-[A-Za-z0-9]{22}(?![A-Za-z0-9])")
 _PLACEHOLDER = re.compile(r"\$\{(?:" + "|".join(TOKEN_VARIABLES) + r")(?:%%-\*)?\}")
 # Headers every HTTP client adds by itself: they say nothing about the failure and only lengthen the command.

@@ -33,7 +33,7 @@ SKIP_READ_ONLY = "read-only mode (--read-only): this test creates or changes tas
 
 DEPLOYMENT_LIFECYCLE_TIMEOUT = 600.0
 EMBEDDED_LIFECYCLE_TIMEOUT = 30.0
-DEPLOYMENT_RATE_LIMIT = 400  # per minute and route; Coder's default limit is 512 (§1.1)
+DEPLOYMENT_RATE_LIMIT = 400  # per minute and route; Coder's default limit is 512 (RATE-1)
 
 
 class TargetUnusable(Exception):

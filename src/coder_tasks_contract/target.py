@@ -7,7 +7,7 @@ from typing import Any
 
 from coder_tasks_contract.secret import Secret
 
-#: API flavour: where the task routes are mounted. 82f525baf3 serves them only under /api/experimental (§1); the
+#: API flavour: where the task routes are mounted. 82f525baf3 serves them only under /api/experimental (ROUTE-1); the
 #: flavour of a run is its level's (``levels.Level.flavour``).
 FLAVOUR_EXPERIMENTAL = "experimental"
 

@@ -1,6 +1,6 @@
 """Client-side pacing: a per-route request budget per minute, and reading a 429's Retry-After.
 
-Coder limits each endpoint to 512 requests a minute per client (behaviour note §1.1); pacing below that keeps a
+Coder limits each endpoint to 512 requests a minute per client (RATE-1); pacing below that keeps a
 default run from being rate limited at all, and Retry-After is honoured when it happens anyway.
 """
 
