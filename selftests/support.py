@@ -47,11 +47,16 @@ def clean_env(**extra: str) -> dict[str, str]:
     return env
 
 
+# Every run's private reports folder lives under one temporary folder that is removed when this process ends, so a
+# self-test run leaves nothing behind in the system's temp dir.
+_REPORTS_ROOT = tempfile.TemporaryDirectory(prefix="ctc-selftest-reports-")
+
+
 def run_pytest(*args: str, cwd: Path = REPO_ROOT, env: dict[str, str] | None = None, timeout: float = 240) -> Run:
     """``python -m pytest *args`` in ``cwd`` with a clean environment; never inherits a CODER_* target."""
     env = dict(env if env is not None else clean_env())
     # Reports of a contract run go to a private folder, never into the shared reports/ of the working tree.
-    env.setdefault("CODER_TASKS_REPORTS_DIR", tempfile.mkdtemp(prefix="ctc-selftest-reports-"))
+    env.setdefault("CODER_TASKS_REPORTS_DIR", tempfile.mkdtemp(prefix="reports-", dir=_REPORTS_ROOT.name))
     completed = subprocess.run(
         [sys.executable, "-m", "pytest", "-p", "no:cacheprovider", *args],
         cwd=cwd,

@@ -113,7 +113,7 @@ def test_an_undocumented_current_state_fails_at_once() -> None:
 
 def test_unknown_with_no_build_running_fails_at_once() -> None:
     clock = FakeClock()
-    with pytest.raises(lifecycle.LifecycleError, match=r"STATUS-2"):
+    with pytest.raises(lifecycle.LifecycleError, match=r"STATUS-6"):
         _wait([(200, _task("unknown", "running"))], {"active"}, clock)
     assert clock.now == 0.0
 

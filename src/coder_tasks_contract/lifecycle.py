@@ -86,7 +86,7 @@ def poll_task(
         if response.status_code != 200:
             raise LifecycleError(
                 f"{_describe(task)}: GET answered {response.status_code} {response.text[:200]!r} while waiting for "
-                f"{waiting_for}; a task this run created and did not delete must be found (TASKREF-1)"
+                f"{waiting_for}; a task this run created and did not delete must be found (TASKREF-3, DELETE-1)"
             )
         current = _task_body(task, response, waiting_for)
         if done(current):
@@ -135,7 +135,7 @@ def _task_body(task: dict[str, Any], response: httpx.Response, waiting_for: str)
 
 
 def unknown_while_idle(wanted: frozenset[str]) -> Callable[[dict[str, Any]], str | None]:
-    """``unknown`` with no build queued or running cannot become another status by itself (STATUS-2): the build
+    """``unknown`` with no build queued or running cannot become another status by itself (STATUS-6): the build
     stage settled on a transition/job pair, or the agent/app on a value, that no rule maps to a status."""
 
     def hopeless(current: dict[str, Any]) -> str | None:
@@ -143,7 +143,7 @@ def unknown_while_idle(wanted: frozenset[str]) -> Callable[[dict[str, Any]], str
             return None
         if current.get("workspace_status") in BUSY_WORKSPACE_STATUSES:
             return None  # e.g. a stop build running: unknown until it succeeds (then paused)
-        return "no build is running, so nothing can move the task out of 'unknown' (STATUS-2)"
+        return "no build is running, so nothing can move the task out of 'unknown' (STATUS-6)"
 
     return hopeless
 

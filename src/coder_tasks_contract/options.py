@@ -1,7 +1,9 @@
 """Every command-line option, its environment fallback and its default, declared in one table.
 
-Resolution order for each option: command line > environment variable > default. The environment names
-follow the coder CLI (``CODER_URL``, ``CODER_SESSION_TOKEN``), so a shell set up for ``coder`` works unchanged.
+Resolution order for each option: command line > environment variable > ini key > default. The environment names
+follow the coder CLI (``CODER_URL``, ``CODER_SESSION_TOKEN``), so a shell set up for ``coder`` works unchanged. Every
+option but the tokens also has an ini key named like its ``dest`` (``coder_read_only = true`` under
+``[tool.pytest.ini_options]``): a token belongs in the environment, never in a committed file.
 """
 
 from __future__ import annotations
@@ -208,6 +210,16 @@ OPTIONS: tuple[Option, ...] = (
         default="reports",
     ),
     Option(
+        "--strict-inferred",
+        "CODER_TASKS_STRICT_INFERRED",
+        "Fail on a test whose cited contract clauses all rest on inferred evidence only (default: off: such a failure "
+        "is reported as a contract warning and does not fail the run; see docs/contract/).",
+        metavar="BOOL",
+        const="true",
+        default=False,
+        parse=_flag,
+    ),
+    Option(
         "--coder-version",
         "CODER_TASKS_CODER_VERSION",
         "Contract level to judge the target by, instead of detecting it from GET /api/v2/buildinfo: "
@@ -244,6 +256,9 @@ def add_options(parser: pytest.Parser) -> None:
             choices=option.choices,
             help=option.help + env_note,
         )
+    for option in OPTIONS:
+        if not option.secret:
+            parser.addini(option.dest, f"{option.flag}: {option.help}", default=None)
 
 
 def resolve(config: pytest.Config, dest: str) -> Any:
@@ -254,6 +269,9 @@ def resolve(config: pytest.Config, dest: str) -> Any:
     if raw is None:
         raw = os.environ.get(option.env) or None
         source = option.env
+    if raw is None and not option.secret:
+        raw = config.getini(dest) or None
+        source = f"ini {dest}"
     if raw is None:
         return option.default
     try:
@@ -281,6 +299,7 @@ class Settings:
     run_label: str | None
     reports_dir: str
     coder_version: str | None
+    strict_inferred: bool = False
 
     @property
     def embedded(self) -> bool:
@@ -322,4 +341,5 @@ def load_settings(config: pytest.Config) -> Settings:
         run_label=values["coder_run_label"],
         reports_dir=values["coder_reports_dir"],
         coder_version=values["coder_coder_version"],
+        strict_inferred=values["coder_strict_inferred"],
     )

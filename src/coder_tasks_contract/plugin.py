@@ -21,6 +21,7 @@ from coder_tasks_contract import (
     reporting,
     resources,
     summary,
+    verdicts,
 )
 from coder_tasks_contract.registry import new_run_id
 from coder_tasks_contract.session import (
@@ -181,10 +182,13 @@ def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item
 
 @pytest.hookimpl(wrapper=True)
 def pytest_runtest_makereport(item: pytest.Item, call: pytest.CallInfo[None]) -> Any:
-    """Operation markers into JUnit properties; on failure, the "reproduce" section (reporting.py)."""
+    """Operation markers and cited clauses into JUnit properties; on failure, the "reproduce" section
+    (reporting.py), and a failure resting on inferred clauses only becomes a contract warning (verdicts.py)."""
     reporting.tag_operations(item)
+    verdicts.tag_clauses(item)
     report = yield
     failures.on_report(item, call, report)
+    verdicts.soften(item, report, strict=run_state(item.config).settings.strict_inferred)
     return report
 
 

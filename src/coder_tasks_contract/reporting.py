@@ -27,7 +27,7 @@ from xml.sax.saxutils import quoteattr
 
 import pytest
 
-from coder_tasks_contract import __version__, exitcodes, ledger, levels, repro, resources
+from coder_tasks_contract import __version__, exitcodes, ledger, levels, repro, resources, verdicts
 from coder_tasks_contract.session import run_state
 
 JUNIT_NAME = "junit.xml"
@@ -127,6 +127,7 @@ def record_report(config: pytest.Config, report: pytest.TestReport) -> None:
     state = reports(config)
     if not state.enabled:
         return
+    verdicts.book(config).record(report)
     test = state.tests.setdefault(report.nodeid, _TestState())
     for name, value in report.user_properties:
         if name == OPERATION_PROPERTY and isinstance(value, str) and value.strip():
@@ -265,8 +266,10 @@ def finish(session: pytest.Session) -> None:
     js = state.directory / LEDGER_JSON
     try:
         state.directory.mkdir(parents=True, exist_ok=True)
-        md.write_text(redact(ledger.render_markdown(state.built)), encoding="utf-8")
-        js.write_text(redact(json.dumps(state.built.to_json(), indent=2)) + "\n", encoding="utf-8")
+        clause_book = verdicts.book(config)
+        md.write_text(redact(ledger.render_markdown(state.built) + clause_book.render_markdown()), encoding="utf-8")
+        data = dict(state.built.to_json(), clauses=clause_book.to_json())
+        js.write_text(redact(json.dumps(data, indent=2)) + "\n", encoding="utf-8")
     except OSError as exc:
         state.problem = f"coverage ledger not written: {exc}"
         return

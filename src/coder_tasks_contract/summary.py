@@ -11,7 +11,7 @@ from typing import Any
 
 import pytest
 
-from coder_tasks_contract import ledger, paths
+from coder_tasks_contract import ledger, paths, verdicts
 from coder_tasks_contract.reporting import Reports, redactor, relative, reports, safe_url
 from coder_tasks_contract.session import run_state
 from coder_tasks_contract.traffic import Exchange
@@ -54,7 +54,11 @@ def summary_lines(config: pytest.Config) -> list[tuple[str, bool]]:
     lines.append((_tasks_line(run.traffic.exchanges), False))
     cleanup = [run.cleanup_summary] if run.cleanup_summary else []
     cleanup += [f"[{r.get('worker')}] {r['summary']}" for r in run.worker_reports if r.get("summary")]
-    lines += [(line, "FAILED" in line or "INTERRUPTED" in line) for line in cleanup]
+    lines += [(line, "FAILED" in line or "INTERRUPTED" in line or "contract failure" in line) for line in cleanup]
+    clause_book = verdicts.book(config)
+    if clause_book.outcomes:
+        lines.append((clause_book.summary_line(), verdicts.FAILED in clause_book.verdicts().values()))
+    lines += [(f"contract warning: {nodeid}: {reason}", True) for nodeid, reason in clause_book.warnings]
     failures = _failures_by_operation(state, built)
     if failures:
         text = ", ".join(f"{name} {count}" for name, count in failures.most_common())
