@@ -30,6 +30,7 @@ from schemathesis.specs.openapi.schemas import OpenApiSchema
 from coder_tasks_contract import aiming, contract, profiles, stateful
 from coder_tasks_contract.contract_checks import Sender
 from coder_tasks_contract.registry import TaskRegistry
+from coder_tasks_contract.reporting import safe_url
 from coder_tasks_contract.target import Target
 
 SKIP_READ_ONLY = "read-only mode (--read-only): the stateful tests create, change and delete a task"
@@ -86,6 +87,19 @@ def _settings(**overrides: Any) -> hypothesis.settings:
     )
 
 
+def _replay(request: pytest.FixtureRequest, target: Target) -> str:
+    """The command that runs this test's scenarios again: same level, profile and seed (and deployment)."""
+    seed = contract.run_seed(request.config)
+    words = [f"HYPOTHESIS_PROFILE={seed.profile}", "pytest", f"'{request.node.nodeid}'"]
+    words += ["--coder-version", target.coder_version]
+    if seed.seed is not None:
+        words.append(f"--hypothesis-seed={seed.seed}")
+    if not target.embedded:
+        words += ["--base-url", safe_url(target.base_url), "--template-version-id", str(target.template_version_id)]
+        words.append("(tokens from $CODER_SESSION_TOKEN)")
+    return " ".join(words)
+
+
 def _seeded(request: pytest.FixtureRequest, test: Any) -> Any:
     seed = contract.run_seed(request.config).seed
     return hypothesis.seed(seed)(test) if seed is not None else test
@@ -137,7 +151,9 @@ def test_links_state_machine(
     registry: TaskRegistry,
 ) -> None:
     """Random sequences of linked operations pass every check, use_after_free included (GET-1, DELETE-1, TASKREF-4)."""
-    workflow = stateful.workflow_class(api_schema, sender=sender, aim=_aim(target, registry), states=states)
+    workflow = stateful.workflow_class(
+        api_schema, sender=sender, aim=_aim(target, registry), states=states, replay=_replay(request, target)
+    )
     budget = profiles.budget()
     _seeded(request, workflow).run(
         settings=_settings(max_examples=budget.stateful_scenarios, stateful_step_count=budget.stateful_steps)

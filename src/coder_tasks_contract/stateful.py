@@ -40,6 +40,7 @@ from schemathesis.specs.openapi.stateful.links import OpenApiLink
 
 from coder_tasks_contract import aiming, compat, contract, lifecycle, paths
 from coder_tasks_contract.contract_checks import CheckFunction, Sender, add_note, ignored_auth_once
+from coder_tasks_contract.steptrail import StepTrail
 
 # schemathesis declares GenerationMode a StrEnum, which mypy's Python 3.10 target reads as plain str members.
 _POSITIVE: Any = GenerationMode.POSITIVE
@@ -252,6 +253,7 @@ def workflow_class(
     sender: Sender,
     aim: aiming.Aim,
     states: TaskStates,
+    replay: str = "",
 ) -> type[APIStateMachine]:
     """schemathesis' state machine for ``schema``, made safe and state-aware for a real deployment.
 
@@ -259,7 +261,8 @@ def workflow_class(
     parameter instead of taking it from the link (``into_step_input``): such a ``{task}`` is replaced by a phantom
     id, so no write can reach a task the run did not create. Before each step the addressed task is brought into
     the state the operation needs. ``after_call`` calls ``super()`` so the recorder that ``use_after_free`` and
-    ensure_resource_availability read keeps every response (SCHEMATHESIS_NOTES pitfall 3).
+    ensure_resource_availability read keeps every response (SCHEMATHESIS_NOTES pitfall 3). A failure carries the
+    scenario's :class:`StepTrail` and ``replay``, the command that runs the scenario again.
     """
     base = schema.as_state_machine()
     enforced: set[str] = sender.enforced
@@ -276,6 +279,7 @@ def workflow_class(
             self.live: dict[str, dict[str, Any]] = {}
             self.deleted: set[str] = set()
             self.creates = 0
+            self.trail = StepTrail(replay)
 
         @precondition(_no_other_rule)
         @rule(case=list_operation.as_strategy(generation_mode=_POSITIVE))
@@ -283,16 +287,30 @@ def workflow_class(
             """Once no linked step and no create is left (the per-source caps and the create limit are reached),
             a list keeps the scenario going instead of Hypothesis stopping it as "no progress can be made"; it
             passes every check, and no task this scenario deleted is in it (§3.1: only non-deleted tasks)."""
-            compat.record_case(self.recorder, case=case)
-            response = self.call(case, **self.get_call_kwargs(case))
-            self.after_call(response, case)
-            self.validate_response(response, case, **self.get_call_kwargs(case))
-            if response.status_code == 200:
-                listed = {str(task.get("id", "")).lower() for task in response.json().get("tasks", [])}
-                resurrected = listed & self.deleted
-                assert not resurrected, f"GET {case.formatted_path} lists deleted task(s) {sorted(resurrected)} (§3.1)"
+            try:
+                compat.record_case(self.recorder, case=case)
+                response = self.call(case, **self.get_call_kwargs(case))
+                self.after_call(response, case)
+                self.validate_response(response, case, **self.get_call_kwargs(case))
+                if response.status_code == 200:
+                    listed = {str(task.get("id", "")).lower() for task in response.json().get("tasks", [])}
+                    resurrected = listed & self.deleted
+                    assert not resurrected, (
+                        f"GET {case.formatted_path} lists deleted task(s) {sorted(resurrected)} (§3.1)"
+                    )
+            except (Exception, FailureGroup) as exc:  # FailureGroup is a BaseExceptionGroup
+                self.trail.attach(exc)
+                raise
 
         def step(self, input: StepInput) -> StepOutput:
+            __tracebackhide__ = True
+            try:
+                return self._aimed_step(input)
+            except (Exception, FailureGroup) as exc:  # FailureGroup is a BaseExceptionGroup
+                self.trail.attach(exc)
+                raise
+
+        def _aimed_step(self, input: StepInput) -> StepOutput:
             __tracebackhide__ = True
             case = input.case
             op = aiming.operation_id(case)
@@ -324,6 +342,7 @@ def workflow_class(
             wanted = stage(op)
             if task is not None and wanted != "any" and case.method.upper() == case.operation.method.upper():
                 self.live[str(task["id"]).lower()] = states.bring(task, wanted)
+                self.trail.brought(self.live[str(task["id"]).lower()], wanted)
             result: StepOutput = super().step(input)
             return result
 
@@ -335,6 +354,7 @@ def workflow_class(
 
         def after_call(self, response: Response, case: Case[Any]) -> None:
             super().after_call(response, case)
+            self.trail.request(case, response)
             op = aiming.operation_id(case)
             if op == contract.CREATE and case.method.upper() == "POST" and response.status_code == 201:
                 body = response.json()
