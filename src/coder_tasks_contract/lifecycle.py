@@ -20,9 +20,9 @@ import httpx
 from coder_tasks_contract import paths
 from coder_tasks_contract.task_shape import TaskShape
 
-#: Statuses during which the first build (or a start after a stop) has not finished (§4.1).
+#: Statuses during which the first build (or a start after a stop) has not finished (STATUS-2).
 UNSETTLED_STATUSES = frozenset({"pending", "initializing"})
-#: workspace_status values meaning a build job is still queued or running (§5, WorkspaceStatus).
+#: workspace_status values meaning a build job is still queued or running (SCHEMA-4, WorkspaceStatus).
 BUSY_WORKSPACE_STATUSES = frozenset({"pending", "starting", "stopping", "canceling", "deleting"})
 
 FIRST_POLL = 0.05
@@ -164,7 +164,7 @@ def wait_for_status(client: httpx.Client, task: dict[str, Any], statuses: set[st
 
 
 def is_build_settled(task: dict[str, Any]) -> bool:
-    """Whether no build of the task's workspace is queued or running (so DELETE will not answer 409, §3.4)."""
+    """Whether no build of the task's workspace is queued or running (so DELETE will not answer 409, DELETE-2)."""
     return task.get("status") not in UNSETTLED_STATUSES and task.get("workspace_status") not in BUSY_WORKSPACE_STATUSES
 
 

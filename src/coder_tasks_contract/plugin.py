@@ -117,7 +117,7 @@ def pytest_sessionstart(session: pytest.Session) -> None:
 
 
 def _spec_line(config: pytest.Config, state: RunState) -> str:
-    """The document the generated tests load: the spec file with the overlays of the target's level (§8)."""
+    """The document the generated tests load: the spec file with the overlays of its level (LEVEL-1 to LEVEL-3)."""
     spec = Path(state.settings.spec) if state.settings.spec else resources.default_spec(config.rootpath)
     target = state.target
     level = target.coder_version if target is not None else state.settings.coder_version or levels.DEFAULT.name
@@ -131,7 +131,7 @@ def _spec_line(config: pytest.Config, state: RunState) -> str:
 
 
 def _user_label(user: User) -> str:
-    """Username, and a warning if the user holds a site role: the suite expects ordinary members (§7.5)."""
+    """Username, and a warning if the user holds a site role: the suite expects ordinary members (RBAC-6)."""
     if not user.site_roles:
         return user.username
     return f"{user.username} (site roles: {', '.join(user.site_roles)}; expected an ordinary member)"

@@ -215,7 +215,7 @@ def build_ledger(session: pytest.Session) -> ledger.Ledger:
     run = run_state(config)
     spec = contract.spec_path(config)
     target = run.target
-    # The operations of the level the target is judged by: the base document plus the level's overlays (§8).
+    # The operations of the level the target is judged by: the base document plus its overlays (LEVEL-1 to LEVEL-3).
     level = target.coder_version if target is not None else run.settings.coder_version or levels.DEFAULT.name
     try:
         document = levels.build_spec(level, base=spec)

@@ -2,8 +2,8 @@
 
 Both read the links from the document (``components/links`` on createTask's 201), never from a hard-coded graph;
 link inference is off in the schemathesis configuration (``contract.build_config``). What the links cannot say
-is the task state each target operation needs (§3.5: PATCH /input only on a paused task; §3.8: send and logs
-only on an active one; §3.4: DELETE only once no build runs; newest, §8: pause on an active task, resume on a
+is the task state each target operation needs (INPUT-4: PATCH /input only on a paused task; AGENT-1: send and logs
+only on an active one; DELETE-2: DELETE only once no build runs; newest, PAUSE-1: pause on an active task, resume on a
 paused one); that comes from ``aiming`` and is reached with ``lifecycle`` (workspace stop/start builds, polled),
 never with blind sleeps.
 
@@ -45,14 +45,14 @@ from coder_tasks_contract.steptrail import StepTrail
 # schemathesis declares GenerationMode a StrEnum, which mypy's Python 3.10 target reads as plain str members.
 _POSITIVE: Any = GenerationMode.POSITIVE
 
-# When in a task's life an operation can succeed (aiming's roles, §3.4, §3.5, §3.8).
+# When in a task's life an operation can succeed (aiming's roles, DELETE-2, INPUT-4, AGENT-1).
 _STAGE_OF_ROLES: dict[tuple[str, ...], str] = {
     (aiming.ACTIVE,): "active",
     (aiming.PAUSED,): "paused",
     (aiming.VICTIM,): "delete",
 }
 # Pause and resume share aiming's TOGGLE task; here each has its own stage: pause takes an active task, resume a
-# paused one (newest, §8), and each leaves the task in the state the next stage starts from.
+# paused one (newest, PAUSE-1), and each leaves the task in the state the next stage starts from.
 _STAGE_OF_OPERATION: dict[str, str] = {contract.PAUSE: "pause", contract.RESUME: "resume"}
 #: The stages in the order a task's life reaches them (the order of :meth:`LinkWalk.run`).
 STAGES = ("active", "pause", "paused", "resume", "delete")
@@ -108,7 +108,7 @@ def exact_status(expected: int, why: str) -> CheckFunction:
 
 
 def wait_agent_idle(client: httpx.Client, task: dict[str, Any], timeout: float) -> None:
-    """Poll the task's logs until the agent has answered the last input (its AgentAPI is ``stable`` again, §3.6).
+    """Poll the task's logs until the agent has answered the last input (its AgentAPI is ``stable`` again, SEND-4).
 
     A send while the agent still works answers 502 at this commit; the walk wants the 204. Gives up silently at
     the deadline (the send then shows what the server says).
@@ -180,12 +180,12 @@ class LinkWalk:
         return response
 
     def create(self, aim: aiming.Aim) -> tuple[Case[Any], Response]:
-        """A generated, valid createTask case, aimed at the target; it must answer 201 (§3.2)."""
+        """A generated, valid createTask case, aimed at the target; it must answer 201 (CREATE-1)."""
         operation = self.schema.find_operation_by_id(contract.CREATE)
         case = self.draw(operation.as_strategy(generation_mode=_POSITIVE))
         aim.aim_path(case, contract.CREATE, aim.digest(case), False, keep_invalid=False)
         aim.aim_create_body(case)
-        why = "a valid create with the target's template version and a fresh name (§3.2)"
+        why = "a valid create with the target's template version and a fresh name (CREATE-1)"
         response = self._send(case, parent=None, checks=[exact_status(success_status(operation), why)])
         return case, response
 
@@ -201,7 +201,7 @@ class LinkWalk:
         """Send a generated valid case for the link's target, with the parameters the link supplies."""
         params = link_path_parameters(link, output)
         if by_name:
-            # §2.2: a task is addressed by id or by name; the document's links carry the id.
+            # TASKREF-1, TASKREF-2: a task is addressed by id or by name; the document's links carry the id.
             params["task"] = output.response.json()["name"]
         case = self.draw(link.target.as_strategy(generation_mode=_POSITIVE, path_parameters=params))
         return self._send(case, parent=None if by_name else parent, checks=checks)
@@ -234,8 +234,8 @@ class LinkWalk:
                 self.follow(link, create_case, output, checks=[expected])
                 if link.target.method.upper() == "GET" and "task" in link_path_parameters(link, output):
                     self.follow(link, create_case, output, by_name=True, checks=[expected])
-        # Deleted: every operation the links lead to must answer 404, by id (and reads by name too) (§2.2.4).
-        gone = exact_status(404, "the task was deleted (§3.4: soft delete at once; §2.2.4: never found again)")
+        # Deleted: every operation the links lead to must answer 404, by id (and reads by name too) (TASKREF-4).
+        gone = exact_status(404, "the task was deleted (DELETE-1: soft delete at once; TASKREF-4: never found again)")
         for link in links:
             self.follow(link, create_case, output, checks=[gone])
             if link.target.method.upper() == "GET":
@@ -286,7 +286,7 @@ def workflow_class(
         def list_tasks(self, case: Case[Any]) -> None:
             """Once no linked step and no create is left (the per-source caps and the create limit are reached),
             a list keeps the scenario going instead of Hypothesis stopping it as "no progress can be made"; it
-            passes every check, and no task this scenario deleted is in it (§3.1: only non-deleted tasks)."""
+            passes every check, and no task this scenario deleted is in it (LIST-2: only non-deleted tasks)."""
             try:
                 compat.record_case(self.recorder, case=case)
                 response = self.call(case, **self.get_call_kwargs(case))
@@ -296,7 +296,7 @@ def workflow_class(
                     listed = {str(task.get("id", "")).lower() for task in response.json().get("tasks", [])}
                     resurrected = listed & self.deleted
                     assert not resurrected, (
-                        f"GET {case.formatted_path} lists deleted task(s) {sorted(resurrected)} (§3.1)"
+                        f"GET {case.formatted_path} lists deleted task(s) {sorted(resurrected)} (LIST-2)"
                     )
             except (Exception, FailureGroup) as exc:  # FailureGroup is a BaseExceptionGroup
                 self.trail.attach(exc)
@@ -326,7 +326,7 @@ def workflow_class(
                 # and anything changed after generation counts as a link-supplied value for
                 # ensure_resource_availability, which would then call a generated id's 404 a lost resource. Unknown
                 # ids are test_conformance's job. Paths are compared literally by the stateful checks, so even the
-                # owner keeps the link's spelling (me, username or id: §2.1).
+                # owner keeps the link's spelling (me, username or id: USER-1).
                 linked = input.transition.parameters.get("path_parameters", {})
                 for name in ("user", "task"):
                     if f"{{{name}}}" not in case.path or name in applied:

@@ -77,7 +77,7 @@ def _tasks_line(exchanges: list[Exchange]) -> str:
         1
         for e in exchanges
         if e.method == "POST" and paths.canonical_template(e.route) == paths.ROUTE_USER_TASKS and e.status == 201
-    )  # at either mount (§8)
+    )  # at either mount (ROUTE-1)
     if not created:
         return "tasks: none created by this run"
     return f"tasks: {created} created by this run; those still there at the end are deleted by the cleanup:"
