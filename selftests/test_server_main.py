@@ -23,7 +23,9 @@ def test_prints_seed_json_on_one_line_then_serves() -> None:
     try:
         assert process.stdout is not None
         seed = json.loads(process.stdout.readline())
-        assert set(seed) == {"url", "organization_id", "users", "template_versions"}
+        assert set(seed) == {"url", "organization_id", "users", "template_versions", "organization_name", "templates"}
+        assert seed["users"]["alice"]["github_com_user_id"] == 12345
+        assert seed["templates"]["ai-coder"]["active_version_id"] == seed["template_versions"]["ai_task"]
         assert set(seed["users"]) == {"alice", "bob", "owner"}
         assert set(seed["template_versions"]) == {"ai_task", "no_ai_task"}
         token = seed["users"]["alice"]["token"]

@@ -15,6 +15,7 @@ from starlette.types import Receive, Scope, Send
 from coder_tasks_contract.levels import Level
 
 from . import render
+from .coder_api import SDK_ROUTES
 from .entities import User
 from .errors import (
     BadRequest,
@@ -273,6 +274,7 @@ OTHER_ROUTES: list[tuple[str, str, Handler]] = [
     ("GET", "/api/v2/users/{user}", get_user),
     ("GET", "/api/v2/workspaces/{workspace}", get_workspace),
     ("POST", "/api/v2/workspaces/{workspace}/builds", create_workspace_build),
+    *SDK_ROUTES,  # what a task client calls around the task routes (coder_api.py)
 ]
 
 

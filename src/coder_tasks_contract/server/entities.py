@@ -35,6 +35,8 @@ class User:
     is_owner: bool = False
     avatar_url: str = ""
     organization_ids: list[str] = field(default_factory=list)
+    # The linked github.com account: a filter of the user search (``github_com_user_id:``), not a codersdk.User field.
+    github_com_user_id: int | None = None
 
 
 @dataclass(frozen=True)
@@ -62,6 +64,32 @@ class Template:
     description: str
     active_version_id: str
     created_at: datetime
+    created_by_id: str = ""
+
+
+@dataclass(frozen=True)
+class RichParameter:
+    """A ``coder_parameter`` of a template version (``codersdk.TemplateVersionParameter``, the fields clients read)."""
+
+    name: str
+    display_name: str
+    description: str
+    type: str  # string, number, bool, list(string)
+    default_value: str
+    mutable: bool = True
+    options: tuple[str, ...] = ()  # option values (each also its name)
+
+
+@dataclass(frozen=True)
+class Preset:
+    """A ``coder_workspace_preset`` of a template version: parameter values by name."""
+
+    id: str
+    name: str
+    parameters: tuple[tuple[str, str], ...]
+    default: bool = False
+    description: str = ""
+    icon: str = ""
 
 
 @dataclass(frozen=True)
@@ -71,6 +99,9 @@ class TemplateVersion:
     name: str
     has_ai_task: bool
     created_at: datetime
+    created_by_id: str = ""
+    parameters: tuple[RichParameter, ...] = ()
+    presets: tuple[Preset, ...] = ()
 
 
 @dataclass

@@ -50,7 +50,12 @@ def authenticated_groups(prefixes: Sequence[str]) -> re.Pattern[str]:
     unknown path or a wrong method under them answers 401 (chi runs a group's middleware before its routing).
     The task mounts are the level's (``/api/v2/tasks`` from v2.29 on, ROUTE-1)."""
     mounts = "|".join(re.escape(prefix) for prefix in prefixes)
-    return re.compile(rf"^({mounts}|/api/v2/users/.+|/api/v2/workspaces/.+)$|^({mounts})/")
+    # The routes the fake serves around the task mounts (app.OTHER_ROUTES) are each behind the API key in Coder.
+    groups = (
+        "/api/v2/users(/.+)?|/api/v2/workspaces/.+|/api/v2/organizations(/.+)?|/api/v2/templates(/.+)?"
+        "|/api/v2/templateversions/.+|/api/v2/workspacebuilds/.+"
+    )
+    return re.compile(rf"^({mounts}|{groups})$|^({mounts})/")
 
 
 _AUTHENTICATED = authenticated_groups([TASKS_PREFIX])

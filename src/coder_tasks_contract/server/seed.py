@@ -2,12 +2,12 @@
 
 from __future__ import annotations
 
-from dataclasses import asdict, dataclass, field
+from dataclasses import asdict, dataclass, field, replace
 from datetime import timedelta
 from typing import Any
 
-from .entities import Task, User
-from .model import World
+from .entities import Preset, RichParameter, Task, TemplateVersion, User
+from .model import World, new_id
 
 
 @dataclass(frozen=True)
@@ -17,6 +17,19 @@ class SeedUser:
     id: str
     username: str
     token: str = field(repr=False)
+    email: str = ""
+    github_com_user_id: int | None = None  # what ``GET /api/v2/users?q=github_com_user_id:N`` finds
+
+
+@dataclass(frozen=True)
+class SeedTemplate:
+    """A seeded template as a client discovers it: by organization and name, then its active version's presets."""
+
+    id: str
+    name: str
+    active_version_id: str
+    presets: dict[str, str]  # preset name -> id
+    default_preset_id: str | None
 
 
 @dataclass(frozen=True)
@@ -28,22 +41,26 @@ class SeedInfo:
     organization_id: str
     users: dict[str, SeedUser]
     template_versions: dict[str, str]
+    organization_name: str = ""
+    templates: dict[str, SeedTemplate] = field(default_factory=dict)  # by template name
 
     def to_json(self) -> dict[str, Any]:
         return asdict(self)
 
 
 def seed_world(world: World, url: str, *, preexisting_tasks: int = 0) -> SeedInfo:
-    """One organization "coder"; members alice and bob; site owner "admin" (key ``owner``); two templates."""
+    """One organization "coder"; members alice (GitHub id 12345) and bob (67890); site owner "admin" (key ``owner``);
+    two templates: "ai-coder" (a ``coder_ai_task``, two presets, "Sonnet" the default) and "docker"."""
     org = world.add_organization("coder", "Coder")
     users: dict[str, SeedUser] = {}
-    for key, username, name, owner in (
-        ("alice", "alice", "Alice Liddell", False),
-        ("bob", "bob", "Bob Marley", False),
-        ("owner", "admin", "Ada Admin", True),
+    for key, username, name, owner, github_id in (
+        ("alice", "alice", "Alice Liddell", False, 12345),
+        ("bob", "bob", "Bob Marley", False, 67890),
+        ("owner", "admin", "Ada Admin", True, None),
     ):
         user, token = world.add_user(username, name, f"{username}@example.com", owner=owner)
-        users[key] = SeedUser(user.id, user.username, token)
+        user.github_com_user_id = github_id
+        users[key] = SeedUser(user.id, user.username, token, user.email, github_id)
     ai_version = world.add_template(
         org,
         "ai-coder",
@@ -55,6 +72,9 @@ def seed_world(world: World, url: str, *, preexisting_tasks: int = 0) -> SeedInf
     plain_version = world.add_template(
         org, "docker", "Docker Containers", "/icon/docker.png", "Develop in a Docker container.", ai_task=False
     )
+    admin_id = users["owner"].id
+    ai_version = _describe(world, ai_version, admin_id, AI_PARAMETERS, ai_presets())
+    plain_version = _describe(world, plain_version, admin_id, (), ())
     if preexisting_tasks:
         seed_preexisting_tasks(world, world.users[users["alice"].id], ai_version.id, preexisting_tasks)
     return SeedInfo(
@@ -62,7 +82,48 @@ def seed_world(world: World, url: str, *, preexisting_tasks: int = 0) -> SeedInf
         organization_id=org.id,
         users=users,
         template_versions={"ai_task": ai_version.id, "no_ai_task": plain_version.id},
+        organization_name=org.name,
+        templates={
+            world.templates[v.template_id].name: SeedTemplate(
+                id=v.template_id,
+                name=world.templates[v.template_id].name,
+                active_version_id=v.id,
+                presets={p.name: p.id for p in v.presets},
+                default_preset_id=next((p.id for p in v.presets if p.default), None),
+            )
+            for v in (ai_version, plain_version)
+        },
     )
+
+
+# The AI template's parameters and presets: what a client reads from /rich-parameters and /presets.
+AI_PARAMETERS = (
+    RichParameter("model", "Model", "The model Claude Code runs.", "string", "sonnet", True, ("sonnet", "opus")),
+    RichParameter("system_prompt", "System prompt", "Extra instructions for the agent.", "string", ""),
+)
+
+
+def ai_presets() -> tuple[Preset, ...]:
+    return (
+        Preset(new_id(), "Sonnet", (("model", "sonnet"),), default=True, description="Fast and capable."),
+        Preset(new_id(), "Opus", (("model", "opus"), ("system_prompt", "Think hard.")), description="Deep work."),
+    )
+
+
+def _describe(
+    world: World,
+    version: TemplateVersion,
+    creator_id: str,
+    parameters: tuple[RichParameter, ...],
+    presets: tuple[Preset, ...],
+) -> TemplateVersion:
+    """Give a seeded version (and its template) a creator, parameters and presets."""
+    with world.lock:
+        described = replace(version, created_by_id=creator_id, parameters=parameters, presets=presets)
+        world.template_versions[version.id] = described
+        template = world.templates[version.template_id]
+        world.templates[template.id] = replace(template, created_by_id=creator_id)
+        return described
 
 
 def seed_preexisting_tasks(world: World, owner: User, version_id: str, count: int) -> list[Task]:
