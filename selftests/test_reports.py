@@ -17,9 +17,8 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-import yaml
 
-from coder_tasks_contract import reporting, repro
+from coder_tasks_contract import repro
 from coder_tasks_contract.traffic import RECENT_PER_TEST, Traffic
 
 from .support import Run, clean_env, closed_port_url, run_pytest, target_args
@@ -342,40 +341,3 @@ def test_samples_are_kept_per_test_bounded_and_forgotten() -> None:
     traffic.forget("t::a")
     assert traffic.recent("t::a") == []
     assert traffic.recent("t::a[GET /x]") == []
-
-
-# -- the CI examples ------------------------------------------------------------------------------------------------
-EXAMPLES = Path(__file__).resolve().parents[1] / "examples" / "ci"
-SUITE_ENV = {"CODER_URL", "CODER_SESSION_TOKEN", "CODER_SECOND_SESSION_TOKEN", "CODER_TEMPLATE_VERSION_ID"}
-
-
-def _option_envs() -> set[str]:
-    from coder_tasks_contract.options import OPTIONS
-
-    return {option.env for option in OPTIONS} | {"HYPOTHESIS_PROFILE"}
-
-
-def test_the_github_workflow_passes_the_suites_variables_and_keeps_reports_on_failure() -> None:
-    workflow = yaml.safe_load((EXAMPLES / "github-actions.yml").read_text())
-    job = workflow["jobs"]["contract"]
-    assert SUITE_ENV <= set(job["env"]) <= _option_envs()
-    for name in SUITE_ENV:
-        assert job["env"][name] == "${{ secrets." + name + " }}"
-    steps = {step.get("name", step.get("uses")): step for step in job["steps"]}
-    assert steps["Contract suite"]["run"] == "python -m pytest tests"
-    for name in ("Publish JUnit results", "Keep reports/", "Coverage ledger into the job summary"):
-        assert steps[name]["if"] == "${{ !cancelled() }}"  # runs when the suite failed too
-    assert steps["Publish JUnit results"]["with"]["report_paths"] == f"reports/{reporting.JUNIT_NAME}"
-    assert steps["Keep reports/"]["with"]["path"] == "reports/"
-    assert "pull_request" not in workflow[True]  # YAML 1.1 reads the key `on` as True
-
-
-def test_the_gitlab_job_passes_the_suites_variables_and_keeps_reports_on_failure() -> None:
-    job = yaml.safe_load((EXAMPLES / "gitlab-ci.yml").read_text())["coder-tasks-contract"]
-    assert set(job["variables"]) - {"PIP_CACHE_DIR"} <= _option_envs()
-    assert "python -m pytest tests" in job["script"]
-    assert job["artifacts"]["when"] == "always"
-    assert job["artifacts"]["paths"] == ["reports/"]
-    assert job["artifacts"]["reports"]["junit"] == f"reports/{reporting.JUNIT_NAME}"
-    text = (EXAMPLES / "gitlab-ci.yml").read_text()
-    assert all(name in text for name in SUITE_ENV)

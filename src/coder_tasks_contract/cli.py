@@ -15,6 +15,7 @@ from __future__ import annotations
 
 import argparse
 import json
+import signal
 import subprocess
 import sys
 from collections.abc import Callable, Sequence
@@ -54,6 +55,10 @@ def run(argv: Sequence[str]) -> int:
         print(f"{PROG}: {exc}", file=sys.stderr)
         return USAGE_ERROR
     with subprocess.Popen(command) as child:
+        # A stopped container or CI job sends SIGTERM (to this process alone when it is PID 1 of a container):
+        # pytest gets SIGINT instead, which it handles like Ctrl-C, deleting the run's tasks before it exits.
+        if hasattr(signal, "SIGTERM") and sys.platform != "win32":
+            signal.signal(signal.SIGTERM, lambda signum, frame: child.send_signal(signal.SIGINT))
         try:
             return child.wait()
         except KeyboardInterrupt:
