@@ -412,3 +412,18 @@ def test_the_gitlab_example_installs_the_wheel_runs_one_command_and_keeps_report
     assert job["artifacts"]["when"] == "always"
     assert job["artifacts"]["paths"] == ["reports/"]
     assert job["artifacts"]["reports"]["junit"] == "reports/junit.xml"
+
+
+def test_an_option_value_that_pytest_took_for_the_rootdir_is_a_usage_error(tmp_path: Path) -> None:
+    """pytest chooses the rootdir before plugins' options are known: ``--reports-dir DIR`` (a space) with an existing
+    DIR would root the run there and collect the whole current directory. The plugin stops and names the fix."""
+    from .support import run_pytest
+
+    spaced = tmp_path / "with space"
+    spaced.mkdir()
+    refused = run_pytest("--reports-dir", str(spaced), "--collect-only", "-q")
+    assert refused.ret == pytest.ExitCode.USAGE_ERROR, refused.output[-2000:]
+    assert f"write --reports-dir='{spaced}'" in refused.output
+    accepted = run_pytest(f"--reports-dir={spaced}", "--collect-only", "-q")
+    assert accepted.ret == 0, accepted.output[-2000:]
+    assert "selftests/" not in accepted.stdout  # testpaths of the checkout's pyproject.toml still apply

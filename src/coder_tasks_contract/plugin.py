@@ -5,6 +5,8 @@ Fixtures live in ``fixtures.py`` (loaded through ``pytest_plugins``); run state 
 
 from __future__ import annotations
 
+import itertools
+import shlex
 from pathlib import Path
 from typing import Any
 
@@ -51,6 +53,7 @@ def pytest_addoption(parser: pytest.Parser) -> None:
 
 @pytest.hookimpl(tryfirst=True)  # before junitxml and pytest-html read their paths (reporting.configure sets them)
 def pytest_configure(config: pytest.Config) -> None:
+    _check_rootdir(config)
     for marker in MARKERS:
         config.addinivalue_line("markers", marker)
     # Profiles are registered and chosen before any test runs, so every Hypothesis test of the run uses the same.
@@ -72,6 +75,33 @@ def pytest_configure(config: pytest.Config) -> None:
     config.stash[STATE_KEY] = state
     config.stash[TRAFFIC_KEY] = state.traffic
     reporting.configure(config, contract_run=_runs_contract_suite(config))
+
+
+_ROOTDIR_OPTIONS = ("-c", "--config-file", "--rootdir")
+
+
+def _check_rootdir(config: pytest.Config) -> None:
+    """Refuse a run that pytest rooted at the value of one of our options.
+
+    pytest picks its rootdir and ini file before it loads any plugin, so in ``--reports-dir DIR`` (a space, not
+    ``=``) it takes an existing DIR for a test path: the run is then rooted there, without the project's settings
+    (``testpaths``), and collects everything below the current directory. No plugin can change that choice; the
+    ``=`` form, ``--rootdir`` or ``coder-tasks-contract run`` (which passes ``--rootdir``) avoid it.
+    """
+    args = [str(arg) for arg in config.invocation_params.args]
+    if any(arg in _ROOTDIR_OPTIONS or arg.startswith(("--config-file=", "--rootdir=")) for arg in args):
+        return
+    flags = {option.flag for option in options.OPTIONS if option.const is None}
+    for flag, value in itertools.pairwise(args):
+        if flag not in flags:
+            continue
+        path = config.invocation_params.dir / value
+        where = path if path.is_dir() else path.parent
+        if path.exists() and where.resolve() == config.rootpath.resolve():
+            raise pytest.UsageError(
+                f"pytest took the value of {flag} {value} for a test path when it chose its rootdir ({where}), before "
+                f"it knew the option: write {flag}={shlex.quote(value)} (with '=')"
+            )
 
 
 @pytest.hookimpl(optionalhook=True)
