@@ -1,6 +1,6 @@
 """Standalone reference server: ``python -m coder_tasks_contract.server [--host H] [--port P] [--speed S]
-[--preexisting-tasks N] [--coder-version LEVEL]``. Prints the SeedInfo JSON (URL, tokens, template version ids)
-on one line, then serves until interrupted."""
+[--preexisting-tasks N] [--coder-version LEVEL] [--record FILE] [--strict]``. Prints the SeedInfo JSON (URL,
+tokens, organization, templates, template version ids) on one line, then serves until interrupted."""
 
 from __future__ import annotations
 
@@ -82,6 +82,19 @@ def build_parser() -> argparse.ArgumentParser:
         + "; ".join(f"{level.name}: {level.title}" for level in levels.LEVELS)
         + f" (default: {levels.DEFAULT.name})",
     )
+    parser.add_argument(
+        "--record",
+        metavar="FILE",
+        default=None,
+        help="append one JSON line per request to FILE: method, path, query, status, duration, body excerpts "
+        "(session tokens redacted)",
+    )
+    parser.add_argument(
+        "--strict",
+        action="store_true",
+        help="answer 400, naming what is wrong, to any request the contract level does not describe (a route of "
+        "another level, a wrong method, a path no level has) instead of Coder's 404 Route not found.",
+    )
     return parser
 
 
@@ -91,6 +104,12 @@ def _interrupt(signum: int, frame: FrameType | None) -> None:
 
 def main(argv: list[str] | None = None) -> int:
     args = build_parser().parse_args(argv)
+    if args.record is not None:
+        try:
+            open(args.record, "a").close()  # fail here, with its own message, not as a listening error
+        except OSError as exc:
+            print(f"coder-tasks-fake: cannot write {args.record}: {exc.strerror or exc}", file=sys.stderr)
+            return 2
     try:
         server = start_reference_server(
             speed=args.speed,
@@ -99,6 +118,8 @@ def main(argv: list[str] | None = None) -> int:
             preexisting_tasks=args.preexisting_tasks,
             rate_limit=args.rate_limit,
             coder_version=args.coder_version,
+            record=args.record if args.record is not None else False,
+            strict=args.strict,
         )
     except OSError as exc:
         reason = exc.strerror or str(exc)

@@ -6,7 +6,9 @@ import socket
 import threading
 import time
 from collections.abc import Callable
+from pathlib import Path
 from types import TracebackType
+from typing import Any
 
 import uvicorn
 from starlette.types import ASGIApp
@@ -14,7 +16,9 @@ from starlette.types import ASGIApp
 from .app import create_app
 from .clock import Clock
 from .model import World
+from .recorder import RecordingMiddleware, RequestLog
 from .seed import SeedInfo, SeedUser, seed_world
+from .strict import StrictMiddleware
 
 __all__ = ["ReferenceServer", "SeedInfo", "SeedUser", "start_reference_server"]
 
@@ -22,18 +26,41 @@ STARTUP_TIMEOUT = 10.0
 
 
 class ReferenceServer:
-    """A running reference server: ``url``, ``seed``, ``world``; ``stop()`` (or use it as a context manager)."""
+    """A running reference server: ``url``, ``seed``, ``world``; ``stop()`` (or use it as a context manager).
+    Started with ``record``, ``requests`` is what clients sent and got (``recorder``)."""
 
-    def __init__(self, server: uvicorn.Server, thread: threading.Thread, url: str, seed: SeedInfo, world: World):
+    def __init__(
+        self,
+        server: uvicorn.Server,
+        thread: threading.Thread,
+        url: str,
+        seed: SeedInfo,
+        world: World,
+        log: RequestLog | None = None,
+    ):
         self._server = server
         self._thread = thread
         self.url = url
         self.seed = seed
         self.world = world
+        self._log = log
+
+    @property
+    def requests(self) -> list[dict[str, Any]]:
+        """Every request so far, oldest first: method, path, query, status, duration_ms, token_via, body excerpts."""
+        if self._log is None:
+            raise RuntimeError("requests are recorded only by a server started with record=True (or a file)")
+        return self._log.records
+
+    def clear_requests(self) -> None:
+        if self._log is not None:
+            self._log.clear()
 
     def stop(self, timeout: float = 10.0) -> None:
         self._server.should_exit = True
         self._thread.join(timeout)
+        if self._log is not None:
+            self._log.close()
 
     def __enter__(self) -> ReferenceServer:
         return self
@@ -75,6 +102,8 @@ def start_reference_server(
     rate_limit: int | None = None,
     clock: Clock | None = None,
     coder_version: str = "82f",
+    record: bool | str | Path = False,
+    strict: bool = False,
 ) -> ReferenceServer:
     """Start a freshly seeded reference server and return once it accepts connections.
 
@@ -82,6 +111,8 @@ def start_reference_server(
     ``rate_limit`` turns on Coder's per-endpoint limit (RATE-1); ``clock`` replaces wall-clock time (tests pass a
     ``ManualClock`` to step the simulated lifecycle by hand). ``coder_version`` is the contract level the server
     emulates (``levels.py``: "82f", "2.29" or "newest"): its routes, fields, statuses and reported version.
+    ``record`` keeps a record of every request (``ReferenceServer.requests``); a path also appends it there as JSON
+    lines. ``strict`` answers 400 to any request the level does not describe (``strict``).
     Raises ``OSError`` if the address cannot be bound, ``RuntimeError`` if the server does not start.
     """
     world = World(clock, speed=speed, rate_limit=rate_limit, level=coder_version)
@@ -92,6 +123,12 @@ def start_reference_server(
     world.access_url = url
     seed = seed_world(world, url, preexisting_tasks=preexisting_tasks)
     app = (app_factory or create_app)(world)
+    if strict:
+        app = StrictMiddleware(app, world.level)
+    log = None
+    if record is not False:
+        log = RequestLog(None if record is True else record)
+        app = RecordingMiddleware(app, log)
     config = uvicorn.Config(app, log_level="warning", access_log=False, server_header=False, lifespan="off")
     server = uvicorn.Server(config)
     # uvicorn installs signal handlers only in the main thread; in a background thread it must not try.
@@ -106,4 +143,4 @@ def start_reference_server(
             sock.close()
             raise RuntimeError(f"reference server did not start on {url}")
         time.sleep(0.01)
-    return ReferenceServer(server, thread, url, seed, world)
+    return ReferenceServer(server, thread, url, seed, world, log)
