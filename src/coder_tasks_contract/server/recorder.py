@@ -39,7 +39,7 @@ def excerpt(body: bytes) -> str:
 
 
 def token_transports(scope: Scope) -> list[str]:
-    """Which ways of sending a token the request used (Coder accepts several, §7): names, never values."""
+    """Which ways of sending a token the request used (Coder accepts several, AUTH-1): names, never values."""
     headers = Headers(scope=scope)
     query = scope.get("query_string", b"").decode("latin-1")
     used = []
