@@ -427,3 +427,29 @@ def test_an_option_value_that_pytest_took_for_the_rootdir_is_a_usage_error(tmp_p
     accepted = run_pytest(f"--reports-dir={spaced}", "--collect-only", "-q")
     assert accepted.ret == 0, accepted.output[-2000:]
     assert "selftests/" not in accepted.stdout  # testpaths of the checkout's pyproject.toml still apply
+
+
+@pytest.mark.parametrize(
+    ("layout", "own"),
+    [
+        pytest.param({"tests/test_x.py": ""}, False, id="unrelated-project"),
+        pytest.param({"tests/unreachable.yaml": "", "spec/coder-tasks.yaml": ""}, True, id="checkout-of-this-project"),
+        pytest.param({"tests/test_x.py": "", "conftest.py": ""}, True, id="conftest-names-the-plugin"),
+    ],
+)
+def test_which_tests_folder_is_the_contract_suite(tmp_path: Path, layout: dict[str, str], own: bool) -> None:
+    from types import ModuleType, SimpleNamespace
+
+    from coder_tasks_contract import resources
+
+    for name, text in layout.items():
+        (tmp_path / name).parent.mkdir(parents=True, exist_ok=True)
+        (tmp_path / name).write_text(text)
+    plugins: list[object] = []
+    if "conftest.py" in layout:  # a registered conftest module, as pytest holds it
+        conftest = ModuleType("conftest")
+        conftest.__file__ = str(tmp_path / "conftest.py")
+        conftest.pytest_plugins = [resources.PLUGIN]  # type: ignore[attr-defined]
+        plugins.append(conftest)
+    config: Any = SimpleNamespace(rootpath=tmp_path, pluginmanager=SimpleNamespace(get_plugins=lambda: plugins))
+    assert resources.suite_dir_of(config) == (tmp_path / "tests" if own else resources.suite_dir())

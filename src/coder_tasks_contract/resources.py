@@ -76,13 +76,17 @@ def suite_dir() -> Path:
 
 
 def suite_dir_of(config: pytest.Config) -> Path | None:
-    """The contract suite of a pytest run: :func:`suite_dir`, or the project's own ``tests/`` when the project
-    names the plugin in its root ``conftest.py`` (``pytest_plugins``), as a project of contract tests of its own does.
+    """The contract suite of a pytest run: :func:`suite_dir`, or the ``tests/`` of the project the run is rooted in
+    when that is a checkout of this project (run with a non-editable install) or names the plugin in its root
+    ``conftest.py`` (``pytest_plugins``), as a project of contract tests of its own does.
 
-    Only that opt-in makes a project's ``tests/`` a contract suite: the ``pytest11`` entry point loads the plugin
+    Only these make a project's ``tests/`` a contract suite: the ``pytest11`` entry point loads the plugin
     into every pytest run where the package is installed, and an unrelated project's tests must not start
     preflight or write reports. None if the installed suite is missing.
     """
+    own = config.rootpath / "tests"
+    if (own / UNREACHABLE_NAME).is_file() and (config.rootpath / "spec" / BASE_SPEC_NAME).is_file():
+        return own
     conftest = (config.rootpath / "conftest.py").resolve()
     for plugin in config.pluginmanager.get_plugins():
         location = getattr(plugin, "__file__", None)
@@ -90,7 +94,7 @@ def suite_dir_of(config: pytest.Config) -> Path | None:
             continue
         named = getattr(plugin, "pytest_plugins", ())
         if PLUGIN in ([named] if isinstance(named, str) else list(named)):
-            return config.rootpath / "tests"
+            return own
     try:
         return suite_dir()
     except ResourceError:  # a broken install: then no run is a contract run, and pytest still works
