@@ -107,3 +107,15 @@ def test_bad_value_is_a_one_line_usage_error(
     assert expected in errors[0]
     assert "Traceback" not in run.output
     assert "two words" not in run.output
+
+
+def test_another_projects_run_keeps_its_own_hypothesis_profile(tmp_path: Path) -> None:
+    """The entry point loads the plugin into every pytest run where the package is installed: a project that is not
+    a contract suite keeps its own HYPOTHESIS_PROFILE (an unknown name to us is not a usage error there)."""
+    (tmp_path / "test_theirs.py").write_text(
+        "from hypothesis import settings\n\n"
+        "def test_profile():\n"
+        "    assert settings.get_current_profile_name() == 'default'\n"
+    )
+    run = run_pytest(tmp_path.as_posix(), cwd=tmp_path, env=clean_env(HYPOTHESIS_PROFILE="theirs"))
+    assert run.ret == 0, run.output

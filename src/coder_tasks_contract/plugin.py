@@ -56,11 +56,15 @@ def pytest_configure(config: pytest.Config) -> None:
     _check_rootdir(config)
     for marker in MARKERS:
         config.addinivalue_line("markers", marker)
-    # Profiles are registered and chosen before any test runs, so every Hypothesis test of the run uses the same.
-    try:
-        profiles.ensure_registered()
-    except ValueError as exc:
-        raise pytest.UsageError(str(exc)) from None
+    contract_run = _runs_contract_suite(config)
+    # Profiles are registered and chosen before any test runs, so every Hypothesis test of the run uses the same. The
+    # entry point loads this plugin into every pytest run where the package is installed: another project's run
+    # keeps its own Hypothesis profile (and its own HYPOTHESIS_PROFILE names); this checkout's self-tests use ours.
+    if contract_run or _in_this_checkout(config):
+        try:
+            profiles.ensure_registered()
+        except ValueError as exc:
+            raise pytest.UsageError(str(exc)) from None
     settings = options.load_settings(config)
     workerinput: dict[str, Any] | None = getattr(config, "workerinput", None)
     if workerinput is not None and "ctc_run_id" in workerinput:
@@ -74,7 +78,12 @@ def pytest_configure(config: pytest.Config) -> None:
         state.adopt_target(Target.from_wire(workerinput["ctc_target"]))
     config.stash[STATE_KEY] = state
     config.stash[TRAFFIC_KEY] = state.traffic
-    reporting.configure(config, contract_run=_runs_contract_suite(config))
+    reporting.configure(config, contract_run=contract_run)
+
+
+def _in_this_checkout(config: pytest.Config) -> bool:
+    root = resources.checkout()
+    return root is not None and root.resolve() == config.rootpath.resolve()
 
 
 _ROOTDIR_OPTIONS = ("-c", "--config-file", "--rootdir")
