@@ -38,7 +38,8 @@ from schemathesis.specs.openapi.schemas import OpenApiSchema
 from schemathesis.specs.openapi.stateful import collect_transitions
 from schemathesis.specs.openapi.stateful.links import OpenApiLink
 
-from coder_tasks_contract import aiming, compat, contract, lifecycle, paths
+from coder_tasks_contract import aiming, compat, contract, levels, lifecycle
+from coder_tasks_contract.agentbusy import agent_busy, unless_agent_busy, wait_agent_idle
 from coder_tasks_contract.contract_checks import CheckFunction, Sender, add_note, ignored_auth_once
 from coder_tasks_contract.steptrail import StepTrail
 
@@ -107,24 +108,6 @@ def exact_status(expected: int, why: str) -> CheckFunction:
     return expected_status
 
 
-def wait_agent_idle(client: httpx.Client, task: dict[str, Any], timeout: float) -> None:
-    """Poll the task's logs until the agent has answered the last input (its AgentAPI is ``stable`` again, SEND-4).
-
-    A send while the agent still works answers 502 at this commit; the walk wants the 204. Gives up silently at
-    the deadline (the send then shows what the server says).
-    """
-    deadline = time.monotonic() + timeout
-    pause = 0.05
-    url = paths.task_path("me", str(task["id"]), "/logs")
-    while time.monotonic() < deadline:
-        response = client.get(url)
-        logs = response.json().get("logs", []) if response.status_code == 200 else []
-        if response.status_code != 200 or not logs or logs[-1].get("type") == "output":
-            return
-        time.sleep(pause)
-        pause = min(pause * 2, 2.0)
-
-
 @dataclass
 class Prepared:
     """What a case needs before it is sent: the task it addresses (ours, live) and the stage it needs."""
@@ -162,6 +145,8 @@ class LinkWalk:
     sender: Sender
     states: TaskStates
     draw: Callable[[st.SearchStrategy[Case[Any]]], Case[Any]]
+    #: The level's answer to a send while the agent is busy (``Level.send_app_not_ready``); None: never tolerated.
+    busy: levels.Refusal | None = None
     recorder: ScenarioRecorder = field(init=False)
     steps: list[str] = field(default_factory=list)
 
@@ -197,14 +182,30 @@ class LinkWalk:
         *,
         by_name: bool = False,
         checks: list[CheckFunction],
+        until_idle: bool = False,
     ) -> Response:
-        """Send a generated valid case for the link's target, with the parameters the link supplies."""
+        """Send a generated valid case for the link's target, with the parameters the link supplies.
+
+        ``until_idle`` (sendTaskInput): an active task's agent may still be working on the previous input, and Coder
+        then refuses the send with the level's busy answer (SEND-4; coderd/aitasks.go taskSend checks the
+        AgentAPI status is ``stable``). That answer, and only it, is accepted here, and the same case is sent
+        again after a growing pause until it is not busy; at the lifecycle deadline the checks apply to it too.
+        """
         params = link_path_parameters(link, output)
         if by_name:
             # TASKREF-1, TASKREF-2: a task is addressed by id or by name; the document's links carry the id.
             params["task"] = output.response.json()["name"]
         case = self.draw(link.target.as_strategy(generation_mode=_POSITIVE, path_parameters=params))
-        return self._send(case, parent=None if by_name else parent, checks=checks)
+        deadline = time.monotonic() + self.states.timeout
+        pause = lifecycle.FIRST_POLL
+        while True:
+            final = self.busy is None or not until_idle or time.monotonic() >= deadline
+            sent = checks if final or self.busy is None else [unless_agent_busy(self.busy, c) for c in checks]
+            response = self._send(case, parent=None if by_name else parent, checks=sent)
+            if final or self.busy is None or not agent_busy(self.busy, response):
+                return response
+            time.sleep(pause)
+            pause = min(pause * lifecycle.POLL_GROWTH, lifecycle.MAX_POLL)
 
     def run(self, aim: aiming.Aim) -> None:
         """create → reads (by id and name), logs, send → pause → input → resume → delete → every link answers
@@ -231,7 +232,7 @@ class LinkWalk:
                 expected = exact_status(
                     success_status(link.target), f"the task was brought to the state {operation_id} needs"
                 )
-                self.follow(link, create_case, output, checks=[expected])
+                self.follow(link, create_case, output, checks=[expected], until_idle=operation_id == contract.SEND)
                 if link.target.method.upper() == "GET" and "task" in link_path_parameters(link, output):
                     self.follow(link, create_case, output, by_name=True, checks=[expected])
         # Deleted: every operation the links lead to must answer 404, by id (and reads by name too) (TASKREF-4).
