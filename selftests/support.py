@@ -133,7 +133,7 @@ def reply(
 
 
 def _html(handler: BaseHTTPRequestHandler) -> None:
-    """Not Coder: an ordinary web server answering HTML to everything (breaks §1: no JSON buildinfo)."""
+    """Not Coder: an ordinary web server answering HTML to everything (breaks ROUTE-8: no JSON buildinfo)."""
     reply(handler, 200, b"<!doctype html><title>It works</title>", "text/html")
 
 

@@ -91,7 +91,7 @@ def test_deliberate_writes_to_tasks_the_run_did_not_create_are_refused(
 
 # -- cleanup at the end of a run -----------------------------------------------------------------------------------
 def test_a_409_while_the_first_build_runs_is_waited_out(reference_server_factory: Callable[..., Any]) -> None:
-    server = reference_server_factory(speed="realistic")  # builds take seconds: DELETE answers 409 at first (§3.4)
+    server = reference_server_factory(speed="realistic")  # builds take seconds: DELETE answers 409 at first (DELETE-2)
     state = RunState(settings_for(server), run_id="wait409")
     try:
         target = state.ensure_target()

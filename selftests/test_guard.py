@@ -76,7 +76,7 @@ def test_writes_to_a_task_this_run_did_not_create_are_refused(guard: Guard, meth
 
 @pytest.mark.parametrize("suffix", ["", "/input", "/send"])
 def test_writes_to_our_task_by_id_pass_whatever_the_user_segment(guard: Guard, suffix: str) -> None:
-    # §2.2.1: a UUID is looked up by id regardless of {user}; ours is ours under any segment.
+    # TASKREF-1: a UUID is looked up by id regardless of {user}; ours is ours under any segment.
     for segment in ("me", "bob", "nobody"):
         admission = guard.check(req("DELETE", task_path(segment, OURS["id"], suffix)))
         assert admission.task is not None
@@ -114,7 +114,7 @@ def test_writes_by_name_pass_when_the_user_segment_is_the_owner(guard: Guard, se
 def test_writes_by_name_are_refused_when_the_name_may_be_someone_elses(
     guard: Guard, segment: str, user: User | None
 ) -> None:
-    # /tasks/me/<name> sent with B's token resolves to B's task of that name (§2.2.2), not ours.
+    # /tasks/me/<name> sent with B's token resolves to B's task of that name (TASKREF-2), not ours.
     with pytest.raises(GuardRefused, match="another user's task"):
         guard.check(req("DELETE", task_path(segment, "ctc-run1-1"), user=user))
 
@@ -127,7 +127,7 @@ def test_a_deleted_tasks_name_is_no_longer_ours_but_its_id_is(guard: Guard, regi
 
 
 def test_identity_follows_coders_token_precedence() -> None:
-    # §7.1: cookie, then query coder_session_token, then the header, then Bearer, then access_token.
+    # AUTH-1: cookie, then query coder_session_token, then the header, then Bearer, then access_token.
     headers = {"cookie": "coder_session_token=COOKIE", "coder-session-token": "HEADER", "authorization": "Bearer B"}
     assert request_token(headers, "coder_session_token=QUERY") == "COOKIE"
     assert request_token({"coder-session-token": "HEADER"}, "coder_session_token=QUERY") == "QUERY"
@@ -158,7 +158,7 @@ def test_paths_that_may_resolve_elsewhere_are_refused_for_writes(guard: Guard, p
 
 
 def test_repeated_slashes_are_collapsed_before_matching(guard: Guard) -> None:
-    # Coder collapses double slashes (§1); the guard must see the same route.
+    # Coder collapses double slashes (ROUTE-12); the guard must see the same route.
     with pytest.raises(GuardRefused, match="not created by this run"):
         guard.check(req("DELETE", "//api//experimental/tasks//me//" + FOREIGN_ID + "/"))
 

@@ -290,7 +290,7 @@ def test_every_documented_pair_is_declared_by_a_contract_test_or_listed_unreacha
     MISSING in every full run at that level. (Reachable pairs that need an option are declared by tests that skip;
     the ledger then shows their skip reason.)
 
-    A copy at /api/v2/tasks whose base pair is declared passes here: it is the same handler (§8), and the
+    A copy at /api/v2/tasks whose base pair is declared passes here: it is the same handler (ROUTE-1), and the
     generated tests send every operation through every mount. This check is static; the run's ledger still
     judges the copy by the answers actually seen at that mount, so a copy nothing reaches is MISSING there."""
     out = tmp_path / "markers.json"

@@ -1,5 +1,5 @@
-"""The contract levels (levels.py) and their documents (overlays.py, spec/levels/): the table says what the behaviour
-note's §8 and "(newest)" lines say, each level's built document is valid OpenAPI 3.1 and agrees with the table,
+"""The contract levels (levels.py) and their documents (overlays.py, spec/levels/): the table says what the clauses
+LEVEL-2 and LEVEL-3 say, each level's built document is valid OpenAPI 3.1 and agrees with the table,
 the overlay operations do what spec/levels/README.md promises, and server versions map to the right level."""
 
 from __future__ import annotations
@@ -38,11 +38,11 @@ def _operations(document: dict[str, Any]) -> dict[str, dict[str, Any]]:
     }
 
 
-# ---- the table pins the behaviour note ------------------------------------------------------------------------------
+# ---- the table pins the level clauses ------------------------------------------------------------------------------
 
 
 def test_the_table_says_what_the_note_says_at_82f() -> None:
-    """§2.1, §3.6, §3.8, §4.2 at 82f525baf3, written out literally (not read from the table)."""
+    """USER-2, SEND-4, AGENT-1, STATE-3 at 82f525baf3, written out literally (not read from the table)."""
     assert LEVEL_82F.prefixes == ("/api/experimental/tasks",)
     assert (LEVEL_82F.unknown_user.status, LEVEL_82F.unknown_user.message) == (
         400,
@@ -64,7 +64,7 @@ def test_the_table_says_what_the_note_says_at_82f() -> None:
 
 
 def test_the_table_says_what_the_note_says_at_2_29() -> None:
-    """§8 (#20921, #20856): the GA mount and display_name; every answer of 82f otherwise."""
+    """ROUTE-1, NAME-4, NAME-5 (#20921, #20856): the GA mount and display_name; every answer of 82f otherwise."""
     assert LEVEL_229.prefixes == ("/api/experimental/tasks", "/api/v2/tasks")
     assert LEVEL_229.documented_prefix == "/api/v2/tasks"
     assert LEVEL_229.display_name
@@ -74,7 +74,8 @@ def test_the_table_says_what_the_note_says_at_2_29() -> None:
 
 
 def test_the_table_says_what_the_note_says_at_newest() -> None:
-    """The note's "(newest)" lines: §2.1 (#22069), §3.6 (#23424), §3.8 (#21887, #21771), §4.2 (#22203), §7.3."""
+    """The newest level's changes (LEVEL-3): USER-2 (#22069), SEND-4 (#23424), AGENT-2 and LOGS-3 (#21887, #21771),
+    STATE-3 (#22203), AUTH-13."""
     assert LEVEL_NEWEST.unknown_user.status == 404
     assert LEVEL_NEWEST.unknown_user.message == "Resource not found or you do not have access to this resource"
     expected = {
@@ -172,7 +173,7 @@ def disagreements(document: dict[str, Any], level: Level) -> list[str]:
             continue
         for base in ("getTask", "deleteTask", "updateTaskInput", "sendTaskInput", "getTaskLogs", "createTask"):
             check(level.unknown_user.status in statuses[base], f"unknown user on {base} at {prefix}")
-        # getTask's only 400 was the unknown user (§3.3).
+        # getTask's only 400 was the unknown user (USER-2).
         check((400 in statuses["getTask"]) is (level.unknown_user.status == 400), f"getTask 400 at {prefix}")
         check(send <= statuses["sendTaskInput"], f"send statuses at {prefix}")
         check((409 in statuses["sendTaskInput"]) is (409 in send), f"send 409 at {prefix}")

@@ -1,4 +1,4 @@
-"""Both task mounts in the plumbing (§8: /api/v2/tasks from v2.29 on): paths build and match them, the write guard
+"""Both task mounts in the plumbing (ROUTE-1: /api/v2/tasks from v2.29 on): paths build and match them, the write guard
 applies the same policy under either, the traffic ledger keys each on its own route template, and the reference
 server's command line takes the level."""
 

@@ -3,7 +3,7 @@
 Each case runs ``pytest tests/...`` in a subprocess against a real loopback server: closed port, an HTML web
 server, TLS spoken to plain HTTP, a server that hangs, resets or fails, a rate-limiting proxy that lets the run
 through after Retry-After, and the reference server with missing, rejected or duplicate tokens or an unusable
-template version (found at the first create, §3.2).
+template version (found at the first create, CREATE-3).
 """
 
 from __future__ import annotations
@@ -23,7 +23,7 @@ from .support import LoopbackServer, Run, clean_env, closed_port_url, reply, run
 
 # A light part of the real suite: preflight happens before collection matters.
 SUITE_PART = "tests/test_list.py"
-WELL_FORMED_BAD_TOKEN = "abcdefghij-0123456789abcdefghijkl"  # §7.2 shape, unknown key id
+WELL_FORMED_BAD_TOKEN = "abcdefghij-0123456789abcdefghijkl"  # AUTH-5 shape, unknown key id
 
 
 def assert_stopped(run: Run, *needles: str) -> str:

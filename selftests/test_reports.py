@@ -36,7 +36,7 @@ def _properties(element: ET.Element) -> list[tuple[str, str]]:
 
 
 def _forms(token: str) -> list[str]:
-    """A token and the parts of it that must not show either: its key id and its secret (§7.2)."""
+    """A token and the parts of it that must not show either: its key id and its secret (AUTH-5)."""
     key_id, secret = token.split("-", 1)
     return [token, key_id, secret]
 

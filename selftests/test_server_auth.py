@@ -1,5 +1,5 @@
-"""The reference server's authentication pieces (§7): token transports and precedence, format checks, the
-WWW-Authenticate value, CSRF; and the Go formats the error texts depend on."""
+"""The reference server's authentication pieces (AUTH-1 to AUTH-10, CSRF-1 to CSRF-3): token transports and precedence,
+format checks, the WWW-Authenticate value, CSRF; and the Go formats the error texts depend on."""
 
 from __future__ import annotations
 
@@ -50,7 +50,7 @@ def creds(**kwargs: str | None) -> RequestCredentials:
     ],
 )
 def test_token_precedence(kwargs: dict[str, str], expected: str | None) -> None:
-    """§7.1: cookie, query coder_session_token, header, Authorization Bearer, query access_token."""
+    """AUTH-1: cookie, query coder_session_token, header, Authorization Bearer, query access_token."""
     assert extract_token(creds(**kwargs)) == expected
 
 
@@ -64,14 +64,14 @@ def test_token_precedence(kwargs: dict[str, str], expected: str | None) -> None:
     ],
 )
 def test_token_format(token: str, detail: str) -> None:
-    """§7.2: any other shape fails with Coder's format detail."""
+    """AUTH-5: any other shape fails with Coder's format detail."""
     with pytest.raises(AuthFailure) as failure:
         split_token(token)
     assert failure.value.detail == "Invalid API key format: " + detail
 
 
 def test_well_formed_token_splits() -> None:
-    """§7.2: lengths are counted in bytes, as in Go: "é" is two bytes, so 9 characters make a 10-byte id."""
+    """AUTH-5: lengths are counted in bytes, as in Go: "é" is two bytes, so 9 characters make a 10-byte id."""
     assert split_token(GOOD) == ("abcdefghij", "k" * 22)
     assert split_token("abcdefghé-" + "k" * 22) == ("abcdefghé", "k" * 22)
     with pytest.raises(AuthFailure, match="expected 10 got 11"):
@@ -79,7 +79,7 @@ def test_well_formed_token_splits() -> None:
 
 
 def test_www_authenticate_value() -> None:
-    """§7.3: the header names the realm, the error and the resource metadata URL."""
+    """AUTH-10: the header names the realm, the error and the resource metadata URL."""
     assert www_authenticate("http://h:1") == (
         'Bearer realm="coder", error="invalid_token", error_description="The access token is invalid", '
         'resource_metadata="http://h:1/.well-known/oauth-protected-resource"'
@@ -88,7 +88,7 @@ def test_www_authenticate_value() -> None:
 
 
 def test_cookie_parsing_takes_the_first_valid_cookie() -> None:
-    """§7.1: Go's r.Cookie returns the first cookie of that name; quotes are stripped; bad values skipped."""
+    """AUTH-14: Go's r.Cookie returns the first cookie of that name; quotes are stripped; bad values skipped."""
     assert cookie_value(["a=1; coder_session_token=x", "coder_session_token=y"], "coder_session_token") == "x"
     assert cookie_value(['coder_session_token="q"'], "coder_session_token") == "q"
     assert cookie_value(["coder_session_token=a\\b; coder_session_token=ok"], "coder_session_token") == "ok"
@@ -108,7 +108,7 @@ def test_cookie_parsing_takes_the_first_valid_cookie() -> None:
     ],
 )
 def test_csrf(method: str, kwargs: dict[str, str], expected: str | None) -> None:
-    """§7.4: only cookie-authenticated unsafe requests without a matching token are refused."""
+    """CSRF-1, CSRF-2: only cookie-authenticated unsafe requests without a matching token are refused."""
     assert csrf_refusal(method, creds(**kwargs)) == expected
 
 
@@ -141,7 +141,7 @@ def test_uuid_forms_google_uuid_accepts(text: str, expected: str) -> None:
     ],
 )
 def test_uuid_errors(text: str, message: str) -> None:
-    """The texts Coder shows as the bad-JSON detail (§1.1, inferred from google/uuid)."""
+    """The texts Coder shows as the bad-JSON detail (ERR-3, inferred from google/uuid)."""
     with pytest.raises(UUIDError) as caught:
         parse_uuid(text)
     assert str(caught.value) == message

@@ -1,4 +1,4 @@
-"""Request bodies decoded like Go's json.Decoder, with its error texts (§1.1 "Bad JSON detail examples")."""
+"""Request bodies decoded like Go's json.Decoder, with its error texts (ERR-3 "Bad JSON detail examples")."""
 
 from __future__ import annotations
 
@@ -50,7 +50,7 @@ UUID = "6ba7b810-9dad-11d1-80b4-00c04fd430c8"
     ],
 )
 def test_decode_errors(body: bytes, detail: str) -> None:
-    """§1.1: the decoder error Coder puts into the 400 body's detail."""
+    """ERR-3: the decoder error Coder puts into the 400 body's detail."""
     with pytest.raises(DecodeError) as caught:
         decode(body, CREATE)
     assert str(caught.value) == detail

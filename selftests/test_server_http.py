@@ -1,4 +1,5 @@
-"""The reference server over a real socket: routing, headers and the seven task endpoints (§1-§5).
+"""The reference server over a real socket: routing, headers and the seven task endpoints (ROUTE, ERR, USER, TASKREF
+clauses and those of each operation).
 
 Authentication, list/q and the /api/v2 helpers are in test_server_http_auth.py and test_server_http_more.py.
 """
@@ -19,7 +20,7 @@ def fake() -> Iterator[Fake]:
     yield from start_fake()
 
 
-# ---- routing and headers (§1) -----------------------------------------------------------------------------------
+# ---- routing and headers (ROUTE-1) -----------------------------------------------------------------------------------
 
 
 @pytest.mark.parametrize(
@@ -31,7 +32,7 @@ def fake() -> Iterator[Fake]:
     ],
 )
 def test_every_response_has_version_and_nosniff(fake: Fake, method: str, path: str) -> None:
-    """§1: X-Coder-Build-Version and X-Content-Type-Options: nosniff on every response."""
+    """ROUTE-5: X-Coder-Build-Version and X-Content-Type-Options: nosniff on every response."""
     response = fake.alice.request(method, path)
     assert response.headers["x-coder-build-version"].startswith("v2.")
     assert response.headers.get_list("x-content-type-options") == ["nosniff"]
@@ -46,7 +47,7 @@ def test_every_response_has_version_and_nosniff(fake: Fake, method: str, path: s
     ],
 )
 def test_unknown_routes_are_route_not_found(fake: Fake, path: str) -> None:
-    """§1 and §9.1: unknown paths under /api/experimental and /api/v2, including the docs' doubled prefix."""
+    """ROUTE-3 and DOCS-1: unknown paths under /api/experimental and /api/v2, including the docs' doubled prefix."""
     response = fake.alice.get(path)
     assert response.status_code == 404
     assert response.headers["content-type"] == JSON_TYPE
@@ -83,22 +84,22 @@ def test_resolvers_answer_before_routing(fake: Fake, method: str, path: str, sta
 
 
 def test_double_slashes_are_collapsed(fake: Fake) -> None:
-    """§1: the outer stack collapses double slashes before routing."""
+    """ROUTE-12: the outer stack collapses double slashes before routing."""
     response = fake.alice.get("/api//experimental///tasks")
     assert response.status_code == 200
     assert "tasks" in response.json()
 
 
 def test_trailing_slash_on_list_is_the_list(fake: Fake) -> None:
-    """§1: the list is GET / inside the /tasks group, so /tasks/ lists too."""
+    """ROUTE-6: the list is GET / inside the /tasks group, so /tasks/ lists too."""
     assert fake.alice.get(TASKS + "/").status_code == 200
 
 
-# ---- create (§3.2) ----------------------------------------------------------------------------------------------
+# ---- create (CREATE-1) ----------------------------------------------------------------------------------------------
 
 
 def test_create_answers_201_with_a_fresh_task(fake: Fake) -> None:
-    """§3.2 success and typical contents right after creation; §5 field rules."""
+    """CREATE-9 success and typical contents right after creation; SCHEMA-1 field rules."""
     name = new_name()
     response = fake.alice.post(
         f"{TASKS}/me", json={"template_version_id": fake.ai_version, "input": "Write tests", "name": name}
@@ -141,7 +142,7 @@ def test_create_answers_201_with_a_fresh_task(fake: Fake) -> None:
     ],
 )
 def test_create_bad_json(fake: Fake, content: bytes, detail: str) -> None:
-    """§3.2 step 2 and §1.1: 400 "Request body must be valid JSON." with Go's decoder error as detail."""
+    """ERR-3: 400 "Request body must be valid JSON." with Go's decoder error as detail."""
     response = fake.alice.post(f"{TASKS}/me", content=content, headers={"Content-Type": "application/json"})
     assert response.status_code == 400
     assert response.json() == {"message": "Request body must be valid JSON.", "detail": detail}
@@ -189,7 +190,7 @@ def test_create_bad_json(fake: Fake, content: bytes, detail: str) -> None:
     ],
 )
 def test_create_refusals(fake: Fake, body: dict[str, Any], expected: dict[str, Any]) -> None:
-    """§3.2 steps 3 and 5: unknown template version and NameValid failures are 400 with exact bodies."""
+    """CREATE-3 and NAME-1: unknown template version and NameValid failures are 400 with exact bodies."""
     payload = {"template_version_id": fake.ai_version, "input": "x", **body}
     if body == {}:
         del payload["template_version_id"]
@@ -199,7 +200,7 @@ def test_create_refusals(fake: Fake, body: dict[str, Any], expected: dict[str, A
 
 
 def test_create_from_template_without_ai_task(fake: Fake) -> None:
-    """§3.2 step 4."""
+    """CREATE-4."""
     version = fake.server.seed.template_versions["no_ai_task"]
     response = fake.alice.post(f"{TASKS}/me", json={"template_version_id": version, "input": "x"})
     assert response.status_code == 400
@@ -207,13 +208,13 @@ def test_create_from_template_without_ai_task(fake: Fake) -> None:
 
 
 def test_create_without_name_generates_one(fake: Fake) -> None:
-    """§3.2: empty name → task-<docker-style>-<4 hex>."""
+    """NAME-3: empty name → task-<docker-style>-<4 hex>."""
     task = fake.create(name="")
     assert re.fullmatch(r"task-[a-z]+(-[a-z]+)*-[0-9a-f]{4}", task["name"]), task["name"]
 
 
 def test_duplicate_name_any_case_is_409(fake: Fake) -> None:
-    """§3.2 step 8: 409 with the exact message and validations."""
+    """CREATE-6: 409 with the exact message and validations."""
     name = new_name()
     fake.create(name=name)
     response = fake.alice.post(
@@ -227,18 +228,18 @@ def test_duplicate_name_any_case_is_409(fake: Fake) -> None:
 
 
 def test_owner_creates_for_a_member(fake: Fake) -> None:
-    """§3.2 step 7: the site owner may create a task owned by alice."""
+    """CREATE-2, RBAC-6: the site owner may create a task owned by alice."""
     task = fake.create(fake.owner, user="alice")
     assert task["owner_name"] == "alice"
     assert fake.get(task)["id"] == task["id"]
 
 
-# ---- path resolution (§2) ---------------------------------------------------------------------------------------
+# ---- path resolution (USER-1, TASKREF-2) -----------------------------------------------------------------------------
 
 
 @pytest.mark.parametrize("user", ["me", "alice", "ALICE", "uuid"])
 def test_user_segment_forms(fake: Fake, user: str) -> None:
-    """§2.1: me, username (case-insensitive) or user UUID."""
+    """USER-1: me, username (case-insensitive) or user UUID."""
     task = fake.create()
     segment = fake.server.seed.users["alice"].id if user == "uuid" else user
     response = fake.alice.get(f"{TASKS}/{segment}/{task['name'].upper()}")
@@ -248,7 +249,7 @@ def test_user_segment_forms(fake: Fake, user: str) -> None:
 
 @pytest.mark.parametrize("user", ["nobody", "6ba7b810-9dad-11d1-80b4-00c04fd430c8"])
 def test_unknown_user_is_400(fake: Fake, user: str) -> None:
-    """§2.1: unknown username or UUID → 400 with the queried value (at 82f; 404 at newest)."""
+    """USER-2: unknown username or UUID → 400 with the queried value (at 82f; 404 at newest)."""
     response = fake.alice.get(f"{TASKS}/{user}/anything")
     assert response.status_code == 400
     assert response.json() == {
@@ -258,7 +259,7 @@ def test_unknown_user_is_400(fake: Fake, user: str) -> None:
 
 
 def test_member_addressing_another_member_is_404(fake: Fake) -> None:
-    """§2.1 step 5 and §7.5: alice cannot address bob at all; not even to create."""
+    """USER-3 and RBAC-4: alice cannot address bob at all; not even to create."""
     bobs = fake.create(fake.bob)
     assert fake.alice.get(f"{TASKS}/bob/{bobs['name']}").json() == NOT_FOUND
     assert fake.alice.post(f"{TASKS}/bob", json={"template_version_id": fake.ai_version}).status_code == 404
@@ -266,7 +267,7 @@ def test_member_addressing_another_member_is_404(fake: Fake) -> None:
 
 
 def test_owner_reads_any_task_by_uuid_under_me(fake: Fake) -> None:
-    """§2.2 step 1: the UUID lookup is not checked against {user}."""
+    """TASKREF-1: the UUID lookup is not checked against {user}."""
     task = fake.create()
     response = fake.owner.get(f"{TASKS}/me/{task['id']}")
     assert response.status_code == 200
@@ -274,16 +275,16 @@ def test_owner_reads_any_task_by_uuid_under_me(fake: Fake) -> None:
 
 
 def test_workspace_uuid_is_not_a_task_id(fake: Fake) -> None:
-    """§2.2 step 5."""
+    """TASKREF-5."""
     task = fake.create()
     assert fake.alice.get(f"{TASKS}/me/{task['workspace_id']}").status_code == 404
 
 
-# ---- delete (§3.4) ----------------------------------------------------------------------------------------------
+# ---- delete (DELETE-1) ----------------------------------------------------------------------------------------------
 
 
 def test_delete_during_first_build_is_409(fake: Fake) -> None:
-    """§3.4: 409 while the create build's job is pending or running."""
+    """DELETE-2: 409 while the create build's job is pending or running."""
     task = fake.create()
     response = fake.alice.delete(f"{TASKS}/me/{task['id']}")
     assert response.status_code == 409
@@ -294,7 +295,7 @@ def test_delete_during_first_build_is_409(fake: Fake) -> None:
 
 
 def test_delete_is_202_empty_and_then_404_everywhere(fake: Fake) -> None:
-    """§3.4: 202 with no body and no content type; §2.2 step 4: deleted tasks are 404 on every endpoint."""
+    """DELETE-1: 202 with no body and no content type; TASKREF-4: deleted tasks are 404 on every endpoint."""
     task = fake.active()
     response = fake.alice.delete(f"{TASKS}/me/{task['id']}")
     assert response.status_code == 202
@@ -310,11 +311,12 @@ def test_delete_is_202_empty_and_then_404_everywhere(fake: Fake) -> None:
     assert task["id"] not in [t["id"] for t in fake.alice.get(TASKS).json()["tasks"]]
 
 
-# ---- input (§3.5) -----------------------------------------------------------------------------------------------
+# ---- input (INPUT-1) -----------------------------------------------------------------------------------------------
 
 
 def test_update_input_rules(fake: Fake) -> None:
-    """§3.5: blank after trim → 400; not paused → 409; paused → 204 with the JSON content type and no body."""
+    """INPUT-3, INPUT-4, ROUTE-10: blank after trim → 400; not paused → 409; paused → 204 with the JSON content type and
+    no body."""
     task = fake.active()
     path = f"{TASKS}/me/{task['id']}/input"
     blank = fake.alice.patch(path, json={"input": "  \n"})
@@ -334,11 +336,11 @@ def test_update_input_rules(fake: Fake) -> None:
     assert fake.get(task)["initial_prompt"] == "new prompt"
 
 
-# ---- send and logs (§3.6-§3.8) ----------------------------------------------------------------------------------
+# ---- send and logs (SEND-1, LOGS-1, AGENT-1) -------------------------------------------------------------------------
 
 
 def test_send_and_logs_round_trip(fake: Fake) -> None:
-    """§3.6: 204 with no body or content type; §3.7: the message is input, the reply output, ids are integers."""
+    """SEND-1: 204 with no body or content type; LOGS-1: the message is input, the reply output, ids are integers."""
     task = fake.active(input="")
     path = f"{TASKS}/me/{task['id']}"
     sent = fake.alice.post(path + "/send", json={"input": "Add a README"})
@@ -358,7 +360,7 @@ def test_send_and_logs_round_trip(fake: Fake) -> None:
 
 
 def test_send_empty_input_is_400_but_whitespace_passes(fake: Fake) -> None:
-    """§3.6 step 2: the comparison is exact."""
+    """SEND-3: the comparison is exact."""
     task = fake.active()
     path = f"{TASKS}/me/{task['id']}/send"
     empty = fake.alice.post(path, json={"input": ""})
@@ -368,7 +370,7 @@ def test_send_empty_input_is_400_but_whitespace_passes(fake: Fake) -> None:
 
 @pytest.mark.parametrize("suffix", ["/send", "/logs"])
 def test_send_and_logs_need_an_active_task(fake: Fake, suffix: str) -> None:
-    """§3.8 check 1: 400 with the task's status in the detail."""
+    """AGENT-1: 400 with the task's status in the detail."""
     task = fake.paused()
     path = f"{TASKS}/me/{task['id']}{suffix}"
     response = fake.alice.post(path, json={"input": "x"}) if suffix == "/send" else fake.alice.get(path)
@@ -380,16 +382,17 @@ def test_send_and_logs_need_an_active_task(fake: Fake, suffix: str) -> None:
 
 
 def test_logs_are_empty_list_before_any_message(fake: Fake) -> None:
-    """§3.7: logs is [] when empty, never null."""
+    """LOGS-1: logs is [] when empty, never null."""
     task = fake.active(input="")
     assert fake.alice.get(f"{TASKS}/me/{task['id']}/logs").json() == {"logs": []}
 
 
-# ---- Task JSON (§5) ---------------------------------------------------------------------------------------------
+# ---- Task JSON (SCHEMA-1) --------------------------------------------------------------------------------------------
 
 
 def test_active_task_json_fields(fake: Fake) -> None:
-    """§5: nullable UUIDs are plain strings once set; agent health object; updated_at is the workspace's."""
+    """SCHEMA-2, SCHEMA-5: nullable UUIDs are plain strings once set; agent health object; updated_at is the
+    workspace's."""
     task = fake.active()
     assert task["status"] == "active"
     assert task["workspace_agent_lifecycle"] == "ready"
@@ -402,7 +405,7 @@ def test_active_task_json_fields(fake: Fake) -> None:
 
 
 def test_resume_goes_back_to_active(fake: Fake) -> None:
-    """§4.1 and §4.2: start after stop → initializing (stale status dropped) → active."""
+    """STATUS-2 and STATE-5: start after stop → initializing (stale status dropped) → active."""
     task = fake.paused()
     assert task["status"] == "paused"
     assert fake.build(task, "start").status_code == 201

@@ -1,4 +1,4 @@
-"""The reference server's authentication and CSRF over a real socket (§7)."""
+"""The reference server's authentication and CSRF over a real socket (AUTH and CSRF clauses)."""
 
 from __future__ import annotations
 
@@ -39,8 +39,8 @@ def assert_401(fake: Fake, response: httpx.Response, detail: str) -> None:
     ],
 )
 def test_no_token_is_401(fake: Fake, path: str) -> None:
-    """§7.3: no token anywhere → 401 with the exact detail and WWW-Authenticate; the tasks group checks the key
-    before routing, so an unknown path under it is 401 too."""
+    """AUTH-6, AUTH-10: no token anywhere → 401 with the exact detail and WWW-Authenticate; the tasks group checks the
+    key before routing, so an unknown path under it is 401 too."""
     assert_401(fake, fake.anon.get(path), 'Cookie "coder_session_token" or query parameter must be provided.')
 
 
@@ -68,12 +68,12 @@ def test_buildinfo_needs_no_token(fake: Fake) -> None:
     ],
 )
 def test_bad_tokens_are_401(fake: Fake, token: str, detail: str) -> None:
-    """§7.2/§7.3: format errors fail before lookup; an unknown key id is "API key is invalid."."""
+    """AUTH-5/AUTH-7: format errors fail before lookup; an unknown key id is "API key is invalid."."""
     assert_401(fake, fake.anon.get(TASKS, headers={"Coder-Session-Token": token}), detail)
 
 
 def test_wrong_secret_is_401(fake: Fake) -> None:
-    """§7.3: right key id, wrong secret."""
+    """AUTH-8: right key id, wrong secret."""
     key_id = fake.token("alice").split("-")[0]
     response = fake.anon.get(TASKS, headers={"Coder-Session-Token": f"{key_id}-{'z' * 22}"})
     assert_401(fake, response, "API key secret is invalid.")
@@ -81,7 +81,7 @@ def test_wrong_secret_is_401(fake: Fake) -> None:
 
 @pytest.mark.parametrize("transport", ["cookie", "query", "header", "bearer", "access_token"])
 def test_each_transport_authenticates(fake: Fake, transport: str) -> None:
-    """§7.1: the five places a token is read from."""
+    """AUTH-1: the five places a token is read from."""
     token = fake.token("alice")
     kwargs: dict[str, object] = {
         "cookie": {"headers": {"Cookie": f"coder_session_token={token}"}},
@@ -96,7 +96,7 @@ def test_each_transport_authenticates(fake: Fake, transport: str) -> None:
 
 
 def test_cookie_wins_over_header(fake: Fake) -> None:
-    """§7.1: an invalid cookie plus a valid header gives 401."""
+    """AUTH-4: an invalid cookie plus a valid header gives 401."""
     response = fake.anon.get(
         TASKS, headers={"Cookie": "coder_session_token=bad", "Coder-Session-Token": fake.token("alice")}
     )
@@ -104,7 +104,7 @@ def test_cookie_wins_over_header(fake: Fake) -> None:
 
 
 def test_query_wins_over_header(fake: Fake) -> None:
-    """§7.1: the coder_session_token query parameter is read before the header."""
+    """AUTH-1: the coder_session_token query parameter is read before the header."""
     response = fake.anon.get(
         "/api/v2/users/me",
         params={"coder_session_token": fake.token("bob")},
@@ -114,7 +114,7 @@ def test_query_wins_over_header(fake: Fake) -> None:
 
 
 def test_cookie_write_without_csrf_token_is_400_text(fake: Fake) -> None:
-    """§7.4: a cookie-authenticated POST with nothing else is refused in plain text."""
+    """CSRF-1: a cookie-authenticated POST with nothing else is refused in plain text."""
     response = fake.anon.post(f"{TASKS}/me", json={}, headers={"Cookie": f"coder_session_token={fake.token('alice')}"})
     assert response.status_code == 400
     assert response.headers["content-type"] == "text/plain; charset=utf-8"
@@ -122,7 +122,7 @@ def test_cookie_write_without_csrf_token_is_400_text(fake: Fake) -> None:
 
 
 def test_cookie_and_other_header_is_the_mismatch_text(fake: Fake) -> None:
-    """§7.4: cookie and Coder-Session-Token header disagree."""
+    """CSRF-3: cookie and Coder-Session-Token header disagree."""
     response = fake.anon.delete(
         f"{TASKS}/me/x",
         headers={"Cookie": f"coder_session_token={fake.token('alice')}", "Coder-Session-Token": fake.token("bob")},
@@ -133,7 +133,7 @@ def test_cookie_and_other_header_is_the_mismatch_text(fake: Fake) -> None:
 
 
 def test_cookie_with_matching_header_passes_csrf(fake: Fake) -> None:
-    """§7.4: a matching header exempts the request; it then fails on the body, not on CSRF."""
+    """CSRF-2: a matching header exempts the request; it then fails on the body, not on CSRF."""
     token = fake.token("alice")
     response = fake.anon.post(
         f"{TASKS}/me", content=b"", headers={"Cookie": f"coder_session_token={token}", "Coder-Session-Token": token}
@@ -143,13 +143,13 @@ def test_cookie_with_matching_header_passes_csrf(fake: Fake) -> None:
 
 
 def test_cookie_get_needs_no_csrf(fake: Fake) -> None:
-    """§7.4: only POST, PATCH and DELETE are checked."""
+    """CSRF-1, CSRF-2: only POST, PATCH and DELETE are checked."""
     response = fake.anon.get(TASKS, headers={"Cookie": f"coder_session_token={fake.token('alice')}"})
     assert response.status_code == 200
 
 
 def test_refusals_before_routing_carry_coders_headers(fake: Fake) -> None:
-    """§1: the version and nosniff headers are set by the outer stack, so 401 and CSRF 400 have them too."""
+    """ROUTE-5: the version and nosniff headers are set by the outer stack, so 401 and CSRF 400 have them too."""
     unauthorized = fake.anon.get(TASKS)
     csrf = fake.anon.post(TASKS + "/me", headers={"Cookie": "coder_session_token=x"})
     for response in (unauthorized, csrf):
@@ -158,7 +158,7 @@ def test_refusals_before_routing_carry_coders_headers(fake: Fake) -> None:
 
 
 def test_a_crash_is_coders_500_and_the_server_survives() -> None:
-    """§1.1 Panic: the recover middleware answers 500 "An internal server error occurred." (fault injected
+    """ERR-7 Panic: the recover middleware answers 500 "An internal server error occurred." (fault injected
     through app_factory: the world's list operation raises)."""
     from coder_tasks_contract.server.app import create_app
     from coder_tasks_contract.server.model import World

@@ -1,5 +1,5 @@
-"""The reference server over a real socket: the list and its q grammar (§3.1, §6), the /api/v2 endpoints the
-suite uses around tasks, the optional rate limit (§1.1) and concurrent clients."""
+"""The reference server over a real socket: the list and its q grammar (LIST-1, QUERY-8), the /api/v2 endpoints the
+suite uses around tasks, the optional rate limit (RATE-1) and concurrent clients."""
 
 from __future__ import annotations
 
@@ -17,11 +17,11 @@ def fake() -> Iterator[Fake]:
     yield from start_fake(preexisting_tasks=3)
 
 
-# ---- list (§3.1, §6) --------------------------------------------------------------------------------------------
+# ---- list (LIST-1, QUERY-8) ------------------------------------------------------------------------------------------
 
 
 def test_list_is_newest_first_with_count(fake: Fake) -> None:
-    """§3.1: created_at descending; count equals len(tasks)."""
+    """LIST-3, LIST-1: created_at descending; count equals len(tasks)."""
     first = fake.create()
     fake.clock.advance(0.001)
     second = fake.create()
@@ -34,7 +34,7 @@ def test_list_is_newest_first_with_count(fake: Fake) -> None:
 
 
 def test_members_see_only_their_own_and_owner_sees_all(fake: Fake) -> None:
-    """§3.1/§7.5: RBAC filters the list."""
+    """LIST-4/RBAC-5: RBAC filters the list."""
     bobs = fake.create(fake.bob)
     alice_ids = {task["id"] for task in fake.alice.get(TASKS).json()["tasks"]}
     bob_tasks = fake.bob.get(TASKS).json()["tasks"]
@@ -46,7 +46,7 @@ def test_members_see_only_their_own_and_owner_sees_all(fake: Fake) -> None:
 
 
 def test_empty_list_is_an_empty_array(fake: Fake) -> None:
-    """§3.1: tasks is [] when empty, never null."""
+    """LIST-1: tasks is [] when empty, never null."""
     response = fake.alice.get(TASKS, params={"q": "status:error"})
     assert response.json() == {"tasks": [], "count": 0}
 
@@ -74,7 +74,7 @@ def test_preexisting_tasks_belong_to_alice_and_are_active(fake: Fake) -> None:
     ],
 )
 def test_bad_q_is_400_with_validations(fake: Fake, q: str, field: str, detail: str) -> None:
-    """§6: 400 "Invalid task search query." with field/detail validations."""
+    """QUERY-8: 400 "Invalid task search query." with field/detail validations."""
     response = fake.alice.get(TASKS, params={"q": q})
     assert response.status_code == 400
     assert response.json() == {
@@ -84,21 +84,21 @@ def test_bad_q_is_400_with_validations(fake: Fake, q: str, field: str, detail: s
 
 
 def test_unknown_status_value_is_500(fake: Fake) -> None:
-    """§3.1/§6 (inferred): the enum cast fails in Postgres → 500 "Internal error fetching tasks."."""
+    """QUERY-15 (inferred): the enum cast fails in Postgres → 500 "Internal error fetching tasks."."""
     response = fake.alice.get(TASKS, params={"q": "status:sleeping"})
     assert response.status_code == 500
     assert response.json()["message"] == "Internal error fetching tasks."
 
 
 def test_owner_filter_by_foreign_uuid_is_empty_for_a_member(fake: Fake) -> None:
-    """§7.5: q=owner:<B-uuid> → 200 with [] for member A (no existence check, RBAC filters)."""
+    """RBAC-5: q=owner:<B-uuid> → 200 with [] for member A (no existence check, RBAC filters)."""
     fake.create(fake.bob)
     response = fake.alice.get(TASKS, params={"q": f"owner:{fake.server.seed.users['bob'].id}"})
     assert response.json() == {"tasks": [], "count": 0}
 
 
 def test_q_filters_by_owner_for_the_site_owner(fake: Fake) -> None:
-    """§6: the owner can filter by any username."""
+    """QUERY-4: the owner can filter by any username."""
     fake.create(fake.bob)
     tasks = fake.owner.get(TASKS, params={"q": 'owner:"BOB"'}).json()["tasks"]
     assert tasks
@@ -119,7 +119,7 @@ def test_users_me_and_visibility(fake: Fake) -> None:
 
 
 def test_builds_answer_201_and_refuse_while_busy(fake: Fake) -> None:
-    """Workspace builds: 201 WorkspaceBuild; 409 while the previous job is pending or running (§3.4's rule)."""
+    """Workspace builds: 201 WorkspaceBuild; 409 while the previous job is pending or running (DELETE-2's rule)."""
     task = fake.create()
     assert fake.build(task, "stop").status_code == 409
     fake.clock.advance(5 * STAGE)
@@ -179,7 +179,7 @@ def test_foreign_workspace_is_404_and_bad_uuid_400(fake: Fake) -> None:
 
 
 def test_workspace_delete_build_deletes_the_task(fake: Fake) -> None:
-    """§3.4: deleting the task's workspace through the workspace API deletes the task; the workspace answers
+    """DELETE-5: deleting the task's workspace through the workspace API deletes the task; the workspace answers
     410 once gone."""
     task = fake.active()
     assert fake.build(task, "delete").status_code == 201
@@ -209,7 +209,7 @@ def test_concurrent_clients(fake: Fake) -> None:
     assert set(names) <= listed
 
 
-# ---- rate limit (§1.1) ------------------------------------------------------------------------------------------
+# ---- rate limit (RATE-1) ------------------------------------------------------------------------------------------
 
 
 @pytest.fixture(scope="module")
@@ -218,7 +218,7 @@ def limited() -> Iterator[Fake]:
 
 
 def test_rate_limit_answers_429_after_the_limit(limited: Fake) -> None:
-    """§1.1: per client and endpoint; the exact 429 body and a Retry-After header."""
+    """RATE-1, RATE-2: per client and endpoint; the exact 429 body and a Retry-After header."""
     statuses = [limited.alice.get(TASKS).status_code for _ in range(4)]
     assert statuses == [200, 200, 200, 429]
     response = limited.alice.get(TASKS)
@@ -230,7 +230,7 @@ def test_rate_limit_answers_429_after_the_limit(limited: Fake) -> None:
 
 
 def test_owner_may_bypass_the_rate_limit(limited: Fake) -> None:
-    """§1.1: an Owner skips the limit with X-Coder-Bypass-Ratelimit: true; a member cannot."""
+    """RATE-3: an Owner skips the limit with X-Coder-Bypass-Ratelimit: true; a member cannot."""
     path = "/api/v2/buildinfo"
     for _ in range(3):
         limited.anon.get(path)

@@ -1,5 +1,5 @@
 """The reference server at each contract level, over HTTP with a hand-stepped clock: what changed after 82f525baf3
-(behaviour note §8 and its "(newest)" lines). Expected values are written out from the note, not read from the
+(LEVEL-2, LEVEL-3). Expected values are written out from the clauses, not read from the
 level table, so a wrong table cannot make the server and the suite agree on a wrong answer."""
 
 from __future__ import annotations
@@ -52,7 +52,7 @@ def test_82f_reports_its_commit_and_serves_only_the_experimental_mount(at_82f: F
 
 
 def test_82f_ignores_display_name_and_prefixes_generated_names(at_82f: Fake) -> None:
-    task = at_82f.create(name="", display_name="x" * 100)  # an unknown field at 82f (§1.1)
+    task = at_82f.create(name="", display_name="x" * 100)  # an unknown field at 82f (ERR-5)
     assert "display_name" not in task
     assert task["name"].startswith("task-")
 
@@ -75,7 +75,7 @@ def test_82f_refusals(at_82f: Fake) -> None:
 
 def test_229_serves_the_same_tasks_at_both_mounts(at_229: Fake) -> None:
     assert at_229.anon.get("/api/v2/buildinfo").json()["version"] == "v2.29.0"
-    assert at_229.anon.get(V2).status_code == 401  # the group's API key check runs first (§1)
+    assert at_229.anon.get(V2).status_code == 401  # the group's API key check runs first (ROUTE-2)
     created = at_229.alice.post(
         f"{V2}/me", json={"template_version_id": at_229.ai_version, "input": "Fix it", "name": new_name()}
     )
@@ -137,7 +137,7 @@ def test_newest_pause_and_resume(at_newest: Fake) -> None:
     assert at_newest.get(task)["status"] == "active"
     again = at_newest.alice.post(_path(V2, task, "/resume"))
     assert (again.status_code, again.json()["message"]) == (409, "Task workspace is already running.")
-    assert at_newest.bob.post(_path(V2, task, "/pause")).status_code == 404  # another member (§7.5)
+    assert at_newest.bob.post(_path(V2, task, "/pause")).status_code == 404  # another member (RBAC-3)
 
 
 def test_newest_paused_task_logs_are_the_snapshot_and_send_is_409(at_newest: Fake) -> None:

@@ -1,5 +1,5 @@
-"""The reference server's domain model: creation checks (§3.2), resolving the ``{user}`` and ``{task}`` segments
-(§2) and listing (§3.1), driven by a ManualClock. No HTTP here."""
+"""The reference server's domain model: creation checks (CREATE-2), resolving the ``{user}`` and ``{task}`` segments
+(USER-1, TASKREF-2) and listing (LIST-1), driven by a ManualClock. No HTTP here."""
 
 from __future__ import annotations
 
@@ -13,11 +13,11 @@ from coder_tasks_contract.server.seed import SeedInfo
 
 from .server_model_support import create, make_active, user
 
-# ---- create (§3.2) ----------------------------------------------------------------------------------------------
+# ---- create (CREATE-1) ----------------------------------------------------------------------------------------------
 
 
 def test_create_checks_template_version_then_ai_task_then_name(world: World, seed: SeedInfo) -> None:
-    """§3.2 order of checks: unknown version (400) beats a bad name; a template without AI task (400) too."""
+    """CREATE-2 order of checks: unknown version (400) beats a bad name; a template without AI task (400) too."""
     with pytest.raises(BadRequest, match="Template version not found"):
         create(world, seed, template_version_id="7f1d9c3e-0000-4000-8000-000000000000", name="bad name")
     with pytest.raises(BadRequest, match="coder_ai_task"):
@@ -31,7 +31,7 @@ def test_create_checks_template_version_then_ai_task_then_name(world: World, see
 
 
 def test_duplicate_name_is_case_insensitive_conflict(world: World, seed: SeedInfo) -> None:
-    """§3.2: a live workspace with the same name (any case) gives 409 with the exact body."""
+    """CREATE-6: a live workspace with the same name (any case) gives 409 with the exact body."""
     create(world, seed, name="my-task")
     with pytest.raises(Conflict) as conflict:
         create(world, seed, name="My-Task")
@@ -42,13 +42,13 @@ def test_duplicate_name_is_case_insensitive_conflict(world: World, seed: SeedInf
 
 
 def test_same_name_for_another_owner_is_fine(world: World, seed: SeedInfo) -> None:
-    """§3.2: uniqueness is per owner."""
+    """CREATE-6: uniqueness is per owner."""
     create(world, seed, "alice", name="shared")
     assert create(world, seed, "bob", name="shared").name == "shared"
 
 
 def test_generated_name_when_none_given(world: World, seed: SeedInfo) -> None:
-    """§3.2: an empty name gets task-<docker-style, <= 22 chars>-<4 hex>, which passes NameValid."""
+    """NAME-3: an empty name gets task-<docker-style, <= 22 chars>-<4 hex>, which passes NameValid."""
     name = create(world, seed).name
     assert name.startswith("task-")
     assert len(name) <= 32
@@ -58,18 +58,18 @@ def test_generated_name_when_none_given(world: World, seed: SeedInfo) -> None:
 
 
 def test_empty_input_is_accepted(world: World, seed: SeedInfo) -> None:
-    """§3.2: input is not validated."""
+    """CREATE-5: input is not validated."""
     assert create(world, seed, prompt="").prompt == ""
 
 
 def test_nul_in_input_is_a_database_error(world: World, seed: SeedInfo) -> None:
-    """§3.2 (500 "Internal error creating task."): Postgres rejects NUL in text."""
+    """CREATE-11 (500 "Internal error creating task."): Postgres rejects NUL in text."""
     with pytest.raises(InternalError, match=r"Internal error creating task\."):
         create(world, seed, prompt="a\x00b")
 
 
 def test_new_task_is_initializing_with_build_one(world: World, seed: SeedInfo, clock: ManualClock) -> None:
-    """§3.2 typical contents right after creation."""
+    """CREATE-9 typical contents right after creation."""
     body = task_json(world, create(world, seed), clock.now())
     assert body["status"] == "initializing"
     assert body["workspace_build_number"] == 1
@@ -79,18 +79,18 @@ def test_new_task_is_initializing_with_build_one(world: World, seed: SeedInfo, c
     assert body["current_state"]["message"] == "Workspace is pending"
 
 
-# ---- resolution (§2) --------------------------------------------------------------------------------------------
+# ---- resolution (USER-1, TASKREF-2) ----------------------------------------------------------------------------------
 
 
 def test_task_by_uuid_ignores_the_user_segment_for_the_owner(world: World, seed: SeedInfo) -> None:
-    """§2.2: a UUID lookup is not checked against {user}: the site owner finds alice's task under "me"."""
+    """TASKREF-1: a UUID lookup is not checked against {user}: the site owner finds alice's task under "me"."""
     task = create(world, seed)
     owner = user(world, seed, "owner")
     assert world.resolve_task(owner, owner, task.id) is task
 
 
 def test_member_cannot_see_another_members_task(world: World, seed: SeedInfo) -> None:
-    """§7.5: bob gets 404 for alice's task by UUID; and bob cannot address alice at all (§2.1 step 5)."""
+    """RBAC-2: bob gets 404 for alice's task by UUID; and bob cannot address alice at all (USER-3)."""
     task = create(world, seed)
     bob = user(world, seed, "bob")
     with pytest.raises(NotFound):
@@ -100,7 +100,7 @@ def test_member_cannot_see_another_members_task(world: World, seed: SeedInfo) ->
 
 
 def test_unknown_user_is_400_with_queried_value(world: World, seed: SeedInfo) -> None:
-    """§2.1: unknown username or UUID → 400 with the exact message and the queried value."""
+    """USER-2: unknown username or UUID → 400 with the exact message and the queried value."""
     alice = user(world, seed, "alice")
     with pytest.raises(BadRequest) as bad:
         world.resolve_user(alice, "nobody")
@@ -111,7 +111,7 @@ def test_unknown_user_is_400_with_queried_value(world: World, seed: SeedInfo) ->
 
 
 def test_username_is_case_insensitive_and_me_is_not(world: World, seed: SeedInfo) -> None:
-    """§2.1: usernames compare lower-cased; only exactly "me" means the caller."""
+    """USER-1: usernames compare lower-cased; only exactly "me" means the caller."""
     alice = user(world, seed, "alice")
     assert world.resolve_user(alice, "ALICE") is alice
     with pytest.raises(BadRequest):
@@ -119,18 +119,18 @@ def test_username_is_case_insensitive_and_me_is_not(world: World, seed: SeedInfo
 
 
 def test_workspace_id_is_not_a_task_id(world: World, seed: SeedInfo) -> None:
-    """§2.2 step 5."""
+    """TASKREF-5."""
     task = create(world, seed)
     alice = user(world, seed, "alice")
     with pytest.raises(NotFound):
         world.resolve_task(alice, alice, task.workspace_id or "")
 
 
-# ---- list (§3.1) ------------------------------------------------------------------------------------------------
+# ---- list (LIST-1) ------------------------------------------------------------------------------------------------
 
 
 def test_list_newest_first_and_visibility(world: World, seed: SeedInfo, clock: ManualClock) -> None:
-    """§3.1: newest first; members see only their own tasks; the owner sees everyone's."""
+    """LIST-3, LIST-4: newest first; members see only their own tasks; the owner sees everyone's."""
     first = create(world, seed, "alice")
     clock.advance(0.001)
     second = create(world, seed, "alice")
@@ -142,7 +142,7 @@ def test_list_newest_first_and_visibility(world: World, seed: SeedInfo, clock: M
 
 
 def test_list_unknown_status_is_500(world: World, seed: SeedInfo) -> None:
-    """§3.1/§6: a status outside the enum is a database error (inferred)."""
+    """QUERY-15: a status outside the enum is a database error (inferred)."""
     alice = user(world, seed, "alice")
     with pytest.raises(InternalError) as internal:
         world.list_tasks(alice, world.parse_query(alice, "status:running"))
@@ -150,7 +150,7 @@ def test_list_unknown_status_is_500(world: World, seed: SeedInfo) -> None:
 
 
 def test_list_filters_by_status(world: World, seed: SeedInfo, clock: ManualClock) -> None:
-    """§6: status filters on the computed status."""
+    """QUERY-6: status filters on the computed status."""
     active = make_active(world, seed, clock)
     fresh = create(world, seed)
     alice = user(world, seed, "alice")

@@ -1,5 +1,5 @@
-"""The reference server's domain model over time, driven by a ManualClock: lifecycle and status (§4.1),
-current_state (§4.2) and how long the speeds take. No HTTP here."""
+"""The reference server's domain model over time, driven by a ManualClock: lifecycle and status (STATUS-1),
+current_state (STATE-1) and how long the speeds take. No HTTP here."""
 
 from __future__ import annotations
 
@@ -11,12 +11,12 @@ from coder_tasks_contract.server.seed import SeedInfo, seed_world
 
 from .server_model_support import STAGE, WORK, create, make_active, status, stop, user
 
-# ---- lifecycle and status (§4.1) --------------------------------------------------------------------------------
+# ---- lifecycle and status (STATUS-1) --------------------------------------------------------------------------------
 
 
 def test_status_walks_initializing_then_active(world: World, seed: SeedInfo, clock: ManualClock) -> None:
-    """§4.1: start job pending/running and agent created/starting and app initializing are all initializing;
-    healthy app is active."""
+    """STATUS-2 to STATUS-5: start job pending/running and agent created/starting and app initializing are all
+    initializing; healthy app is active."""
     task = create(world, seed)
     seen = []
     for _ in range(6):
@@ -43,7 +43,7 @@ def test_status_walks_initializing_then_active(world: World, seed: SeedInfo, clo
 
 
 def test_stop_build_gives_unknown_then_paused(world: World, seed: SeedInfo, clock: ManualClock) -> None:
-    """§4.1: a stop build whose job is not finished is "anything else" (unknown); succeeded stop is paused."""
+    """STATUS-2: a stop build whose job is not finished is "anything else" (unknown); succeeded stop is paused."""
     task = make_active(world, seed, clock)
     stop(world, seed, task)
     assert status(world, task) == "unknown"
@@ -54,7 +54,7 @@ def test_stop_build_gives_unknown_then_paused(world: World, seed: SeedInfo, cloc
 
 
 def test_start_after_stop_goes_initializing_then_active(world: World, seed: SeedInfo, clock: ManualClock) -> None:
-    """§4.1/§4.2: resuming queues a start build; the task is initializing again and the stale app status from
+    """STATUS-2/STATE-5: resuming queues a start build; the task is initializing again and the stale app status from
     before the start is replaced by the synthesised state."""
     task = make_active(world, seed, clock)
     stop(world, seed, task)
@@ -71,7 +71,7 @@ def test_start_after_stop_goes_initializing_then_active(world: World, seed: Seed
 
 
 def test_paused_task_keeps_its_last_app_status(world: World, seed: SeedInfo, clock: ManualClock) -> None:
-    """§4.2 rule 1: when the latest build is not a start, the latest app status is the current state."""
+    """STATE-2: when the latest build is not a start, the latest app status is the current state."""
     task = make_active(world, seed, clock)
     stop(world, seed, task)
     clock.advance(2 * STAGE)
@@ -80,11 +80,11 @@ def test_paused_task_keeps_its_last_app_status(world: World, seed: SeedInfo, clo
     assert state["message"] == "Waiting for input"
 
 
-# ---- current_state (§4.2) ---------------------------------------------------------------------------------------
+# ---- current_state (STATE-1) ---------------------------------------------------------------------------------------
 
 
 def test_synthesised_messages_follow_the_build_and_agent(world: World, seed: SeedInfo, clock: ManualClock) -> None:
-    """§4.2 rule 2: while initializing, the message says what is happening, the state is working, the
+    """STATE-4: while initializing, the message says what is happening, the state is working, the
     timestamp is the build's created_at and uri is empty."""
     task = create(world, seed)
     workspace = world.workspace_of(task)
@@ -107,7 +107,7 @@ def test_synthesised_messages_follow_the_build_and_agent(world: World, seed: See
 
 
 def test_active_task_reports_working_then_idle(world: World, seed: SeedInfo, clock: ManualClock) -> None:
-    """§4.2 rule 1 with the fake agent: working on the prompt right after becoming active, idle after replying."""
+    """STATE-2 with the fake agent: working on the prompt right after becoming active, idle after replying."""
     task = create(world, seed, prompt="Refactor the parser")
     clock.advance(5 * STAGE)
     state = task_json(world, task, clock.now())["current_state"]
@@ -117,7 +117,7 @@ def test_active_task_reports_working_then_idle(world: World, seed: SeedInfo, clo
 
 
 def test_current_state_is_null_when_no_rule_applies(world: World, seed: SeedInfo, clock: ManualClock) -> None:
-    """§4.2: null unless rule 1 or 2 applies: an error-free active task with no app status newer than its
+    """STATE-1: null unless rule 1 or 2 applies: an error-free active task with no app status newer than its
     start build has no state. Built by removing the statuses the fake agent reports."""
     task = create(world, seed)
     workspace = world.workspace_of(task)

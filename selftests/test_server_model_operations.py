@@ -1,4 +1,5 @@
-"""The reference server's domain model: the delete, input, send and logs rules (§3.4-§3.8), driven by a
+"""The reference server's domain model: the delete, input, send and logs rules (DELETE, INPUT, SEND, LOGS and AGENT
+clauses), driven by a
 ManualClock. No HTTP here."""
 
 from __future__ import annotations
@@ -15,11 +16,11 @@ from coder_tasks_contract.server.seed import SeedInfo
 
 from .server_model_support import STAGE, WORK, create, make_active, stop, user
 
-# ---- delete (§3.4) ----------------------------------------------------------------------------------------------
+# ---- delete (DELETE-1) ----------------------------------------------------------------------------------------------
 
 
 def test_delete_conflicts_while_the_build_runs(world: World, seed: SeedInfo, clock: ManualClock) -> None:
-    """§3.4: 409 while the create build's job is pending or running; allowed once it succeeded."""
+    """DELETE-2: 409 while the create build's job is pending or running; allowed once it succeeded."""
     task = create(world, seed)
     alice = user(world, seed, "alice")
     with pytest.raises(Conflict) as conflict:
@@ -35,7 +36,7 @@ def test_delete_conflicts_while_the_build_runs(world: World, seed: SeedInfo, clo
 
 
 def test_deleted_name_stays_taken_until_the_workspace_is_gone(world: World, seed: SeedInfo, clock: ManualClock) -> None:
-    """§3.2 409 is about a non-deleted workspace: the delete build must finish before the name is free."""
+    """CREATE-7: the 409 is about a non-deleted workspace: the delete build must finish before the name is free."""
     task = make_active(world, seed, clock, name="again")
     world.delete_task(user(world, seed, "alice"), task)
     with pytest.raises(Conflict):
@@ -45,7 +46,7 @@ def test_deleted_name_stays_taken_until_the_workspace_is_gone(world: World, seed
 
 
 def test_deleting_the_workspace_deletes_the_task(world: World, seed: SeedInfo, clock: ManualClock) -> None:
-    """§3.4: a delete build through the workspace API also deletes the task."""
+    """DELETE-5: a delete build through the workspace API also deletes the task."""
     task = make_active(world, seed, clock)
     alice = user(world, seed, "alice")
     world.create_build(alice, world.workspace(alice, task.workspace_id or ""), "delete")
@@ -53,11 +54,11 @@ def test_deleting_the_workspace_deletes_the_task(world: World, seed: SeedInfo, c
         world.resolve_task(alice, alice, task.id)
 
 
-# ---- input (§3.5) -----------------------------------------------------------------------------------------------
+# ---- input (INPUT-1) -----------------------------------------------------------------------------------------------
 
 
 def test_update_input_needs_paused(world: World, seed: SeedInfo, clock: ManualClock) -> None:
-    """§3.5: 409 unless paused; blank after trimming is 400 first; paused → prompt replaced."""
+    """INPUT-4: 409 unless paused; blank after trimming is 400 first; paused → prompt replaced."""
     task = make_active(world, seed, clock)
     alice = user(world, seed, "alice")
     with pytest.raises(BadRequest, match=r"Task input is required\."):
@@ -72,7 +73,7 @@ def test_update_input_needs_paused(world: World, seed: SeedInfo, clock: ManualCl
 
 
 def test_trim_follows_go_not_python(world: World, seed: SeedInfo, clock: ManualClock) -> None:
-    """§3.5: strings.TrimSpace does not trim \\x1f (Python's strip would), so it is not blank."""
+    """INPUT-3: strings.TrimSpace does not trim \\x1f (Python's strip would), so it is not blank."""
     task = make_active(world, seed, clock)
     stop(world, seed, task)
     clock.advance(2 * STAGE)
@@ -80,11 +81,11 @@ def test_trim_follows_go_not_python(world: World, seed: SeedInfo, clock: ManualC
     assert task.prompt == "\x1f"
 
 
-# ---- send and logs (§3.6-§3.8) ----------------------------------------------------------------------------------
+# ---- send and logs (SEND-1, LOGS-1, AGENT-1) -------------------------------------------------------------------------
 
 
 def test_send_requires_active(world: World, seed: SeedInfo, clock: ManualClock) -> None:
-    """§3.8 check 1: 400 with the task's status quoted in the detail."""
+    """AGENT-1: 400 with the task's status quoted in the detail."""
     task = create(world, seed)
     with pytest.raises(BadRequest) as bad:
         world.send(user(world, seed, "alice"), task, "hi")
@@ -95,7 +96,7 @@ def test_send_requires_active(world: World, seed: SeedInfo, clock: ManualClock) 
 
 
 def test_send_while_agent_works_is_502(world: World, seed: SeedInfo, clock: ManualClock) -> None:
-    """§3.6 step 4: the AgentAPI is running (still on the initial prompt) → 502 with "Status: running"."""
+    """SEND-4: the AgentAPI is running (still on the initial prompt) → 502 with "Status: running"."""
     task = create(world, seed)
     clock.advance(5 * STAGE)
     with pytest.raises(UpstreamFailure) as upstream:
@@ -104,7 +105,7 @@ def test_send_while_agent_works_is_502(world: World, seed: SeedInfo, clock: Manu
 
 
 def test_send_then_logs_show_the_exchange(world: World, seed: SeedInfo, clock: ManualClock) -> None:
-    """§3.6/§3.7: the message is logged as input at once; the agent's output appears once it answered."""
+    """SEND-1/LOGS-1: the message is logged as input at once; the agent's output appears once it answered."""
     task = make_active(world, seed, clock, prompt="")
     alice = user(world, seed, "alice")
     world.send(alice, task, "  ")  # whitespace passes send's exact "" check

@@ -1,4 +1,4 @@
-"""The reference server's ``q`` grammar (§6), as a pure function with stub name lookups."""
+"""The reference server's ``q`` grammar (QUERY-1 to QUERY-14), as a pure function with stub name lookups."""
 
 from __future__ import annotations
 
@@ -47,7 +47,7 @@ def errors(q: str) -> list[tuple[str, str]]:
     ],
 )
 def test_valid_queries(q: str, expected: TaskFilter) -> None:
-    """§6: keys, lower-casing, quotes, the unqualified owner term and unvalidated status."""
+    """QUERY-1 to QUERY-6: keys, lower-casing, quotes, the unqualified owner term and unvalidated status."""
     assert parse(q) == expected
 
 
@@ -105,16 +105,16 @@ def test_valid_queries(q: str, expected: TaskFilter) -> None:
     ],
 )
 def test_invalid_queries(q: str, expected: list[tuple[str, str]]) -> None:
-    """§6 error table: field and detail of each validation."""
+    """QUERY-8: field and detail of each validation."""
     assert errors(q) == expected
 
 
 def test_several_errors_are_reported_together() -> None:
-    """§6: the parser collects every validation, not only the first."""
+    """QUERY-8: the parser collects every validation, not only the first."""
     assert [field for field, _ in errors("owner:nobody zzz:1")] == ["owner", "zzz"]
 
 
 def test_split_keeps_quoted_spaces() -> None:
-    """§6: split on spaces outside double quotes; empty fields dropped."""
+    """QUERY-2: split on spaces outside double quotes; empty fields dropped."""
     assert split_query('a  "b c" d', " ", keep_quotes=True) == ["a", '"b c"', "d"]
     assert split_query('owner:"a:b"', ":", keep_quotes=False) == ["owner", "a:b"]

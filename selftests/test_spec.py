@@ -5,8 +5,8 @@ operations must be exactly those of Coder's reference docs, and it must agree wi
 spec/swagger-differences.yaml says why not. The last tests break copies of the document on purpose, to
 prove each check can fail (test_spec_schemathesis.py covers what schemathesis generates from it and how its checks
 judge answers; test_spec_data.py holds the pinned files to their checksums and the newest level to Coder's newest
-swagger). Coder's docs page and swagger are pinned in selftests/data/coder/ (their README says where from); "§"
-refers to the sections of Coder's Tasks behaviour note the document was first written from.
+swagger). Coder's docs page and swagger are pinned in selftests/data/coder/ (their README says where from); clause
+ids (ROUTE-2, ...) are those of docs/contract/.
 """
 
 from __future__ import annotations
@@ -81,7 +81,7 @@ def test_top_level_sections_follow_house_order(document: dict[str, Any]) -> None
 
 
 def test_operations_are_exactly_those_of_coders_reference_docs(document: dict[str, Any]) -> None:
-    """The seven `METHOD /path` lines of experimental.md at 82f525baf3, no more, no fewer (§1 route table)."""
+    """The seven `METHOD /path` lines of experimental.md at 82f525baf3, no more, no fewer (ROUTE-6 route table)."""
     assert operation_problems(document, reference_text(REFERENCE_DOCS)) == []
 
 
@@ -124,18 +124,18 @@ def test_document_agrees_with_coders_swagger_except_the_ledger(document: dict[st
     assert problems == [], "\n".join(problems)
 
 
-# ── responses: what each operation documents (§3) ───────────────────────────────────────────────────────────────────
+# ── responses: what each operation documents (ROUTE-6) ────────────────────────────────────────────────────────────────
 
-# The statuses the behaviour note lists per operation, beside the 401/403 from authentication (§7.3), 429 from the
-# rate limiter (§1.1) and 500 from internal errors that every operation can answer.
+# The statuses the clauses give per operation, beside the 401/403 from authentication (AUTH-6 to AUTH-13), 429 from the
+# rate limiter (RATE-1) and 500 from internal errors that every operation can answer.
 STATUSES = {
-    "listTasks": {"200", "400"},  # §3.1: 400 bad q; 500 for a status value outside TaskStatus (§6)
-    "createTask": {"201", "400", "404", "406", "409"},  # §3.2
-    "getTask": {"200", "400", "404"},  # §2.1 unknown user 400, §3.3
-    "deleteTask": {"202", "400", "404", "409"},  # §3.4: 409 while a build is active
-    "updateTaskInput": {"204", "400", "404", "409"},  # §3.5: 409 unless paused
-    "getTaskLogs": {"200", "400", "404", "502"},  # §3.7, §3.8
-    "sendTaskInput": {"204", "400", "404", "502"},  # §3.6, §3.8
+    "listTasks": {"200", "400"},  # QUERY-8: 400 bad q; 500 for a status value outside TaskStatus (QUERY-15)
+    "createTask": {"201", "400", "404", "406", "409"},  # CREATE-2 to CREATE-8
+    "getTask": {"200", "400", "404"},  # USER-2 unknown user 400, GET-1
+    "deleteTask": {"202", "400", "404", "409"},  # DELETE-2: 409 while a build is active
+    "updateTaskInput": {"204", "400", "404", "409"},  # INPUT-4: 409 unless paused
+    "getTaskLogs": {"200", "400", "404", "502"},  # LOGS-2, AGENT-1
+    "sendTaskInput": {"204", "400", "404", "502"},  # SEND-4, AGENT-1
 }
 
 
@@ -156,13 +156,13 @@ def test_errors_are_reusable_responses_with_coders_error_body(document: dict[str
 
 
 def test_bodiless_successes_declare_no_content(document: dict[str, Any]) -> None:
-    """DELETE 202, PATCH /input 204 and POST /send 204 have no body (§3.4-§3.6)."""
+    """DELETE 202, PATCH /input 204 and POST /send 204 have no body (ROUTE-9, ROUTE-10)."""
     for operation_id, status in (("deleteTask", "202"), ("updateTaskInput", "204"), ("sendTaskInput", "204")):
         assert "content" not in operation_of(document, operation_id)["responses"][status]
 
 
 def test_cookie_alone_is_not_an_alternative_for_writes(document: dict[str, Any]) -> None:
-    """A cookie-only POST/PATCH/DELETE is refused by CSRF protection with 400 text/plain (§7.4)."""
+    """A cookie-only POST/PATCH/DELETE is refused by CSRF protection with 400 text/plain (CSRF-1)."""
     global_schemes = {name for requirement in document["security"] for name in requirement}
     assert "CoderSessionTokenCookie" in global_schemes
     for operation_id in WRITE_OPERATIONS:

@@ -3,7 +3,7 @@
 positive_data_acceptance sends what the schema calls valid and expects no 400, so the generated values are checked
 against the server's own rules, written out independently; and Coder's real answers (JSON errors, the CSRF text/plain
 400, bodiless 202/204, 401 with its challenge) must pass schemathesis' response checks while wrong ones fail them.
-"§" refers to the sections of Coder's Tasks behaviour note the document was first written from.
+Clause ids (ROUTE-2, ...) are those of docs/contract/.
 """
 
 from __future__ import annotations
@@ -24,7 +24,7 @@ from schemathesis.specs.openapi import checks as builtin_checks
 
 from selftests.spec_checks import fresh_document, load_in_schemathesis, operation_ids, schemathesis_operation
 
-# A well-formed but made-up session token (§7.2 shape): never a real credential.
+# A well-formed but made-up session token (AUTH-5 shape): never a real credential.
 FAKE_TOKEN = "abcdefghij-0123456789abcdefghijkl"
 
 
@@ -37,7 +37,7 @@ def loaded_schema() -> Any:
 @given(data=st.data())
 def test_configured_token_is_the_only_credential_generated_requests_carry(loaded_schema: Any, data: Any) -> None:
     """The other four schemes are alternatives: a generated value for any of them would outrank or contradict the
-    configured header (cookie and query come first, §7.1; a cookie also triggers CSRF on writes, §7.4)."""
+    configured header (cookie and query come first, AUTH-1; a cookie also triggers CSRF on writes, CSRF-1)."""
     for operation_id in operation_ids(fresh_document()):
         case = data.draw(schemathesis_operation(loaded_schema, operation_id).as_strategy(), label=operation_id)
         assert case.headers == {"Coder-Session-Token": FAKE_TOKEN}
@@ -60,8 +60,8 @@ def _is_uuid(value: str) -> bool:
 
 
 def _q_always_accepted(q: str) -> bool:
-    """§6, restricted to what resolves on any deployment: each key once; owner `me` or an id, organization an id,
-    status a TaskStatus value; a value may be wrapped in double quotes."""
+    """QUERY-1 to QUERY-7, restricted to what resolves on any deployment: each key once; owner `me` or an id,
+    organization an id, status a TaskStatus value; a value may be wrapped in double quotes."""
     if q == "":
         return True
     keys = []
@@ -86,7 +86,8 @@ def _q_always_accepted(q: str) -> bool:
 @given(data=st.data())
 def test_generated_positive_requests_satisfy_the_servers_own_rules(loaded_schema: Any, data: Any) -> None:
     """positive_data_acceptance sends what the schema calls valid and expects no 400: check the values the schema
-    generates against the server's rules, written out independently (q §6, name §3.2, input §3.5/§3.6)."""
+    generates against the server's rules, written out independently (q: QUERY-8; name: NAME-1; input: INPUT-3,
+    SEND-3)."""
     listing = data.draw(schemathesis_operation(loaded_schema, "listTasks").as_strategy(), label="listTasks")
     assert _q_always_accepted(listing.query.get("q", "")), listing.query
     create = data.draw(schemathesis_operation(loaded_schema, "createTask").as_strategy(), label="createTask")
