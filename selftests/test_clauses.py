@@ -58,7 +58,8 @@ def test_numbers_of_a_family_have_no_gaps() -> None:
 def test_every_clause_has_evidence_and_inferred_entries_give_their_reasoning() -> None:
     for clause in clauses.registry().values():
         assert clause.evidence, clause.id
-        assert clause.statement and clause.title, clause.id
+        assert clause.statement, clause.id
+        assert clause.title, clause.id
         for entry in clause.evidence:
             if entry.kind == "inferred":
                 # Reasoning is a sentence, not a bare file name or a "see above".
@@ -70,7 +71,8 @@ def test_clause_properties() -> None:
     source = Evidence("source", "y")
     both = Clause("ROUTE-9", "t", "s", ("82f",), (source, inferred))
     alone = Clause("ROUTE-9", "t", "s", ("82f",), (inferred,))
-    assert not both.inferred_only and alone.inferred_only
+    assert not both.inferred_only
+    assert alone.inferred_only
     assert both.evidence_kinds == ("source", "inferred")
     assert clauses.get("ROUTE-2").id == "ROUTE-2"
     with pytest.raises(KeyError, match="ROUTE-999"):
