@@ -15,6 +15,7 @@ class FakeCase:
     method: str
     formatted_path: str
     body: Any = None
+    path_parameters: dict[str, str] | None = None
 
 
 @dataclass
@@ -58,6 +59,14 @@ def test_the_note_ends_with_each_tasks_last_seen_state_and_the_replay_command() 
     # The task was last seen paused (when it was brought there), not active as the create answered.
     assert "Tasks as the run last saw them:\n  ab-1: status 'paused', workspace 'stopped'" in note
     assert note.endswith("Replay: pytest 'tests/test_stateful.py::test_links_state_machine' --hypothesis-seed=7")
+
+
+def test_a_task_deleted_in_the_scenario_is_last_seen_deleted() -> None:
+    trail = _trail()
+    deleted = FakeCase("DELETE", "/api/experimental/tasks/me/AB-1", path_parameters={"task": "AB-1"})
+    trail.request(deleted, FakeResponse(202))  # type: ignore[arg-type]
+    assert trail.lines[-1] == "4. DELETE /api/experimental/tasks/me/AB-1 -> 202"
+    assert "  ab-1: deleted (202)" in trail.note()
 
 
 def test_long_bodies_are_cut() -> None:

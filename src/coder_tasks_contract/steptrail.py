@@ -57,8 +57,12 @@ class StepTrail:
             answer = f"{len(body.get('tasks') or [])} task(s)"
         else:
             answer = _excerpt(body) if body not in (None, "") else ""
+        if case.method.upper() == "DELETE" and 200 <= response.status_code < 300:
+            self.seen[str((case.path_parameters or {}).get("task", "")).lower()] = f"deleted ({response.status_code})"
         step = len([line for line in self.lines if not line.startswith(" ")]) + 1
-        self.lines.append(f"{step}. {case.method} {case.formatted_path}{sent} -> {response.status_code} {answer}")
+        self.lines.append(
+            f"{step}. {case.method} {case.formatted_path}{sent} -> {response.status_code} {answer}".rstrip()
+        )
 
     def brought(self, task: dict[str, Any], wanted: str) -> None:
         self.saw(task)
