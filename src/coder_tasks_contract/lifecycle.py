@@ -12,7 +12,7 @@ once, naming what it saw. A wait that times out says the state it saw last and f
 from __future__ import annotations
 
 import time
-from collections.abc import Callable, Iterable
+from collections.abc import Callable
 from typing import Any
 
 import httpx
@@ -25,11 +25,20 @@ UNSETTLED_STATUSES = frozenset({"pending", "initializing"})
 #: workspace_status values meaning a build job is still queued or running (SCHEMA-4, WorkspaceStatus).
 BUSY_WORKSPACE_STATUSES = frozenset({"pending", "starting", "stopping", "canceling", "deleting"})
 
+#: workspace_status values of a build whose job failed or was canceled: the task is ``error`` until a new build.
+FAILED_BUILD_WORKSPACE_STATUSES = frozenset({"failed", "canceling", "canceled"})
+#: How long ``unknown`` with no build running is watched before the wait gives up on it (STATUS-6).
+UNKNOWN_GRACE = 30.0
+
 FIRST_POLL = 0.05
 MAX_POLL = 2.0
 # A gentle back-off: a fast target (the reference server is active 0.3 s after a create) is seen ready soon after
 # it is, while a deployment's minute-long build still costs few GETs once the pause reaches MAX_POLL.
 POLL_GROWTH = 1.25
+
+
+# Why a polled task (and how long its state has held, in seconds) can no longer reach the awaited state, or None.
+Hopeless = Callable[[dict[str, Any], float], "str | None"]
 
 
 class LifecycleError(AssertionError):
@@ -66,20 +75,19 @@ def poll_task(
     *,
     timeout: float,
     waiting_for: str,
-    fail_on: Iterable[str] = (),
-    hopeless: Callable[[dict[str, Any]], str | None] = lambda current: None,
+    hopeless: Hopeless = lambda current, held: None,
     clock: Callable[[], float] = time.monotonic,
     sleep: Callable[[float], None] = time.sleep,
 ) -> dict[str, Any]:
     """GET the task until ``done(task)``.
 
-    Raises :class:`LifecycleError` at once for an answer that is not a 200 ``Task`` of the level's document, a
-    ``fail_on`` status, or a state ``hopeless`` explains; else at the deadline, naming the last state and its age.
+    Raises :class:`LifecycleError` at once for an answer that is not a 200 ``Task`` of the level's document, or a
+    state ``hopeless`` explains (given how long the same state has held); else at the deadline, naming the last
+    state and its age.
     """
     started = clock()
     deadline = started + timeout
     pause = FIRST_POLL
-    failing = frozenset(fail_on)
     seen, seen_since = "", started
     while True:
         response = client.get(_task_url(task))
@@ -91,20 +99,14 @@ def poll_task(
         current = _task_body(task, response, waiting_for)
         if done(current):
             return current
-        status = current.get("status")
-        if status in failing:
-            raise LifecycleError(
-                f"{_describe(task)} reached {_state_of(current)} while waiting for {waiting_for}; "
-                "an error status does not change without a new build (STATUS-3)"
-            )
-        why = hopeless(current)
+        now = clock()
+        if _state_of(current) != seen:
+            seen, seen_since = _state_of(current), now
+        why = hopeless(current, now - seen_since)
         if why:
             raise LifecycleError(
                 f"{_describe(task)} reached {_state_of(current)} while waiting for {waiting_for}: {why}"
             )
-        now = clock()
-        if _state_of(current) != seen:
-            seen, seen_since = _state_of(current), now
         remaining = deadline - now
         if remaining <= 0:
             raise LifecycleError(
@@ -134,23 +136,33 @@ def _task_body(task: dict[str, Any], response: httpx.Response, waiting_for: str)
     return dict(current)
 
 
-def unknown_while_idle(wanted: frozenset[str]) -> Callable[[dict[str, Any]], str | None]:
-    """``unknown`` with no build queued or running cannot become another status by itself (STATUS-6): the build
-    stage settled on a transition/job pair, or the agent/app on a value, that no rule maps to a status."""
+def cannot_become(wanted: frozenset[str], *, grace: float) -> Hopeless:
+    """Why a polled task can no longer reach one of ``wanted`` without something the suite does not do, or None.
 
-    def hopeless(current: dict[str, Any]) -> str | None:
-        if "unknown" in wanted or current.get("status") != "unknown":
+    - ``error`` after a failed, canceling or canceled build: the build stage comes first and a finished job does
+      not change, so only a new build moves it (STATUS-3). An ``error`` from the app stage (app unhealthy, the
+      workspace running) is waited through: it turns active again when the app recovers.
+    - ``unknown`` with no build queued or running, held for ``grace`` seconds: no rule of the status view maps a
+      settled build to ``unknown``, and an agent or app that reached a value outside the table does not come back by
+      itself (STATUS-6, inferred: hence the grace instead of failing at the first sight).
+    """
+
+    def hopeless(current: dict[str, Any], held: float) -> str | None:
+        status, workspace = current.get("status"), current.get("workspace_status")
+        if status in wanted:
             return None
-        if current.get("workspace_status") in BUSY_WORKSPACE_STATUSES:
-            return None  # e.g. a stop build running: unknown until it succeeds (then paused)
-        return "no build is running, so nothing can move the task out of 'unknown' (STATUS-6)"
+        if status == "error" and workspace in FAILED_BUILD_WORKSPACE_STATUSES:
+            return f"its build failed (workspace {workspace!r}), and only a new build changes that (STATUS-3)"
+        if status == "unknown" and workspace not in BUSY_WORKSPACE_STATUSES and held >= grace:
+            return f"'unknown' with no build running for {held:.1f}s: nothing moves it out of that (STATUS-6)"
+        return None
 
     return hopeless
 
 
 def wait_for_status(client: httpx.Client, task: dict[str, Any], statuses: set[str], timeout: float) -> dict[str, Any]:
-    """Poll until the task's status is one of ``statuses``; ``error``, or ``unknown`` with no build running, fails
-    at once unless awaited."""
+    """Poll until the task's status is one of ``statuses``; a state that cannot lead there ends the wait early
+    (:func:`cannot_become`)."""
     wanted = frozenset(statuses)
     return poll_task(
         client,
@@ -158,8 +170,7 @@ def wait_for_status(client: httpx.Client, task: dict[str, Any], statuses: set[st
         lambda current: current.get("status") in wanted,
         timeout=timeout,
         waiting_for="status " + "/".join(sorted(wanted)),
-        fail_on={"error"} - wanted,
-        hopeless=unknown_while_idle(wanted),
+        hopeless=cannot_become(wanted, grace=min(UNKNOWN_GRACE, timeout / 4)),
     )
 
 
