@@ -42,7 +42,12 @@ SPEEDS = ("fast", "realistic")
 # Environment that would aim the suite elsewhere or change its settings behind the check's back.
 _FOREIGN_ENV = ("CODER_", "PYTEST_", "HYPOTHESIS_")
 # pytest's short test summary: "FAILED tests/x.py::test_y[param] - first line of the message".
-_SUMMARY = re.compile(r"^(FAILED|ERROR) (\S+)(?: - (.*))?$")
+# A test id may hold spaces inside its brackets (schemathesis' subtests: test_conformance[POST /api/...]).
+_SUMMARY = re.compile(r"^(FAILED|ERROR) ([^\s\[]+(?:\[[^\]]*\])?)(?: - (.*))?$")
+# In a test's failure section, the line that says what failed: a schemathesis check's title ("- ST202 ..." inside
+# an exception group) or pytest's first "E   " line. The short summary only has the group's "+ Exception Group".
+_FIRST_MESSAGE = (re.compile(r"^\s*\|?\s*- (ST\d+ .+)$"), re.compile(r"^E\s+(\S.*)$"))
+_SECTION = re.compile(r"^_{3,} (.+?) _{3,}$")
 # Parts of a failure message that differ from run to run although the failure is the same one.
 _VOLATILE = (
     (re.compile(r"[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}", re.I), "<uuid>"),
@@ -94,6 +99,25 @@ def normalise(message: str) -> str:
     return message.strip()
 
 
+def first_message(output: str, test: str) -> str | None:
+    """The first line saying what failed in ``test``'s section of the FAILURES/ERRORS block, if there is one."""
+    name = test.rsplit("::", 1)[-1]
+    inside = False
+    for line in output.splitlines():
+        header = _SECTION.match(line)
+        if header:
+            inside = header.group(1).strip() in (name, f"ERROR at setup of {name}", f"ERROR at teardown of {name}")
+            continue
+        if inside and line.startswith("="):
+            inside = False
+        if inside:
+            for pattern in _FIRST_MESSAGE:
+                found = pattern.match(line)
+                if found:
+                    return found.group(1).strip()
+    return None
+
+
 def failures_in(output: str, exit_code: int) -> list[tuple[str, str]]:
     """(test id, first message line) of every failed or erroring test in a pytest run's output.
 
@@ -103,7 +127,7 @@ def failures_in(output: str, exit_code: int) -> list[tuple[str, str]]:
         match = _SUMMARY.match(line.rstrip())
         if match:
             kind, test, message = match.groups()
-            text = (message or "").strip() or kind.lower()
+            text = first_message(output, test) or (message or "").strip() or kind.lower()
             found.append((test, normalise(text if kind == "FAILED" else f"error: {text}")))
     if not found and exit_code != 0:
         last = next((line for line in reversed(output.strip().splitlines()) if line.strip()), "no output")

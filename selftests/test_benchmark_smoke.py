@@ -6,6 +6,7 @@ tests of this module.
 
 from __future__ import annotations
 
+import importlib.util
 import json
 import re
 import shutil
@@ -154,3 +155,39 @@ def test_flake_check_reports_a_failing_run_with_its_seed_and_replay() -> None:
     assert kept is not None, output
     assert (Path(kept.group(1)) / "82f-1" / "output.txt").exists()
     shutil.rmtree(kept.group(1))
+
+
+SAMPLE_FAILURES = """\
+=================================== FAILURES ===================================
+___________________________ test_links_state_machine ___________________________
++ Exception Group Traceback (most recent call last):
+  | schemathesis.core.failures.FailureGroup: Schemathesis found 1 distinct failure
+  | - ST202 Schema-valid request rejected
+  |     POST http://127.0.0.1:40185/api/experimental/tasks/me
+______________ test_get_by_name[1b4e28ba-2fa1-11d2-883f-0016d3cca427] ______________
+E       AssertionError: GET http://127.0.0.1:40185/x answered 500 after 1.5s
+=========================== short test summary info ============================
+FAILED tests/test_stateful.py::test_links_state_machine - + Exception Group T...
+FAILED tests/test_conformance.py::test_conformance[POST /api/experimental/tasks/{user}] - boom
+FAILED tests/test_get.py::test_get_by_name[1b4e28ba-2fa1-11d2-883f-0016d3cca427] - AssertionError: GET
+"""
+
+
+def test_flake_check_names_each_failure_by_test_id_and_what_failed(monkeypatch: pytest.MonkeyPatch) -> None:
+    """The failure lines group repeats of one failure: the check's title instead of the exception group's banner,
+    whole test ids (spaces inside brackets too), and ids, ports and durations in messages replaced."""
+    spec = importlib.util.spec_from_file_location("flake_check", FLAKE_CHECK)
+    assert spec is not None
+    assert spec.loader is not None
+    module = importlib.util.module_from_spec(spec)
+    monkeypatch.setitem(sys.modules, "flake_check", module)  # its dataclasses look their module up there
+    spec.loader.exec_module(module)
+    assert module.failures_in(SAMPLE_FAILURES, 1) == [
+        ("tests/test_stateful.py::test_links_state_machine", "ST202 Schema-valid request rejected"),
+        ("tests/test_conformance.py::test_conformance[POST /api/experimental/tasks/{user}]", "boom"),
+        (
+            "tests/test_get.py::test_get_by_name[1b4e28ba-2fa1-11d2-883f-0016d3cca427]",
+            "AssertionError: GET http://127.0.0.1:<port>/x answered 500 after <n>s",
+        ),
+    ]
+    assert module.failures_in("INTERNALERROR> boom\n", 3) == [("<run>", "exit code 3: INTERNALERROR> boom")]
