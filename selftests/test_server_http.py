@@ -414,3 +414,24 @@ def test_resume_goes_back_to_active(fake: Fake) -> None:
     assert resumed["current_state"]["message"] == "Workspace is pending"
     fake.clock.advance(5 * STAGE)
     assert fake.get(task)["status"] == "active"
+
+
+def test_a_method_chi_does_not_know_answers_405_before_auth_and_routing(fake: Fake) -> None:
+    """ROUTE-13: chi's root router answers a method outside its set with 405 (no body, no Allow) before any route
+    group's rate limit or API key check, and before routing: no token and an unknown path alike."""
+    for client, path in ((fake.anon, TASKS), (fake.alice, "/api/experimental/taskz"), (fake.alice, TASKS + "/me")):
+        response = client.request("FOO", path)
+        assert response.status_code == 405, (path, response.text)
+        assert response.content == b""
+        assert "allow" not in response.headers
+
+
+def test_csrf_checks_every_method_but_the_safe_ones(fake: Fake) -> None:
+    """CSRF-1: nosurf checks every method except GET, HEAD, OPTIONS and TRACE: a cookie-only FOO gets the CSRF 400
+    (root middleware), not the root router's 405."""
+    token = fake.alice.headers["Coder-Session-Token"]
+    cookie_only = {"Cookie": f"coder_session_token={token}"}
+    response = fake.anon.request("FOO", TASKS, headers=cookie_only)
+    assert response.status_code == 400
+    assert response.headers["content-type"].startswith("text/plain")
+    assert fake.anon.request("TRACE", TASKS, headers=cookie_only).status_code == 405  # safe: routed, then 405

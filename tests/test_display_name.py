@@ -12,7 +12,16 @@ from coder_tasks_contract.fixtures import SKIP_NO_TEMPLATE
 from coder_tasks_contract.levels import DISPLAY_NAME_TOO_LONG, Level
 from coder_tasks_contract.paths import task_path
 
-from .support import SharedTask, assert_error, assert_status, json_body, only_at
+from .support import (
+    BAD_NAME,
+    SOME_TEXT,
+    TEMPLATE_VERSION_NOT_FOUND,
+    SharedTask,
+    assert_error,
+    assert_status,
+    json_body,
+    only_at,
+)
 
 pytestmark = pytest.mark.needs_template
 
@@ -78,3 +87,25 @@ def test_display_name_longer_than_64_bytes_answers_400(
         "display_name": display_name,
     }
     assert_error(client_a.post(task_path("me"), json=body), 400, DISPLAY_NAME_TOO_LONG)
+
+
+@pytest.mark.operation("createTask", 400)
+@pytest.mark.writes
+def test_display_name_is_checked_after_the_template_version_and_the_name(
+    client_a: httpx.Client, registry: Any, template_version_id: str
+) -> None:
+    """NAME-4, CREATE-2: Coder's tasksCreate checks the template version, then ``coder_ai_task``, then the name, and
+    only then the display name: a request that is wrong in both answers the earlier check's error, not the display
+    name's (an unknown template version: 400 "Template version not found..."; a bad name: "Unable to create a Task
+    with the provided name.")."""
+    too_long = "d" * 65
+    unknown_version = {"template_version_id": registry.phantom_id(), "input": "ctc: not created"}
+    unknown_version["display_name"] = too_long
+    assert_error(client_a.post(task_path("me"), json=unknown_version), 400, TEMPLATE_VERSION_NOT_FOUND)
+    bad_name = {
+        "template_version_id": template_version_id,
+        "name": "not a valid name",
+        "input": "ctc: not created",
+        "display_name": too_long,
+    }
+    assert_error(client_a.post(task_path("me"), json=bad_name), 400, BAD_NAME, detail=SOME_TEXT)

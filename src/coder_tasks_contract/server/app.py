@@ -137,7 +137,6 @@ async def create_task(request: Request) -> Response:
     owner = world.resolve_user(actor, request.path_params["user"])
     with_display_name = world.level.display_name
     body = await _read(request, CREATE_TASK_WITH_DISPLAY_NAME if with_display_name else CREATE_TASK)
-    display_name = world.display_name_for(body.get("display_name", "")) if with_display_name else ""
     with world.lock:
         task = world.create_task(
             actor,
@@ -145,9 +144,8 @@ async def create_task(request: Request) -> Response:
             template_version_id=body.get("template_version_id"),
             prompt=body.get("input", ""),
             name=body.get("name", ""),
+            display_name=body.get("display_name", "") if with_display_name else None,
         )
-        if with_display_name:
-            world.name_for_display(task, display_name)
         return json_response(201, render.task_json(world, task, world.now()))
 
 

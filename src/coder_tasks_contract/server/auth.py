@@ -15,7 +15,8 @@ SESSION_QUERY = "coder_session_token"
 ACCESS_TOKEN_QUERY = "access_token"
 SIGNED_OUT = "You are signed out or your session has expired. Please sign in again to continue."
 NO_TOKEN_DETAIL = f'Cookie "{SESSION_COOKIE}" or query parameter must be provided.'
-UNSAFE_METHODS = frozenset({"POST", "PUT", "PATCH", "DELETE"})
+# nosurf checks every method but these (CSRF-1); the comparison is exact, as Go keeps the method as sent.
+CSRF_SAFE_METHODS = frozenset({"GET", "HEAD", "OPTIONS", "TRACE"})
 CSRF_TEXT = (
     "Something is wrong with your CSRF token. Please refresh the page. If this error persists, try clearing your "
     "cookies."
@@ -116,11 +117,11 @@ def www_authenticate(access_url: str, *, expired: bool = False) -> str:
 def csrf_refusal(method: str, creds: RequestCredentials) -> str | None:
     """The plain-text 400 body when the CSRF check refuses the request, else None (CSRF-1).
 
-    Only unsafe methods with a session cookie are checked. Exempt: a ``Coder-Session-Token`` header or
-    ``coder_session_token`` query value equal to the cookie, or an ``Authorization: Bearer`` header. This fake
-    issues no CSRF tokens, so an ``X-CSRF-TOKEN`` header is never valid.
+    Every method but GET, HEAD, OPTIONS and TRACE is checked when a session cookie is sent. Exempt: a
+    ``Coder-Session-Token`` header or ``coder_session_token`` query value equal to the cookie, or an
+    ``Authorization: Bearer`` header. This fake issues no CSRF tokens, so an ``X-CSRF-TOKEN`` header is never valid.
     """
-    if method.upper() not in UNSAFE_METHODS or creds.cookie is None:
+    if method in CSRF_SAFE_METHODS or creds.cookie is None:
         return None
     if (creds.header_token or "") == creds.cookie or (creds.query_token or "") == creds.cookie:
         return None

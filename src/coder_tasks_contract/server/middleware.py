@@ -42,6 +42,8 @@ log = logging.getLogger("coder_tasks_contract.server")
 
 JSON_TYPE = "application/json; charset=utf-8"
 USER_SCOPE_KEY = "coder.user"
+# chi's method set: a method outside it gets 405 with no Allow header at all, from the root router (ROUTE-13).
+KNOWN_METHODS = frozenset({"CONNECT", "DELETE", "GET", "HEAD", "OPTIONS", "PATCH", "POST", "PUT", "TRACE"})
 TASKS_PREFIX = "/api/experimental/tasks"
 
 
@@ -168,6 +170,10 @@ class CoderMiddleware:
         csrf = csrf_refusal(scope["method"], creds)
         if csrf is not None:
             return text_error(400, csrf)
+        if scope["method"] not in KNOWN_METHODS:
+            # chi's root router answers a method it does not know before any route group (rate limit, API key)
+            # or route is looked at: 405, no body, no Allow (ROUTE-13).
+            return Response(status_code=405)
         path: str = scope["path"]
         if self.limiter is not None and path.startswith("/api/") and not self._bypasses_limit(scope, creds):
             client = scope.get("client") or ("", 0)

@@ -16,15 +16,12 @@ from starlette.requests import Request
 from starlette.responses import Response
 
 from .entities import User
-from .middleware import USER_SCOPE_KEY, json_response
+from .middleware import KNOWN_METHODS, USER_SCOPE_KEY, json_response
 from .model import World
 
 Handler = Callable[[Request], Awaitable[Response]]
 # Handlers by method, for one route of a sub-router.
 Methods = Mapping[str, Handler]
-
-# chi's method set: a method outside it gets 405 with no Allow header at all.
-KNOWN_METHODS = ("CONNECT", "DELETE", "GET", "HEAD", "OPTIONS", "PATCH", "POST", "PUT", "TRACE")
 
 
 def route_not_found() -> Response:

@@ -28,9 +28,11 @@ class CreationMixin(BuildsMixin):
         template_version_id: str | None,
         prompt: str,
         name: str,
+        display_name: str | None = None,
         at: datetime | None = None,
     ) -> Task:
-        """Create a task and queue its workspace's first start build. Checks in Coder's order (CREATE-2)."""
+        """Create a task and queue its workspace's first start build. Checks in Coder's order (CREATE-2, NAME-4):
+        template version, ``coder_ai_task``, the name, then the display name (None: a level without one)."""
         with self.lock:
             version = self.template_versions.get(template_version_id or NIL_UUID)
             if version is None:
@@ -38,7 +40,9 @@ class CreationMixin(BuildsMixin):
             self._check_ai_task(version)
             if name:
                 self._check_name(name)
-            else:
+            if display_name is not None:
+                display_name = self.display_name_for(display_name)
+            if not name:
                 name = self._unused_name(owner)
             now = at or self.now()
             if self._name_in_use(owner, name, now):
@@ -56,6 +60,8 @@ class CreationMixin(BuildsMixin):
             self.workspaces[workspace.id] = workspace
             self.tasks[task.id] = task
             self._queue_build(actor, workspace, "start", now)
+            if display_name is not None:
+                task.display_name = display_name or generated_display_name(prompt, name)
             return task
 
     def _check_ai_task(self, version: TemplateVersion) -> None:
@@ -88,14 +94,8 @@ class CreationMixin(BuildsMixin):
                 return name
 
     def display_name_for(self, raw: str) -> str:
-        """CreateTaskRequest.display_name (#20856): trimmed, at most 64 bytes (400 otherwise). Checked before the
-        template version (inferred: the note gives no order)."""
+        """CreateTaskRequest.display_name (#20856): trimmed, at most 64 bytes (400 otherwise), NAME-4."""
         display_name = go_trim_space(raw)
         if len(display_name.encode("utf-8", "surrogatepass")) > MAX_DISPLAY_NAME_BYTES:
             raise BadRequest(levels.DISPLAY_NAME_TOO_LONG)
         return display_name
-
-    def name_for_display(self, task: Task, display_name: str) -> None:
-        """Give a new task its display name: the one asked for, else one generated along with the name."""
-        with self.lock:
-            task.display_name = display_name or generated_display_name(task.prompt, task.name)
