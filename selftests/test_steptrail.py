@@ -45,7 +45,7 @@ def _trail() -> StepTrail:
 
 def test_the_note_lists_every_request_with_its_answer_in_order() -> None:
     lines = _trail().note().splitlines()
-    assert lines[0] == "State machine steps of the failing scenario (3 requests):"
+    assert lines[0] == "Steps of the failing scenario (3 requests):"
     assert lines[1] == (
         "1. POST /api/experimental/tasks/me {\"input\": \"hi\"} -> 201 task status 'active', workspace 'running'"
     )

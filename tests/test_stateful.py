@@ -31,6 +31,7 @@ from coder_tasks_contract import aiming, contract, levels, profiles, stateful
 from coder_tasks_contract.contract_checks import Sender
 from coder_tasks_contract.registry import TaskRegistry
 from coder_tasks_contract.reporting import safe_url
+from coder_tasks_contract.steptrail import StepTrail
 from coder_tasks_contract.target import Target
 
 SKIP_READ_ONLY = "read-only mode (--read-only): the stateful tests create, change and delete a task"
@@ -134,7 +135,8 @@ def test_task_lifecycle_through_links(
     @given(data=st.data())
     def walk(data: st.DataObject) -> None:
         busy = levels.get(target.coder_version).send_app_not_ready
-        link_walk = stateful.LinkWalk(api_schema, sender, states, draw=data.draw, busy=busy)
+        trail = StepTrail(_replay(request, target))
+        link_walk = stateful.LinkWalk(api_schema, sender, states, draw=data.draw, busy=busy, trail=trail)
         link_walk.run(_aim(target, registry))
         walked.append(link_walk.steps)
 

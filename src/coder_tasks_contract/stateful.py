@@ -147,6 +147,8 @@ class LinkWalk:
     draw: Callable[[st.SearchStrategy[Case[Any]]], Case[Any]]
     #: The level's answer to a send while the agent is busy (``Level.send_app_not_ready``); None: never tolerated.
     busy: levels.Refusal | None = None
+    #: Every request of the walk and its answer, added to a failure (with the replay command it was given).
+    trail: StepTrail = field(default_factory=StepTrail)
     recorder: ScenarioRecorder = field(init=False)
     steps: list[str] = field(default_factory=list)
 
@@ -160,7 +162,12 @@ class LinkWalk:
             self.recorder, case=case, parent_id=parent.id if parent else None, is_transition_applied=parent is not None
         )
         self.steps.append(f"{case.method} {case.formatted_path}")
-        response = self.sender.send(case, recorder=self.recorder, extra_checks=checks)
+        try:
+            response = self.sender.send(case, recorder=self.recorder, extra_checks=checks)
+        except (Exception, FailureGroup):
+            self.trail.failed(case)
+            raise
+        self.trail.request(case, response)
         self.recorder.record_response(case_id=case.id, response=response)
         return response
 
@@ -209,7 +216,15 @@ class LinkWalk:
 
     def run(self, aim: aiming.Aim) -> None:
         """create → reads (by id and name), logs, send → pause → input → resume → delete → every link answers
-        404. Pause and resume are the document's links where the level has them (newest), else workspace builds."""
+        404. Pause and resume are the document's links where the level has them (newest), else workspace builds.
+        A failure carries the walk's :class:`StepTrail`."""
+        try:
+            self._walk(aim)
+        except (Exception, FailureGroup) as exc:  # FailureGroup is a BaseExceptionGroup
+            self.trail.attach(exc)
+            raise
+
+    def _walk(self, aim: aiming.Aim) -> None:
         links = links_from(self.schema, contract.CREATE, "201")
         if not links:
             raise AssertionError("the document declares no links from createTask's 201 response")
@@ -223,6 +238,7 @@ class LinkWalk:
             if wanted in _STATE_FOR_STAGE and wanted not in by_stage:
                 continue  # no pauseTask/resumeTask before newest: the paused stage stops the workspace itself
             task = self.states.bring(task, wanted)
+            self.trail.brought(task, wanted)
             # The reads ("any") run at the active, paused and delete stages; pause and resume add nothing to them.
             reads = by_stage.get("any", []) if wanted not in _STATE_FOR_STAGE else []
             for link in [*reads, *by_stage.get(wanted, [])]:

@@ -64,13 +64,18 @@ class StepTrail:
             f"{step}. {case.method} {case.formatted_path}{sent} -> {response.status_code} {answer}".rstrip()
         )
 
+    def failed(self, case: Case[Any]) -> None:
+        """The request whose answer failed a check (the failure itself shows the answer)."""
+        step = len([line for line in self.lines if not line.startswith(" ")]) + 1
+        self.lines.append(f"{step}. {case.method} {case.formatted_path} -> failed: the failure above shows the answer")
+
     def brought(self, task: dict[str, Any], wanted: str) -> None:
         self.saw(task)
         self.lines.append(f"   (task {task.get('name') or task.get('id')} brought to {wanted}: {_task_state(task)})")
 
     def note(self) -> str:
         steps = len([line for line in self.lines if not line.startswith(" ")])
-        lines = [f"State machine steps of the failing scenario ({steps} requests):", *self.lines]
+        lines = [f"Steps of the failing scenario ({steps} requests):", *self.lines]
         if self.seen:
             lines.append("Tasks as the run last saw them:")
             lines += [f"  {task_id}: {state}" for task_id, state in self.seen.items()]
