@@ -9,7 +9,10 @@ parallel: ``pytest selftests/test_faults.py -n 2``.
 
 from __future__ import annotations
 
+import ast
 import os
+import subprocess
+import sys
 import xml.etree.ElementTree as ET
 from collections import Counter
 from pathlib import Path
@@ -19,8 +22,10 @@ import httpx
 import pytest
 
 from coder_tasks_contract.faults import AREAS, REGISTRY, Fault, catalogue
+from coder_tasks_contract.faults.base import Catcher
 from coder_tasks_contract.faults.base import fault as register_fault
-from coder_tasks_contract.faults.runner import FAITHFUL, first_failure, run_suite, suite_files
+from coder_tasks_contract.faults.report import summary, verdict
+from coder_tasks_contract.faults.runner import FAITHFUL, FirstFailure, SuiteRun, first_failure, run_suite, suite_files
 from coder_tasks_contract.server.model import World
 from coder_tasks_contract.server.runner import start_reference_server
 
@@ -29,7 +34,9 @@ FULL = os.environ.get(FULL_ENV, "").strip().lower() not in ("", "0", "false", "n
 SKIP_NOT_CI = f"part of the full catalogue only: set {FULL_ENV}=1 (or run tox -e faults) to run it"
 # Randomized generation with fixed seeds: three different sets of generated cases, each reproducible.
 FAITHFUL_SEEDS = (1, 2, 3)
+SUITE_DIR = Path(__file__).parents[1] / "tests"
 _WORLD_RULES = dict(vars(World))  # the reference rules before any variant is built
+_T = "tests/test_status_codes.py::test_create_answers_201"  # a node id for the registry's own tests
 
 
 def _fault_params() -> list[Any]:
@@ -60,16 +67,21 @@ def test_the_catalogue_covers_every_area_with_at_least_40_faults() -> None:
 @pytest.mark.parametrize(
     ("docstring", "catchers", "area", "problem"),
     [
-        pytest.param("Breaks nothing in particular.", ("test_x",), "status", "cites no §", id="no-section"),
-        pytest.param("Answers 200 (§3.2).", (), "status", "no expected catcher", id="no-catcher"),
-        pytest.param("Answers 200 (§3.2).", ("test_x",), "colour", "area 'colour'", id="unknown-area"),
+        pytest.param("Breaks nothing in particular.", (_T,), "status", "cites no clause id", id="no-clause"),
+        pytest.param("Answers 200 (§3.2).", (_T,), "status", "cites no clause id", id="note-section-only"),
+        pytest.param("Answers 200 (CREATE-999).", (_T,), "status", "unknown clause id", id="unknown-clause"),
+        pytest.param("Answers 200 (CREATE-1).", (), "status", "no expected catcher", id="no-catcher"),
+        pytest.param("Answers 200 (CREATE-1).", (_T,), "colour", "area 'colour'", id="unknown-area"),
+        pytest.param("Answers 200 (CREATE-1).", ("test_create",), "status", "not a node id", id="bare-substring"),
+        pytest.param("Answers 200 (CREATE-1).", ("tests/x.py",), "status", "not a node id", id="file-only"),
     ],
 )
 def test_a_fault_that_does_not_say_what_it_breaks_is_refused(
     docstring: str, catchers: tuple[str, ...], area: str, problem: str
 ) -> None:
-    """The registry refuses, at import, a fault whose docstring cites no § of the behaviour note, that names no
-    expected catcher, or whose area is unknown; nothing is registered."""
+    """The registry refuses, at import, a fault whose docstring cites no clause id of the registry (a § of the old
+    note is none) or an unknown one, that names no catcher or a catcher that is no node id (a bare substring of a
+    test name), or whose area is unknown; nothing is registered."""
 
     def undocumented_fault(world: World) -> Any:
         return None
@@ -79,6 +91,119 @@ def test_a_fault_that_does_not_say_what_it_breaks_is_refused(
     with pytest.raises(ValueError, match=problem):
         register_fault(area, *catchers)(undocumented_fault)
     assert before == REGISTRY
+
+
+@pytest.mark.parametrize(
+    ("test", "message", "problem"),
+    [
+        pytest.param(None, None, "names a test, a message pattern, or both", id="nothing"),
+        pytest.param(_T, "(unclosed", "not a regular expression", id="bad-regex"),
+        pytest.param("test_status_codes.py::test_x", None, "not a node id", id="no-tests-folder"),
+        pytest.param(f"{_T}[me-", None, "not a node id", id="unclosed-parameters"),
+    ],
+)
+def test_a_malformed_catcher_is_refused(test: str | None, message: str | None, problem: str) -> None:
+    """A catcher must name a node id of the suite or a valid message pattern; a bad regular expression is refused
+    when the catalogue is imported, not when a verdict is first due."""
+    with pytest.raises(ValueError, match=problem):
+        Catcher(test, message)
+
+
+@pytest.mark.parametrize(
+    ("catcher", "test_id", "message", "matches"),
+    [
+        pytest.param(Catcher(_T), _T, "", True, id="same-id"),
+        pytest.param(Catcher(_T), f"{_T}[listTasks]", "", True, id="any-parametrization"),
+        pytest.param(Catcher(f"{_T}[listTasks]"), f"{_T}[listTasks]", "", True, id="that-parametrization"),
+        pytest.param(Catcher(f"{_T}[listTasks]"), f"{_T}[getTask]", "", False, id="another-parametrization"),
+        pytest.param(Catcher(f"{_T}[list]"), f"{_T}[listTasks]", "", False, id="no-parameter-prefix"),
+        pytest.param(Catcher(_T), f"{_T}_with_its_detail", "", False, id="longer-name"),
+        pytest.param(Catcher(_T), "tests/test_other.py::test_create_answers_201", "", False, id="other-file"),
+        pytest.param(Catcher("tests/test_a.py::test_b"), _T, "tests/test_a.py::test_b", False, id="not-in-message"),
+        pytest.param(Catcher(_T, r"count \d"), _T, "AssertionError: count 3 != 2", True, id="message-matches"),
+        pytest.param(Catcher(_T, r"^count"), _T, "AssertionError: count 3 != 2", False, id="message-differs"),
+        pytest.param(Catcher(message="while waiting for"), _T, "x while waiting for y", True, id="message-only"),
+    ],
+)
+def test_a_catcher_matches_a_node_id_not_a_substring(
+    catcher: Catcher, test_id: str, message: str, matches: bool
+) -> None:
+    """A catcher names a test exactly, or every parametrization of it (node id up to ``[``), and a message by
+    ``re.search``; a substring of the test id or the message is no match."""
+    assert catcher.matches(test_id, message) is matches
+
+
+def _suite_tests() -> dict[str, set[str]]:
+    """Test functions of the suite, by file (``tests/test_x.py``), read with ``ast`` (importing them is heavy)."""
+    found: dict[str, set[str]] = {}
+    for path in sorted(SUITE_DIR.glob("test_*.py")):
+        tree = ast.parse(path.read_text(encoding="utf-8"))
+        names = {
+            node.name
+            for node in tree.body
+            if isinstance(node, ast.FunctionDef | ast.AsyncFunctionDef) and node.name.startswith("test_")
+        }
+        found[f"tests/{path.name}"] = names
+    return found
+
+
+def test_every_catcher_names_a_test_of_the_suite() -> None:
+    """A catcher that names a test names one the suite has, so renaming or moving a test cannot leave a fault
+    expecting a catcher that no longer exists."""
+    tests = _suite_tests()
+    missing = []
+    for fault in catalogue():
+        for catcher in fault.catchers:
+            if catcher.test is None:
+                continue
+            file, name = catcher.test.split("[", 1)[0].split("::")
+            if name not in tests.get(file, set()):
+                missing.append(f"{fault.name}: {catcher.test}")
+    assert not missing, missing
+
+
+def _collected_cases(level: str) -> set[str]:
+    """Node ids the suite collects at ``level`` (collection only: no target is contacted)."""
+    env = {k: v for k, v in os.environ.items() if not k.startswith(("CODER_", "PYTEST_"))}
+    args = [sys.executable, "-m", "pytest", "tests", "--collect-only", "-q", "-p", "no:cacheprovider"]
+    done = subprocess.run(
+        [*args, "--coder-version", level], cwd=SUITE_DIR.parent, env=env, capture_output=True, text=True, timeout=300
+    )
+    assert done.returncode == 0, done.stdout[-2000:] + done.stderr[-2000:]
+    return {line.strip() for line in done.stdout.splitlines() if "::" in line}
+
+
+def test_every_parametrized_catcher_names_a_collected_case() -> None:
+    """A catcher naming one parametrization (``...::test_x[param]``) names a case the suite collects, so a renamed
+    parameter id cannot leave a fault expecting a case that no longer exists. The newest level collects every case
+    the earlier levels do (plus the /api/v2 mount and pause/resume); a case of another level skips at run time."""
+    wanted = {c.test for f in catalogue() for c in f.catchers if c.test is not None and "[" in c.test}
+    cases = _collected_cases("newest")
+    assert sorted(wanted - cases) == []
+
+
+def _no_app(world: World) -> Any:
+    return None
+
+
+def _run(first: FirstFailure | None, exit_code: int = 1) -> SuiteRun:
+    return SuiteRun("x", exit_code, 3, first, 1.0, 0.5 if first else None, "ci", None, "")
+
+
+def test_a_fault_caught_by_an_unexpected_test_is_a_wrong_catcher_not_a_kill() -> None:
+    """The kill-rate report counts a kill only when the first failure is one of the fault's catchers; any other
+    first failure is listed as a wrong catcher (and fails the report), as are survivors."""
+    right, wrong, survivor = (Fault(name, "status", "(§3.2)", _no_app, (Catcher(_T),)) for name in ("a", "b", "c"))
+    rows = [
+        (right, _run(FirstFailure(f"{_T}[v2]", "failure", "AssertionError"))),
+        (wrong, _run(FirstFailure("tests/test_list.py::test_create_answers_201", "failure", _T))),
+        (survivor, _run(None, exit_code=0)),
+    ]
+    assert [verdict(fault, run) for fault, run in rows] == ["caught", "wrong-catcher", "survived"]
+    report = summary(rows, None, 1.0, 1)
+    assert (report["caught"], report["wrong_catcher"], report["survived"]) == (1, [wrong.name], [survivor.name])
+    assert report["kill_rate"] == round(1 / 3, 4)
+    assert report["runs"][1]["expected"] == list(wrong.expected)
 
 
 @pytest.mark.parametrize("fault", [*catalogue(), None], ids=lambda fault: fault.name if fault else FAITHFUL)
@@ -143,7 +268,7 @@ def test_the_suite_catches_the_fault(fault: Fault) -> None:
     )
     failure = run.first_failure
     assert fault.caught_by(failure.test_id, failure.message), (
-        f"{fault.name} was caught by {failure}, which is none of {fault.expected_catchers}"
+        f"{fault.name} was caught by {failure}, which is none of {fault.expected}"
     )
 
 

@@ -4,8 +4,9 @@ that prove the contract suite catches every one.
 - ``base``: the ``Fault`` record and the registry; ``asgi``: how a variant is built (a request or response rewrite
   around the reference app, or a ``World`` subclass changing one domain rule).
 - One module per area: ``status``, ``headers``, ``schema``, ``auth``, ``paths``, ``errors``, ``isolation``,
-  ``lifecycle``, ``query``; and ``levels``: faults only at some contract levels. Each factory's docstring names
-  the clause it breaks (behaviour note §).
+  ``lifecycle``, ``query``; and ``levels``: faults only at some contract levels. Each factory's docstring says
+  what is broken, citing the ids of the contract clauses it breaks (``spec/clauses.yaml``), and its registration
+  names the test(s) of the suite that must catch it.
 - ``runner``: serve one variant and run the real suite against it (``-x``), naming the first failing test.
 - ``report``: the kill-rate command, ``coder-tasks-killrate`` / ``python -m coder_tasks_contract.faults.report``.
 
@@ -14,7 +15,8 @@ How to run:
 - ``pytest selftests/test_faults.py -n 2``: the representative CI subset (faults marked ``ci``) and the faithful
   server under three seeds; ``CODER_FAULTS_FULL=1`` (or ``tox -e faults``) runs the whole catalogue.
 - ``python -m coder_tasks_contract.faults.report -n 2 [--only NAME ...] [--ci]``: table, kill rate, false alarms,
-  ``reports/killrate.json``; exit code 1 if a fault survives or the faithful server fails.
+  ``reports/killrate.json``; exit code 1 if a fault survives, is caught by a test it does not name (a wrong
+  catcher) or the faithful server fails.
 
 Importing the package registers every fault; :func:`catalogue` lists them in a stable order.
 """

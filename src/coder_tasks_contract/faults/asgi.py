@@ -23,11 +23,11 @@ from coder_tasks_contract.server.app import create_app
 from coder_tasks_contract.server.gofmt import go_escape_path, go_json
 from coder_tasks_contract.server.model import World
 
-# Both mounts of the same handlers: /api/experimental/tasks, and /api/v2/tasks on servers from v2.29 on (§8).
+# Both mounts of the same handlers: /api/experimental/tasks, and /api/v2/tasks on servers from v2.29 on (ROUTE-1).
 MOUNTS = ("/api/experimental/tasks", "/api/v2/tasks")
 _MOUNT = "(?:" + "|".join(re.escape(mount) for mount in MOUNTS) + ")"
 _SEGMENT = "[^/]+"
-# The seven operations (§1 route table) by method and path: operationId -> (method, path pattern).
+# The seven operations (ROUTE-6 route table) by method and path: operationId -> (method, path pattern).
 OPERATIONS: dict[str, tuple[str, re.Pattern[str]]] = {
     "listTasks": ("GET", re.compile(rf"^{_MOUNT}/?$")),
     "createTask": ("POST", re.compile(rf"^{_MOUNT}/{_SEGMENT}$")),

@@ -1,5 +1,5 @@
-"""Faults in the client errors (§1.1, §3): a check missing, in the wrong order, or answered with the wrong status
-or body shape."""
+"""Faults in the client errors (ERR, CREATE, NAME, INPUT, SEND, AGENT): a check missing, in the wrong order, or
+answered with the wrong status or body shape."""
 
 from __future__ import annotations
 
@@ -10,7 +10,7 @@ from typing import Any
 from starlette.types import ASGIApp
 
 from coder_tasks_contract.faults.asgi import Reply, is_task_route, map_error, serve
-from coder_tasks_contract.faults.base import fault
+from coder_tasks_contract.faults.base import Catcher, fault
 from coder_tasks_contract.server.entities import Task, TemplateVersion, User
 from coder_tasks_contract.server.errors import NOT_FOUND_MESSAGE
 from coder_tasks_contract.server.model import World
@@ -23,9 +23,9 @@ TEMPLATE_VERSION_NOT_FOUND = "Template version not found or you do not have acce
 # ---- error bodies --------------------------------------------------------------------------------------------
 
 
-@fault("errors", "test_create_with_invalid_json_answers_400", "test_input_with_invalid_json_answers_400", ci=True)
+@fault("errors", "tests/test_create_errors.py::test_create_with_invalid_json_answers_400", ci=True)
 def invalid_json_answers_500(world: World) -> ASGIApp:
-    """A body that is not valid JSON answers 500 "Internal server error" (§1.1, §3.2 step 2: 400 "Request body
+    """A body that is not valid JSON answers 500 "Internal server error" (ERR-3: 400 "Request body
     must be valid JSON." with the decoder's error as detail)."""
 
     def rewrite(reply: Reply) -> Reply | None:
@@ -41,16 +41,20 @@ def _detail(reply: Reply) -> dict[str, Any]:
     return {"detail": detail} if detail else {}
 
 
-@fault("errors", "message: ", "not-found", "test_unknown", "test_bad_token", "test_no_token", ci=True)
+@fault(
+    "errors",
+    Catcher("tests/test_path_resolution.py::test_unknown_user_segment_answers_400_with_user_message", r"message"),
+    ci=True,
+)
 def error_body_uses_error_key(world: World) -> ASGIApp:
-    """Error bodies on the task routes say ``{"error": ...}`` instead of ``{"message": ...}`` (§1.1: every
+    """Error bodies on the task routes say ``{"error": ...}`` instead of ``{"message": ...}`` (ERR-1: every
     non-2xx JSON error is ``{"message", "detail"?, "validations"?}``)."""
     return serve(world, response=lambda reply: map_error(reply, lambda body: {"error": body.pop("message"), **body}))
 
 
-@fault("errors", "assert_not_found", "== NOT_FOUND", "test_unknown_task", "test_workspace_id", "deleted")
+@fault("errors", "tests/test_path_resolution.py::test_unknown_task_answers_404_not_found")
 def not_found_message_with_period(world: World) -> ASGIApp:
-    """The not-found body ends with a period (§1.1: ``{"message":"Resource not found or you do not have access
+    """The not-found body ends with a period (ERR-2: ``{"message":"Resource not found or you do not have access
     to this resource"}``, no trailing period)."""
 
     def change(body: dict[str, Any]) -> None:
@@ -60,9 +64,12 @@ def not_found_message_with_period(world: World) -> ASGIApp:
     return serve(world, response=lambda reply: map_error(reply, change))
 
 
-@fault("errors", "validations: ", "test_unknown", "test_bad_token", "test_no_token")
+@fault(
+    "errors",
+    Catcher("tests/test_path_resolution.py::test_unknown_user_segment_answers_400_with_user_message", r"validations"),
+)
 def empty_validations_present(world: World) -> ASGIApp:
-    """Error bodies carry ``"validations": []`` when there are none (§1.1: ``validations`` is omitted when
+    """Error bodies carry ``"validations": []`` when there are none (ERR-1: ``validations`` is omitted when
     empty)."""
 
     def change(body: dict[str, Any]) -> None:
@@ -71,9 +78,9 @@ def empty_validations_present(world: World) -> ASGIApp:
     return serve(world, response=lambda reply: map_error(reply, change))
 
 
-@fault("errors", "test_unknown_template_version_answers_400")
+@fault("errors", "tests/test_create_errors.py::test_unknown_template_version_answers_400")
 def unknown_template_version_answers_404(world: World) -> ASGIApp:
-    """An unknown template version answers 404 (§3.2 step 3: 400 "Template version not found or you do not have
+    """An unknown template version answers 404 (CREATE-3: 400 "Template version not found or you do not have
     access to this resource")."""
 
     def rewrite(reply: Reply) -> Reply | None:
@@ -84,7 +91,7 @@ def unknown_template_version_answers_404(world: World) -> ASGIApp:
     return serve(world, response=lambda reply: rewrite(reply) if is_task_route(reply.request.path) else None)
 
 
-# ---- create (§3.2) -------------------------------------------------------------------------------------------
+# ---- create (CREATE) ----------------------------------------------------------------------------------------
 
 
 class _NamesNotValidated(World):
@@ -92,9 +99,9 @@ class _NamesNotValidated(World):
         pass
 
 
-@fault("errors", "test_invalid_task_name_answers_400")
+@fault("errors", "tests/test_create_errors.py::test_invalid_task_name_answers_400_with_its_detail")
 def name_validation_missing(world: World) -> ASGIApp:
-    """Task names are not validated at all (§3.2 NameValid: 1-32 bytes, not ``new``/``create``, ASCII
+    """Task names are not validated at all (NAME-1: 1-32 bytes, not ``new``/``create``, ASCII
     alphanumerics in groups joined by single hyphens; otherwise 400 "Unable to create a Task with the provided
     name.")."""
     return serve(world, rules=_NamesNotValidated)
@@ -106,9 +113,9 @@ class _LongNames(World):
             super()._check_name(name)
 
 
-@fault("errors", "33-characters")
+@fault("errors", "tests/test_create_errors.py::test_invalid_task_name_answers_400_with_its_detail[33-characters]")
 def name_length_limit_64(world: World) -> ASGIApp:
-    """Names of up to 64 characters are accepted (§3.2 NameValid: at most 32 bytes, else 400 with detail
+    """Names of up to 64 characters are accepted (NAME-1: at most 32 bytes, else 400 with detail
     ``must be <= 32 characters``)."""
     return serve(world, rules=_LongNames)
 
@@ -119,9 +126,13 @@ class _ReservedNames(World):
             super()._check_name(name)
 
 
-@fault("errors", "test_invalid_task_name_answers_400_with_its_detail[new", "[create")
+@fault(
+    "errors",
+    "tests/test_create_errors.py::test_invalid_task_name_answers_400_with_its_detail[new]",
+    "tests/test_create_errors.py::test_invalid_task_name_answers_400_with_its_detail[create]",
+)
 def reserved_names_accepted(world: World) -> ASGIApp:
-    """``new`` and ``create`` are accepted as task names (§3.2 NameValid: not ``new`` and not ``create``)."""
+    """``new`` and ``create`` are accepted as task names (NAME-1: not ``new`` and not ``create``)."""
     return serve(world, rules=_ReservedNames)
 
 
@@ -130,9 +141,9 @@ class _DuplicatesAccepted(World):
         return False
 
 
-@fault("errors", "test_duplicate_name_answers_409", ci=True)
+@fault("errors", "tests/test_create_errors.py::test_duplicate_name_answers_409_with_name_validation", ci=True)
 def duplicate_name_accepted(world: World) -> ASGIApp:
-    """A second task with the name of the owner's live task is created (§3.2 step 8: 409 ``Workspace "<name>"
+    """A second task with the name of the owner's live task is created (CREATE-6: 409 ``Workspace "<name>"
     already exists.`` with the ``name`` validation)."""
     return serve(world, rules=_DuplicatesAccepted)
 
@@ -142,9 +153,9 @@ class _DuplicatesCaseSensitive(World):
         return a == b
 
 
-@fault("errors", "test_duplicate_name_is_case_insensitive")
+@fault("errors", "tests/test_create_errors.py::test_duplicate_name_is_case_insensitive")
 def duplicate_name_case_sensitive(world: World) -> ASGIApp:
-    """Names collide only when they match in case: ``TASK`` is created beside ``task`` (§3.2 step 8: a workspace
+    """Names collide only when they match in case: ``TASK`` is created beside ``task`` (CREATE-6: a workspace
     with the same name, case-insensitive, already exists → 409)."""
     return serve(world, rules=_DuplicatesCaseSensitive)
 
@@ -154,14 +165,14 @@ class _NoAICheck(World):
         pass
 
 
-@fault("errors", "test_template_without_ai_task_answers_400")
+@fault("errors", "tests/test_create_errors.py::test_template_without_ai_task_answers_400")
 def non_ai_template_accepted(world: World) -> ASGIApp:
-    """A template version without a ``coder_ai_task`` resource makes a task (§3.2 step 4: 400 ``Template does not
+    """A template version without a ``coder_ai_task`` resource makes a task (CREATE-4: 400 ``Template does not
     have a valid "coder_ai_task" resource.``)."""
     return serve(world, rules=_NoAICheck)
 
 
-# ---- PATCH /input (§3.5) -------------------------------------------------------------------------------------
+# ---- PATCH /input (INPUT) ----------------------------------------------------------------------------------
 
 
 class _PatchAnyStatus(World):
@@ -169,9 +180,9 @@ class _PatchAnyStatus(World):
         pass
 
 
-@fault("errors", "test_update_input_on_a_task_that_is_not_paused_answers_409", ci=True)
+@fault("errors", "tests/test_task_state_errors.py::test_update_input_on_a_task_that_is_not_paused_answers_409", ci=True)
 def patch_when_not_paused_accepted(world: World) -> ASGIApp:
-    """PATCH /input changes the prompt of a task that is not paused (§3.5 step 4: the task must be ``paused``,
+    """PATCH /input changes the prompt of a task that is not paused (INPUT-4: the task must be ``paused``,
     otherwise 409 "Unable to update task input, task must be paused.")."""
     return serve(world, rules=_PatchAnyStatus)
 
@@ -181,9 +192,13 @@ class _PatchBlankAccepted(World):
         self._send_input_required(prompt)  # the exact comparison of /send: only "" is refused
 
 
-@fault("errors", "test_update_input_blank_answers_400[spaces", "test_update_input_blank_answers_400[whitespace")
+@fault(
+    "errors",
+    "tests/test_task_state_errors.py::test_update_input_blank_answers_400[spaces]",
+    "tests/test_task_state_errors.py::test_update_input_blank_answers_400[whitespace]",
+)
 def patch_blank_input_accepted(world: World) -> ASGIApp:
-    """PATCH /input refuses only the empty string: whitespace-only input passes (§3.5 step 2: input empty *after
+    """PATCH /input refuses only the empty string: whitespace-only input passes (INPUT-3: input empty *after
     trimming whitespace* → 400 "Task input is required.")."""
     return serve(world, rules=_PatchBlankAccepted)
 
@@ -195,18 +210,18 @@ class _PatchStatusFirst(World):
             super().update_input(actor, task, prompt)
 
 
-@fault("errors", "test_update_input_blank_answers_400")
+@fault("errors", "tests/test_task_state_errors.py::test_update_input_blank_answers_400")
 def patch_checks_status_before_input(world: World) -> ASGIApp:
     """PATCH /input checks the task's status before the input: blank input on an active task answers 409
-    (§3.5 order of checks: step 2, blank input → 400, comes before step 4, status → 409)."""
+    (INPUT-3, INPUT-4: blank input → 400 is checked before the status → 409)."""
     return serve(world, rules=_PatchStatusFirst)
 
 
-# ---- send and logs (§3.6-§3.8) -------------------------------------------------------------------------------
+# ---- send and logs (SEND, LOGS, AGENT) ----------------------------------------------------------------------------
 
 
 class _NoStatusCheck(World):
-    """The shared checks of send and logs (§3.8) without check 1 (task status) for ``OPERATION``."""
+    """The shared checks of send and logs (AGENT) without AGENT-1 (task status) for ``OPERATION``."""
 
     OPERATION = ""
 
@@ -219,9 +234,13 @@ class _SendAnyStatus(_NoStatusCheck):
     OPERATION = "send"
 
 
-@fault("errors", "test_send_and_logs_on_a_paused_task_answer_400[sendTaskInput", ci=True)
+@fault(
+    "errors",
+    "tests/test_task_state_errors.py::test_send_and_logs_on_a_paused_task_answer_400[sendTaskInput-experimental]",
+    ci=True,
+)
 def send_when_not_active_accepted(world: World) -> ASGIApp:
-    """POST /send relays input to a task that is not active (§3.8 check 1: status ≠ ``active`` → 400 "Task status
+    """POST /send relays input to a task that is not active (AGENT-1: status ≠ ``active`` → 400 "Task status
     must be active.")."""
     return serve(world, rules=_SendAnyStatus)
 
@@ -230,10 +249,13 @@ class _LogsAnyStatus(_NoStatusCheck):
     OPERATION = "logs"
 
 
-@fault("errors", "test_send_and_logs_on_a_paused_task_answer_400[getTaskLogs")
+@fault(
+    "errors",
+    "tests/test_task_state_errors.py::test_send_and_logs_on_a_paused_task_answer_400[getTaskLogs-experimental]",
+)
 def logs_when_not_active_accepted(world: World) -> ASGIApp:
-    """GET /logs answers 200 for a task that is not active (§3.8 check 1: status ≠ ``active`` → 400 "Task status
-    must be active."; the stored-snapshot answer is newer, §8)."""
+    """GET /logs answers 200 for a task that is not active (AGENT-1: status ≠ ``active`` → 400 "Task status
+    must be active."; the stored-snapshot answer is newer, LOGS-3)."""
     return serve(world, rules=_LogsAnyStatus)
 
 
@@ -242,9 +264,9 @@ class _SendEmptyAccepted(World):
         pass
 
 
-@fault("errors", "test_send_empty_input_answers_400")
+@fault("errors", "tests/test_task_state_errors.py::test_send_empty_input_answers_400")
 def send_empty_input_accepted(world: World) -> ASGIApp:
-    """POST /send relays an empty input (§3.6 step 2: ``input == ""`` → 400 "Task input is required.")."""
+    """POST /send relays an empty input (SEND-3: ``input == ""`` → 400 "Task input is required.")."""
     return serve(world, rules=_SendEmptyAccepted)
 
 
@@ -253,8 +275,8 @@ class _SendTrims(World):
         self._prompt_required(text)  # the trimming rule of PATCH /input
 
 
-@fault("errors", "test_send_accepts_whitespace_only_input")
+@fault("errors", "tests/test_task_state_errors.py::test_send_accepts_whitespace_only_input")
 def send_whitespace_input_rejected(world: World) -> ASGIApp:
-    """POST /send refuses whitespace-only input, as PATCH /input does (§3.6 step 2: the comparison is exact;
+    """POST /send refuses whitespace-only input, as PATCH /input does (SEND-3: the comparison is exact;
     unlike PATCH, a whitespace-only input passes)."""
     return serve(world, rules=_SendTrims)

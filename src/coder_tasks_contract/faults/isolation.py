@@ -1,4 +1,4 @@
-"""Faults in the isolation between members (§2.1 step 5, §3.3, §7.5): another member's task read, listed,
+"""Faults in the isolation between members (USER-3, RBAC): another member's task read, listed,
 changed, sent to or deleted, or its existence leaked.
 
 Faults that break isolation for some operations only read :data:`~coder_tasks_contract.faults.asgi.current_operation`.
@@ -34,9 +34,9 @@ class _ReadById(_ForeignById):
     LEAKY = frozenset({"getTask", "getTaskLogs"})
 
 
-@fault("isolation", "test_other_member_cannot_read_the_task", ci=True)
+@fault("isolation", "tests/test_isolation.py::test_other_member_cannot_read_the_task", ci=True)
 def cross_user_read_by_id(world: World) -> ASGIApp:
-    """Another member reads a task (get, logs) by its UUID (§3.3, §7.5: member A on member B's task by id →
+    """Another member reads a task (get, logs) by its UUID (RBAC-2, TASKREF-3: member A on member B's task by id →
     404, the task resolver cannot read it)."""
     return serve(world, rules=_ReadById)
 
@@ -45,9 +45,9 @@ class _DeleteById(_ForeignById):
     LEAKY = frozenset({"deleteTask"})
 
 
-@fault("isolation", "test_other_member_cannot_delete_the_task", ci=True)
+@fault("isolation", "tests/test_isolation.py::test_other_member_cannot_delete_the_task", ci=True)
 def cross_user_delete(world: World) -> ASGIApp:
-    """Another member deletes a task by its UUID (§3.4, §7.5: DELETE by a non-owner → 404)."""
+    """Another member deletes a task by its UUID (DELETE-3, RBAC-3: DELETE by a non-owner → 404)."""
     return serve(world, rules=_DeleteById)
 
 
@@ -55,9 +55,9 @@ class _PatchById(_ForeignById):
     LEAKY = frozenset({"updateTaskInput"})
 
 
-@fault("isolation", "test_other_member_cannot_change_the_prompt")
+@fault("isolation", "tests/test_isolation.py::test_other_member_cannot_change_the_prompt")
 def cross_user_input_change(world: World) -> ASGIApp:
-    """Another member's PATCH /input reaches a task by its UUID (§3.5, §7.5: another member's task gives 404)."""
+    """Another member's PATCH /input reaches a task by its UUID (INPUT-6, RBAC-3: another member's task gives 404)."""
     return serve(world, rules=_PatchById)
 
 
@@ -65,9 +65,9 @@ class _SendById(_ForeignById):
     LEAKY = frozenset({"sendTaskInput"})
 
 
-@fault("isolation", "test_other_member_cannot_send_to_the_task")
+@fault("isolation", "tests/test_isolation.py::test_other_member_cannot_send_to_the_task")
 def cross_user_send(world: World) -> ASGIApp:
-    """Another member's POST /send reaches a task by its UUID (§3.8 check 5, §7.5: no ApplicationConnect on the
+    """Another member's POST /send reaches a task by its UUID (AGENT-4, RBAC-3: no ApplicationConnect on the
     workspace → 404)."""
     return serve(world, rules=_SendById)
 
@@ -78,10 +78,14 @@ class _MembersSeeMembers(World):
         return True
 
 
-@fault("isolation", "test_other_member_cannot_read_the_task", "test_other_member_cannot_create")
+@fault(
+    "isolation",
+    "tests/test_isolation.py::test_other_member_cannot_read_the_task[getTask-username-and-name]",
+    "tests/test_isolation.py::test_other_member_cannot_read_the_task[getTaskLogs-username-and-name]",
+)
 def cross_user_read_by_name(world: World) -> ASGIApp:
-    """A member may address another member in ``{user}``, and so reach their tasks by name (§2.1 step 5: a
-    member addressing another member gets 404; §3.3: cross-user GET by owner-name/task-name → 404)."""
+    """A member may address another member in ``{user}``, and so reach their tasks by name (USER-3: a
+    member addressing another member gets 404; RBAC-2: cross-user GET by owner-name/task-name → 404)."""
     return serve(world, rules=_MembersSeeMembers)
 
 
@@ -92,9 +96,11 @@ class _ListEverything(World):
             return super().list_tasks(owner, task_filter)  # the filter, but not the caller's permissions
 
 
-@fault("isolation", "test_a_member_sees_only_their_own_tasks", "test_other_member_does_not_list", ci=True)
+# Not test_list.py::test_a_member_sees_only_their_own_tasks: on a fresh target every task that exists when it runs is
+# user A's (the run's and the pre-existing ones), so a list that ignores permissions still shows only A's tasks there.
+@fault("isolation", "tests/test_isolation.py::test_other_member_does_not_list_the_task", ci=True)
 def list_shows_other_members_tasks(world: World) -> ASGIApp:
-    """The list holds every member's tasks (§3.1, §7.5: only those the caller may read; a member sees only their
+    """The list holds every member's tasks (LIST-4, RBAC-5: only those the caller may read; a member sees only their
     own)."""
     return serve(world, rules=_ListEverything)
 
@@ -110,9 +116,9 @@ class _Forbidden(World):
             raise
 
 
-@fault("isolation", "test_other_member_cannot")
+@fault("isolation", "tests/test_isolation.py::test_other_member_cannot_read_the_task")
 def foreign_task_answers_403(world: World) -> ASGIApp:
-    """Another member's task UUID answers 403, which tells them the task exists (§7.5: an unauthorized read looks
+    """Another member's task UUID answers 403, which tells them the task exists (RBAC-1: an unauthorized read looks
     like "no rows" and becomes 404, so existence is not leaked)."""
     return serve(world, rules=_Forbidden)
 
@@ -132,8 +138,8 @@ class _OwnerFilterSeesMembers(World):
             )
 
 
-@fault("isolation", "test_other_member_cannot_filter_by_the_owners_username")
+@fault("isolation", "tests/test_isolation.py::test_other_member_cannot_filter_by_the_owners_username")
 def owner_filter_resolves_other_members(world: World) -> ASGIApp:
-    """``q=owner:<another member's username>`` resolves the name (§6: the username is looked up *as the caller*,
-    so a member cannot resolve another member's username → 400; §7.5)."""
+    """``q=owner:<another member's username>`` resolves the name (QUERY-13: the username is looked up *as the caller*,
+    so a member cannot resolve another member's username → 400; RBAC-5)."""
     return serve(world, rules=_OwnerFilterSeesMembers)

@@ -1,4 +1,4 @@
-"""Faults in the task lifecycle (§2.2 step 4, §3.4, §3.5, §3.6): use after delete, DELETE during a build,
+"""Faults in the task lifecycle (TASKREF-4, DELETE, INPUT, SEND): use after delete, DELETE during a build,
 PATCH /input starting a build or storing nothing, send relaying nothing."""
 
 from __future__ import annotations
@@ -30,9 +30,14 @@ class _DeletedStillFound(World):
             raise
 
 
-@fault("lifecycle", "test_delete_answers_202", "test_every_operation_on_a_deleted_task", ci=True)
+@fault(
+    "lifecycle",
+    "tests/test_status_codes.py::test_delete_answers_202_without_body",
+    "tests/test_task_state_errors.py::test_every_operation_on_a_deleted_task_answers_404",
+    ci=True,
+)
 def deleted_task_still_found(world: World) -> ASGIApp:
-    """A deleted task is still found by id and name (§2.2 step 4, §3.4: deleted tasks are never returned; the next
+    """A deleted task is still found by id and name (TASKREF-4, DELETE-1: deleted tasks are never returned; the next
     GET answers 404)."""
     return serve(world, rules=_DeletedStillFound)
 
@@ -53,9 +58,9 @@ class _DeletedStillListed(World):
             return sorted(found + deleted, key=lambda task: (task.created_at, task.id), reverse=True)
 
 
-@fault("lifecycle", "test_deleted_task_is_not_listed")
+@fault("lifecycle", "tests/test_list.py::test_deleted_task_is_not_listed")
 def deleted_task_still_listed(world: World) -> ASGIApp:
-    """Deleted tasks stay in the list (§3.1: only non-deleted tasks are listed)."""
+    """Deleted tasks stay in the list (LIST-2: only non-deleted tasks are listed)."""
     return serve(world, rules=_DeletedStillListed)
 
 
@@ -69,9 +74,9 @@ class _DeleteDuringBuild(World):
             task.deleted_at = now
 
 
-@fault("lifecycle", "test_delete_while_the_first_build_runs_answers_409", ci=True)
+@fault("lifecycle", "tests/test_task_state_errors.py::test_delete_while_the_first_build_runs_answers_409", ci=True)
 def delete_during_build_accepted(world: World) -> ASGIApp:
-    """DELETE while a workspace build is pending or running deletes the task (§3.4: 409 "A workspace build is
+    """DELETE while a workspace build is pending or running deletes the task (DELETE-2: 409 "A workspace build is
     already active.")."""
     return serve(world, rules=_DeleteDuringBuild)
 
@@ -85,9 +90,9 @@ class _PatchStartsBuild(World):
                 self._queue_build(actor, workspace, "start", self.now())
 
 
-@fault("lifecycle", "test_update_input_answers_204_and_replaces_initial_prompt")
+@fault("lifecycle", "tests/test_status_codes.py::test_update_input_answers_204_and_replaces_initial_prompt")
 def patch_starts_a_build(world: World) -> ASGIApp:
-    """PATCH /input starts the workspace again (§3.5: sets ``initial_prompt``; nothing else changes, no build is
+    """PATCH /input starts the workspace again (INPUT-1: sets ``initial_prompt``; nothing else changes, no build is
     started)."""
     return serve(world, rules=_PatchStartsBuild)
 
@@ -100,10 +105,10 @@ class _PatchNotStored(World):
             task.prompt = before
 
 
-@fault("lifecycle", "test_update_input_answers_204_and_replaces_initial_prompt")
+@fault("lifecycle", "tests/test_status_codes.py::test_update_input_answers_204_and_replaces_initial_prompt")
 def patch_input_not_stored(world: World) -> ASGIApp:
-    """PATCH /input answers 204 but the task's ``initial_prompt`` stays as it was (§3.5: it sets the task's
-    ``initial_prompt``; §5: ``initial_prompt`` is the current prompt)."""
+    """PATCH /input answers 204 but the task's ``initial_prompt`` stays as it was (INPUT-1: it sets the task's
+    ``initial_prompt``, which the Task's ``initial_prompt`` then shows)."""
     return serve(world, rules=_PatchNotStored)
 
 
@@ -112,10 +117,10 @@ class _SendDropped(World):
         pass  # every check of /send passed; the input goes nowhere
 
 
-@fault("lifecycle", "test_send_answers_204_and_the_input_shows_in_the_logs")
+@fault("lifecycle", "tests/test_status_codes.py::test_send_answers_204_and_the_input_shows_in_the_logs")
 def send_not_relayed(world: World) -> ASGIApp:
-    """POST /send answers 204 but the input never reaches the agent (§3.6: the input is relayed to the AgentAPI
-    app as a user message; §3.7: logs show it as an ``input`` entry)."""
+    """POST /send answers 204 but the input never reaches the agent (SEND-1: the input is relayed to the AgentAPI
+    app as a user message; LOGS-1: logs show it as an ``input`` entry)."""
     return serve(world, rules=_SendDropped)
 
 
@@ -127,8 +132,8 @@ class _DeletedNamesTaken(World):
         )
 
 
-@fault("lifecycle", "test_a_deleted_tasks_name_can_be_used_again")
+@fault("lifecycle", "tests/test_create_errors.py::test_a_deleted_tasks_name_can_be_used_again")
 def deleted_name_stays_taken(world: World) -> ASGIApp:
-    """The name of a deleted task can never be used again (§3.2 step 8: only a *non-deleted* workspace of the same
-    name conflicts; §3.4: the task is soft-deleted and its workspace deleted)."""
+    """The name of a deleted task can never be used again (CREATE-7: only a *non-deleted* workspace of the same
+    name conflicts; DELETE-1: the task is soft-deleted and its workspace deleted)."""
     return serve(world, rules=_DeletedNamesTaken)

@@ -1,5 +1,5 @@
-"""Faults in path resolution (§1, §2): ``{user}`` as ``me``, username or UUID; ``{task}`` as UUID or name; what an
-unknown user, a workspace id, the docs' doubled prefix or an unknown route answer.
+"""Faults in path resolution (USER, TASKREF, ROUTE): ``{user}`` as ``me``, username or UUID; ``{task}`` as UUID or
+name; what an unknown user, a workspace id, the docs' doubled prefix or an unknown route answer.
 
 Rules that change only for the task routes check :data:`~coder_tasks_contract.faults.asgi.current_operation`, so
 ``GET /api/v2/users/me`` (the suite's preflight) keeps working.
@@ -10,15 +10,25 @@ from __future__ import annotations
 from starlette.types import ASGIApp
 
 from coder_tasks_contract.faults.asgi import Incoming, Reply, current_operation, serve
-from coder_tasks_contract.faults.base import fault
+from coder_tasks_contract.faults.base import Catcher, fault
 from coder_tasks_contract.server.entities import Task, User
 from coder_tasks_contract.server.errors import NOT_FOUND_MESSAGE, BadRequest, NotFound
 from coder_tasks_contract.server.gofmt import go_quote, try_uuid
 from coder_tasks_contract.server.model import USER_PARAM_MESSAGE, World
 
+_SPELLINGS = "tests/test_path_resolution.py::test_every_spelling_of_user_and_task_addresses_the_same_task"
+
+
+def _spelled(*, user: str | None = None, task: str | None = None) -> list[str]:
+    """The cases of the spelling test (``[<user spelling>-<task spelling>]``) with this user or task spelling: a
+    fault that breaks one spelling is caught by those cases only."""
+    users = ("me", "username", "username-upper-case", "user-uuid")
+    tasks = ("task-uuid", "task-name", "task-name-upper-case")
+    return [f"{_SPELLINGS}[{u}-{t}]" for u in users for t in tasks if user in (None, u) and task in (None, t)]
+
 
 def _unknown_user(raw: str) -> BadRequest:
-    """§2.1's 400 for a ``{user}`` that resolves to nobody."""
+    """USER-2's 400 for a ``{user}`` that resolves to nobody."""
     return BadRequest(USER_PARAM_MESSAGE, f"queried user={go_quote(raw)}")
 
 
@@ -29,9 +39,9 @@ class _MeIsAUsername(World):
         return super().resolve_user(actor, raw)
 
 
-@fault("paths", "creating a shared task answered 400", "[me-")
+@fault("paths", Catcher(message=r"creating a shared task answered 400"))
 def me_not_resolved(world: World) -> ASGIApp:
-    """``me`` in ``{user}`` is looked up as a username (and found by nobody) (§2.1 step 1: ``me`` resolves to the
+    """``me`` in ``{user}`` is looked up as a username (and found by nobody) (USER-1: ``me`` resolves to the
     caller)."""
     return serve(world, rules=_MeIsAUsername)
 
@@ -44,9 +54,13 @@ class _CaseSensitiveUsername(World):
         return user
 
 
-@fault("paths", "username-upper-case", ci=True)
+@fault(
+    "paths",
+    *_spelled(user="username-upper-case"),
+    "tests/test_path_resolution.py::test_logs_resolve_by_upper_case_username_and_name",
+)
 def username_case_sensitive(world: World) -> ASGIApp:
-    """A username in ``{user}`` must match in case (§2.1 step 3: usernames are looked up case-insensitively)."""
+    """A username in ``{user}`` must match in case (USER-1: usernames are looked up case-insensitively)."""
     return serve(world, rules=_CaseSensitiveUsername)
 
 
@@ -57,9 +71,9 @@ class _NoUserUUID(World):
         return super().resolve_user(actor, raw)
 
 
-@fault("paths", "[user-uuid", "while waiting for", "GET answered 400")
+@fault("paths", Catcher(message=r"LifecycleError: .*GET answered 400"), *_spelled(user="user-uuid"))
 def user_uuid_not_accepted(world: World) -> ASGIApp:
-    """A user UUID in ``{user}`` is looked up as a username (and found by nobody) (§2.1 step 2: a UUID is looked
+    """A user UUID in ``{user}`` is looked up as a username (and found by nobody) (USER-1: a UUID is looked
     up by id)."""
     return serve(world, rules=_NoUserUUID)
 
@@ -71,9 +85,15 @@ class _TaskByIdOnly(World):
         return super().resolve_task(actor, owner, raw)
 
 
-@fault("paths", "task-name]", "test_logs_resolve_by_upper_case_username_and_name", ci=True)
+@fault(
+    "paths",
+    *_spelled(task="task-name"),
+    *_spelled(task="task-name-upper-case"),
+    "tests/test_path_resolution.py::test_logs_resolve_by_upper_case_username_and_name",
+    ci=True,
+)
 def task_name_not_resolved(world: World) -> ASGIApp:
-    """``{task}`` is looked up by UUID only, never by name (§2.2 step 2: a value that is no task UUID is the name
+    """``{task}`` is looked up by UUID only, never by name (TASKREF-2: a value that is no task UUID is the name
     of one of the ``{user}``'s tasks)."""
     return serve(world, rules=_TaskByIdOnly)
 
@@ -86,9 +106,13 @@ class _CaseSensitiveTaskName(World):
         return task
 
 
-@fault("paths", "task-name-upper-case", "test_logs_resolve_by_upper_case_username_and_name")
+@fault(
+    "paths",
+    *_spelled(task="task-name-upper-case"),
+    "tests/test_path_resolution.py::test_logs_resolve_by_upper_case_username_and_name",
+)
 def task_name_case_sensitive(world: World) -> ASGIApp:
-    """A task name in ``{task}`` must match in case (§2.2 step 2: names compare case-insensitively,
+    """A task name in ``{task}`` must match in case (TASKREF-2: names compare case-insensitively,
     ``LOWER(name)``)."""
     return serve(world, rules=_CaseSensitiveTaskName)
 
@@ -103,10 +127,10 @@ class _UnknownUser404(World):
             raise
 
 
-@fault("paths", "test_unknown_user_segment_answers_400", ci=True)
+@fault("paths", "tests/test_path_resolution.py::test_unknown_user_segment_answers_400_with_user_message", ci=True)
 def unknown_user_answers_404(world: World) -> ASGIApp:
     """An unknown ``{user}`` answers 404 with the not-found body: the newest servers' behaviour, not 82f525baf3's
-    (§2.1 steps 2-3: 400 ``"user" must be an existing uuid or username.``; §8: 404 only since #22069)."""
+    (USER-2: 400 ``"user" must be an existing uuid or username.``; LEVEL-3: 404 only since #22069)."""
     return serve(world, rules=_UnknownUser404)
 
 
@@ -122,16 +146,20 @@ class _WorkspaceIdIsTaskId(World):
             return task
 
 
-@fault("paths", "test_workspace_id_is_not_a_task_id")
+@fault("paths", "tests/test_path_resolution.py::test_workspace_id_is_not_a_task_id")
 def workspace_id_resolves_task(world: World) -> ASGIApp:
-    """A task's workspace UUID in ``{task}`` finds the task (§2.2 step 5: workspace IDs are not task IDs; 404)."""
+    """A task's workspace UUID in ``{task}`` finds the task (TASKREF-5: workspace IDs are not task IDs; 404)."""
     return serve(world, rules=_WorkspaceIdIsTaskId)
 
 
-@fault("paths", "documented-doubled-prefix")
+@fault(
+    "paths",
+    "tests/test_path_resolution.py::test_unknown_route_answers_404_route_not_found[documented-doubled-prefix]",
+    "tests/test_path_resolution.py::test_unknown_route_answers_404_route_not_found[documented-doubled-prefix-user]",
+)
 def doubled_prefix_served(world: World) -> ASGIApp:
     """The URL Coder's 82f525baf3 docs print, ``/api/v2/api/experimental/tasks...``, serves the task routes
-    (§1, §9.1: that URL does not exist; 404 ``Route not found.``)."""
+    (ROUTE-3, DOCS-1: that URL does not exist; 404 ``Route not found.``)."""
     prefix = "/api/v2/api/experimental/"
 
     def rewrite(request: Incoming) -> Incoming | None:
@@ -143,10 +171,10 @@ def doubled_prefix_served(world: World) -> ASGIApp:
     return serve(world, request=rewrite)
 
 
-@fault("paths", "test_unknown_route_answers_404_route_not_found")
+@fault("paths", "tests/test_path_resolution.py::test_unknown_route_answers_404_route_not_found")
 def unknown_route_not_found_body(world: World) -> ASGIApp:
-    """An unknown route answers the resource not-found body, not ``{"message": "Route not found."}`` (§1:
-    unknown path under ``/api/experimental`` → 404 ``Route not found.``; §1.1)."""
+    """An unknown route answers the resource not-found body, not ``{"message": "Route not found."}`` (ROUTE-3:
+    unknown path under ``/api/experimental`` → 404 ``Route not found.``; ERR-2)."""
 
     def rewrite(reply: Reply) -> Reply | None:
         if reply.status == 404 and reply.is_json and reply.json() == {"message": "Route not found."}:

@@ -1,4 +1,4 @@
-"""Faults in the list's ``q`` search (§6): ignored, partly ignored, parsed too leniently or too strictly, its
+"""Faults in the list's ``q`` search (QUERY): ignored, partly ignored, parsed too leniently or too strictly, its
 errors answered with the wrong status."""
 
 from __future__ import annotations
@@ -19,10 +19,10 @@ class _QueryIgnored(World):
         return TaskFilter()
 
 
-@fault("query", "test_invalid_query_answers_400", "test_unknown_status_value_answers_500")
+@fault("query", "tests/test_query_errors.py::test_invalid_query_answers_400_with_its_validation")
 def q_ignored(world: World) -> ASGIApp:
-    """The ``q`` parameter is ignored: every list is the unfiltered one (§6: ``q`` filters by owner, organization
-    and status, and a malformed one answers 400)."""
+    """The ``q`` parameter is ignored: every list is the unfiltered one (QUERY-4, QUERY-5, QUERY-6, QUERY-8: ``q``
+    filters by owner, organization and status, and a malformed one answers 400)."""
     return serve(world, rules=_QueryIgnored)
 
 
@@ -32,9 +32,13 @@ class _BareTermsDropped(World):
         return super().parse_query(actor, " ".join(kept))
 
 
-@fault("query", "bare-terms-join-into-one-owner", "bare-term-is-owner")
+@fault(
+    "query",
+    "tests/test_query_errors.py::test_invalid_query_answers_400_with_its_validation[bare-terms-join-into-one-owner]",
+    "tests/test_list.py::test_owner_filter_selects_the_callers_tasks[bare-term-is-owner]",
+)
 def q_bare_term_ignored(world: World) -> ASGIApp:
-    """Words without a ``key:`` are dropped (§6: they are joined into one unqualified term that means
+    """Words without a ``key:`` are dropped (QUERY-3: they are joined into one unqualified term that means
     ``owner:<term>``, so ``q=alice bob`` is owner "alice bob" and fails with 400)."""
     return serve(world, rules=_BareTermsDropped)
 
@@ -47,9 +51,9 @@ class _QueryErrorsEmpty(World):
             return TaskFilter(owner_id=NIL_UUID)  # matches nothing: 200 with an empty list
 
 
-@fault("query", "test_invalid_query_answers_400", ci=True)
+@fault("query", "tests/test_query_errors.py::test_invalid_query_answers_400_with_its_validation", ci=True)
 def q_error_answers_200(world: World) -> ASGIApp:
-    """A malformed ``q`` answers 200 with an empty list (§6: every parse error answers 400 "Invalid task search
+    """A malformed ``q`` answers 200 with an empty list (QUERY-8: every parse error answers 400 "Invalid task search
     query." with validations)."""
     return serve(world, rules=_QueryErrorsEmpty)
 
@@ -63,9 +67,11 @@ class _KeysCaseSensitive(World):
         return super().parse_query(actor, q)
 
 
-@fault("query", "unknown-key-lower-cased", "key-and-value-upper-case", "in_that_status[upper-case]")
+@fault(
+    "query", "tests/test_query_errors.py::test_invalid_query_answers_400_with_its_validation[unknown-key-lower-cased]"
+)
 def q_keys_case_sensitive(world: World) -> ASGIApp:
-    """Upper-case keys (``OWNER:``, ``STATUS:``) are unknown keys (§6: the whole query is lower-cased before it is
+    """Upper-case keys (``OWNER:``, ``STATUS:``) are unknown keys (QUERY-1: the whole query is lower-cased before it is
     parsed)."""
     return serve(world, rules=_KeysCaseSensitive)
 
@@ -76,9 +82,9 @@ class _QuotesKept(World):
         return super().parse_query(actor, q.replace('"', "'"))
 
 
-@fault("query", "owner-quoted-", "in_that_status[quoted]")
+@fault("query", "tests/test_list.py::test_owner_filter_selects_the_callers_tasks[owner-quoted-me]")
 def q_quotes_kept(world: World) -> ASGIApp:
-    """Quotes around a value stay part of it, so ``owner:"me"`` names nobody (§6: quotes around a value are
+    """Quotes around a value stay part of it, so ``owner:"me"`` names nobody (QUERY-2: quotes around a value are
     stripped; the Go SDK always quotes)."""
     return serve(world, rules=_QuotesKept)
 
@@ -90,10 +96,10 @@ class _StatusFilterIgnored(World):
         return super().list_tasks(actor, replace(task_filter, status=None))
 
 
-@fault("query", "test_status_filter_selects_tasks_in_that_status", ci=True)
+@fault("query", "tests/test_list.py::test_status_filter_selects_tasks_in_that_status", ci=True)
 def status_filter_ignored(world: World) -> ASGIApp:
-    """``status:<value>`` is accepted but selects nothing: every status is listed (§6: ``status`` keeps tasks
-    whose computed status is that value; filters combine with AND)."""
+    """``status:<value>`` is accepted but selects nothing: every status is listed (QUERY-6, QUERY-7: ``status`` keeps
+    tasks whose computed status is that value; filters combine with AND)."""
     return serve(world, rules=_StatusFilterIgnored)
 
 
@@ -105,9 +111,9 @@ class _StatusValidated(World):
         return task_filter
 
 
-@fault("query", "test_unknown_status_value_answers_500")
+@fault("query", "tests/test_query_errors.py::test_unknown_status_value_answers_500")
 def unknown_status_answers_400(world: World) -> ASGIApp:
-    """A ``status`` outside the TaskStatus enum answers 400 (§3.1, §6 (inferred): the value is passed through
+    """A ``status`` outside the TaskStatus enum answers 400 (QUERY-15, inferred: the value is passed through
     unvalidated and the database's enum cast fails: 500 "Internal error fetching tasks.")."""
     return serve(world, rules=_StatusValidated)
 
@@ -117,9 +123,9 @@ class _OrganizationIgnored(World):
         return super().list_tasks(actor, replace(task_filter, organization_id=None))
 
 
-@fault("query", "test_unknown_uuid_filter_answers_an_empty_list[organization")
+@fault("query", "tests/test_list.py::test_unknown_uuid_filter_answers_an_empty_list[organization]")
 def organization_filter_ignored(world: World) -> ASGIApp:
-    """``organization:<value>`` is accepted but selects nothing (§6: the ``organization`` key keeps that
+    """``organization:<value>`` is accepted but selects nothing (QUERY-5: the ``organization`` key keeps that
     organization's tasks; an unknown UUID is taken as is and matches nothing)."""
     return serve(world, rules=_OrganizationIgnored)
 
@@ -132,8 +138,8 @@ class _LastKeyWins(World):
         return super().parse_query(actor, " ".join(latest.values()))
 
 
-@fault("query", "key-twice")
+@fault("query", "tests/test_query_errors.py::test_invalid_query_answers_400_with_its_validation[key-twice]")
 def q_repeated_key_accepted(world: World) -> ASGIApp:
-    """A key given twice is accepted, the last one winning (§6: "Query param "owner" provided more than once,
+    """A key given twice is accepted, the last one winning (QUERY-12: "Query param "owner" provided more than once,
     found 2 times." → 400)."""
     return serve(world, rules=_LastKeyWins)

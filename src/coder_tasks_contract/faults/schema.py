@@ -1,5 +1,6 @@
 """Faults in the response bodies' shapes: a field missing or mistyped, an enum value outside its set, the
-swagger's misreading of nullable UUIDs, bad timestamps, a wrong ``count``, wrong log entries, list order (§3, §5)."""
+swagger's misreading of nullable UUIDs, bad timestamps, a wrong ``count``, wrong log entries, list order (SCHEMA,
+LIST, LOGS)."""
 
 from __future__ import annotations
 
@@ -18,16 +19,16 @@ def _tasks(world: World, change: Callable[[dict[str, Any]], None]) -> ASGIApp:
     return serve(world, response=lambda reply: map_tasks(reply, change))
 
 
-@fault("schema", "owner_name must be a string", ci=True)
+@fault("schema", "tests/test_status_codes.py::test_list_answers_200_with_tasks_and_count", ci=True)
 def task_missing_owner_name(world: World) -> ASGIApp:
-    """Task bodies leave out ``owner_name`` (§5 Task: every field is always present unless marked omitempty;
+    """Task bodies leave out ``owner_name`` (SCHEMA-1, SCHEMA-5: every field is always present unless marked omitempty;
     ``owner_name`` is not)."""
     return _tasks(world, lambda task: task.pop("owner_name", None))
 
 
-@fault("schema", "workspace_build_number")
+@fault("schema", "tests/test_status_codes.py::test_list_answers_200_with_tasks_and_count")
 def build_number_as_string(world: World) -> ASGIApp:
-    """``workspace_build_number`` is sent as a string, e.g. ``"1"`` (§5 Task: an integer, int32)."""
+    """``workspace_build_number`` is sent as a string, e.g. ``"1"`` (SCHEMA-1: an integer, int32)."""
 
     def change(task: dict[str, Any]) -> None:
         if "workspace_build_number" in task:
@@ -36,10 +37,10 @@ def build_number_as_string(world: World) -> ASGIApp:
     return _tasks(world, change)
 
 
-@fault("schema", "assert_task_shape", "test_list_answers_200", "test_create_answers_201", "test_get_answers_200")
+@fault("schema", "tests/test_status_codes.py::test_list_answers_200_with_tasks_and_count")
 def agent_lifecycle_outside_enum(world: World) -> ASGIApp:
     """``workspace_agent_lifecycle`` says ``"running"`` where it should say ``"ready"``: a value outside the
-    enum (§5 Task: created, starting, start_timeout, start_error, ready, shutting_down, shutdown_timeout,
+    enum (SCHEMA-4: created, starting, start_timeout, start_error, ready, shutting_down, shutdown_timeout,
     shutdown_error, off, or null)."""
 
     def change(task: dict[str, Any]) -> None:
@@ -49,10 +50,10 @@ def agent_lifecycle_outside_enum(world: World) -> ASGIApp:
     return _tasks(world, change)
 
 
-@fault("schema", "current_state.state")
+@fault("schema", "tests/test_status_codes.py::test_list_answers_200_with_tasks_and_count")
 def task_state_outside_enum(world: World) -> ASGIApp:
-    """``current_state.state`` says ``"waiting"`` where it should say ``"idle"`` (§5 TaskStateEntry: working,
-    idle, complete, failed; §4.2: and ``failure`` at 82f525baf3)."""
+    """``current_state.state`` says ``"waiting"`` where it should say ``"idle"`` (SCHEMA-6: working,
+    idle, complete, failed; STATE-3: and ``failure`` at 82f525baf3)."""
 
     def change(task: dict[str, Any]) -> None:
         state = task.get("current_state")
@@ -62,10 +63,11 @@ def task_state_outside_enum(world: World) -> ASGIApp:
     return _tasks(world, change)
 
 
-@fault("schema", "must be a UUID string or null", "has no workspace", ci=True)
+@fault("schema", "tests/test_status_codes.py::test_list_answers_200_with_tasks_and_count", ci=True)
 def nullable_uuid_as_object(world: World) -> ASGIApp:
     """``workspace_id``, ``workspace_agent_id`` and ``workspace_app_id`` are written as Coder's swagger describes
-    ``uuid.NullUUID``, ``{"uuid": ..., "valid": ...}`` (§5, §9.2: on the wire they are a UUID string or null)."""
+    ``uuid.NullUUID``, ``{"uuid": ..., "valid": ...}`` (SCHEMA-2, DOCS-2: on the wire they are a UUID string or
+    null)."""
 
     def change(task: dict[str, Any]) -> None:
         for key in ("workspace_id", "workspace_agent_id", "workspace_app_id"):
@@ -75,9 +77,9 @@ def nullable_uuid_as_object(world: World) -> ASGIApp:
     return _tasks(world, change)
 
 
-@fault("schema", "not an RFC 3339 date-time")
+@fault("schema", "tests/test_status_codes.py::test_list_answers_200_with_tasks_and_count")
 def created_at_not_rfc3339(world: World) -> ASGIApp:
-    """``created_at`` is written as ``2025-11-25 13:00:00.123`` (space, no zone) (§5 Task: an RFC 3339
+    """``created_at`` is written as ``2025-11-25 13:00:00.123`` (space, no zone) (SCHEMA-1: an RFC 3339
     date-time)."""
 
     def change(task: dict[str, Any]) -> None:
@@ -88,9 +90,9 @@ def created_at_not_rfc3339(world: World) -> ASGIApp:
     return _tasks(world, change)
 
 
-@fault("schema", "test_list_answers_200_with_tasks_and_count", "AssertionError: count ", ci=True)
+@fault("schema", "tests/test_status_codes.py::test_list_answers_200_with_tasks_and_count", ci=True)
 def list_count_off_by_one(world: World) -> ASGIApp:
-    """The list's ``count`` is one more than the number of tasks it holds (§3.1: ``count`` equals
+    """The list's ``count`` is one more than the number of tasks it holds (LIST-1: ``count`` equals
     ``len(tasks)``)."""
 
     def rewrite(reply: Reply) -> Reply | None:
@@ -103,9 +105,9 @@ def list_count_off_by_one(world: World) -> ASGIApp:
     return serve(world, response=on_operations({"listTasks"}, rewrite))
 
 
-@fault("schema", "test_unknown_uuid_filter_answers_an_empty_list", "TasksListResponse.tasks")
+@fault("schema", "tests/test_list.py::test_unknown_uuid_filter_answers_an_empty_list")
 def empty_list_as_null(world: World) -> ASGIApp:
-    """An empty list is written ``{"tasks": null, "count": 0}`` (§3.1: ``tasks`` is ``[]`` when empty, never
+    """An empty list is written ``{"tasks": null, "count": 0}`` (LIST-1: ``tasks`` is ``[]`` when empty, never
     null)."""
 
     def rewrite(reply: Reply) -> Reply | None:
@@ -131,24 +133,24 @@ def _logs(world: World, change: Callable[[dict[str, Any]], None]) -> ASGIApp:
     return serve(world, response=on_operations({"getTaskLogs"}, rewrite))
 
 
-@fault("schema", "test_send_answers_204", "test_logs_answers_200")
+@fault("schema", "tests/test_status_codes.py::test_send_answers_204_and_the_input_shows_in_the_logs")
 def log_type_is_agentapi_role(world: World) -> ASGIApp:
-    """Log entries carry the AgentAPI role, ``user``/``agent``, as ``type`` (§3.7: role ``user`` becomes
-    ``type: "input"`` and ``agent`` becomes ``"output"``; §5 TaskLogEntry)."""
+    """Log entries carry the AgentAPI role, ``user``/``agent``, as ``type`` (LOGS-1: role ``user`` becomes
+    ``type: "input"`` and ``agent`` becomes ``"output"``; SCHEMA-7)."""
     roles = {"input": "user", "output": "agent"}
     return _logs(world, lambda entry: entry.update(type=roles.get(str(entry.get("type")), "agent")))
 
 
-@fault("schema", "test_logs_answers_200")
+@fault("schema", "tests/test_status_codes.py::test_logs_answers_200_with_log_entries")
 def log_id_as_string(world: World) -> ASGIApp:
-    """Log entry ids are strings, e.g. ``"3"`` (§3.7, §5 TaskLogEntry: ``id`` is the AgentAPI message id, an
+    """Log entry ids are strings, e.g. ``"3"`` (LOGS-1, SCHEMA-7: ``id`` is the AgentAPI message id, an
     integer)."""
     return _logs(world, lambda entry: entry.update(id=str(entry.get("id"))))
 
 
-@fault("schema", "test_list_is_newest_first", ci=True)
+@fault("schema", "tests/test_list.py::test_list_is_newest_first", ci=True)
 def list_oldest_first(world: World) -> ASGIApp:
-    """The list comes in ``created_at`` ascending order (§3.1: order is ``created_at`` descending)."""
+    """The list comes in ``created_at`` ascending order (LIST-3: order is ``created_at`` descending)."""
 
     def rewrite(reply: Reply) -> Reply | None:
         if reply.status != 200 or not reply.is_json:
