@@ -13,6 +13,7 @@ import ast
 import os
 import subprocess
 import sys
+import uuid
 import xml.etree.ElementTree as ET
 from collections import Counter
 from pathlib import Path
@@ -221,6 +222,52 @@ def test_each_variant_serves_as_coder(fault: Fault | None) -> None:
         assert dict(vars(World)) == _WORLD_RULES, "the fault patched the World class itself"
         if fault is None:
             assert type(server.world) is World
+
+
+# The router-order faults, probed directly: (method, path under the mount) -> what each variant answers. "{live}" is
+# a task of the caller, "{phantom}" no task; NF is the resolver's not-found body, RNF chi's "Route not found.".
+_NF, _RNF, _USER = "not-found", "route-not-found", "unknown-user"
+_ROUTE_PROBES = [
+    ("POST", "/me/{phantom}/pause"),  # no pause route at 82f
+    ("PUT", "/me/{phantom}"),
+    ("GET", "/nobody-at-all"),
+    ("PUT", "/me/{live}"),
+    ("POST", "/me/{live}/anything"),
+    ("GET", "/me"),
+]
+_CHI_ORDER = [(404, _NF), (404, _NF), (400, _USER), (405, None), (404, _RNF), (405, None)]
+_ROUTER_ORDERS = {
+    None: _CHI_ORDER,
+    "routes-before-resolvers": [(404, _RNF), (405, None), (405, None), (405, None), (404, _RNF), (405, None)],
+    "unknown-subroute-answers-not-found": [*_CHI_ORDER[:4], (404, _NF), (405, None)],
+    "wrong-method-answers-not-found": [*_CHI_ORDER[:3], (404, _NF), (404, _RNF), (404, _NF)],
+}
+
+
+def _answer_kind(response: httpx.Response) -> tuple[int, str | None]:
+    if not response.content:
+        return response.status_code, None
+    message = response.json().get("message", "")
+    kinds = {"Route not found.": _RNF, '"user" must be an existing uuid or username.': _USER}
+    return response.status_code, kinds.get(message, _NF if message.startswith("Resource not found") else message)
+
+
+@pytest.mark.parametrize("name", list(_ROUTER_ORDERS), ids=lambda name: name or FAITHFUL)
+def test_the_router_order_faults_answer_in_their_order(name: str | None) -> None:
+    """Each router-order fault answers the probes as its docstring says, and only those differ from the faithful
+    server, which answers in chi's order (ROUTE-2, ROUTE-3, ROUTE-4): the faults break what they claim to."""
+    fault = REGISTRY[name] if name else None
+    with start_reference_server(app_factory=fault.factory if fault else None, preexisting_tasks=1) as server:
+        token = server.seed.users["alice"].token
+        with httpx.Client(base_url=server.url, headers={"Coder-Session-Token": token}, timeout=10) as client:
+            live = client.get("/api/experimental/tasks").json()["tasks"][0]["id"]
+            answers = [
+                _answer_kind(
+                    client.request(method, "/api/experimental/tasks" + path.format(live=live, phantom=uuid.uuid4()))
+                )
+                for method, path in _ROUTE_PROBES
+            ]
+    assert answers == _ROUTER_ORDERS[name]
 
 
 def test_first_failure_reads_the_first_failing_test_of_a_junit_report(tmp_path: Path) -> None:

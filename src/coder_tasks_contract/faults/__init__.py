@@ -4,9 +4,10 @@ that prove the contract suite catches every one.
 - ``base``: the ``Fault`` record and the registry; ``asgi``: how a variant is built (a request or response rewrite
   around the reference app, or a ``World`` subclass changing one domain rule).
 - One module per area: ``status``, ``headers``, ``schema``, ``auth``, ``paths``, ``errors``, ``isolation``,
-  ``lifecycle``, ``query``; and ``levels``: faults only at some contract levels. Each factory's docstring says
-  what is broken, citing the ids of the contract clauses it breaks (``spec/clauses.yaml``), and its registration
-  names the test(s) of the suite that must catch it.
+  ``lifecycle``, ``query``; ``routing``: the order of routing and resolving under a task mount (area ``paths``);
+  and ``levels``: faults only at some contract levels. Each factory's docstring says what is broken, citing the
+  ids of the contract clauses it breaks (``spec/clauses.yaml``), and its registration names the test(s) of the
+  suite that must catch it.
 - ``runner``: serve one variant and run the real suite against it (``-x``), naming the first failing test.
 - ``report``: the kill-rate command, ``coder-tasks-killrate`` / ``python -m coder_tasks_contract.faults.report``.
 
@@ -32,6 +33,7 @@ from coder_tasks_contract.faults import (  # noqa: F401  (imported to register t
     lifecycle,
     paths,
     query,
+    routing,
     schema,
     status,
 )

@@ -4,11 +4,12 @@ PATCH /input starting a build or storing nothing, send relaying nothing."""
 from __future__ import annotations
 
 from datetime import datetime
+from typing import Any
 
 from starlette.types import ASGIApp
 
-from coder_tasks_contract.faults.asgi import serve
-from coder_tasks_contract.faults.base import fault
+from coder_tasks_contract.faults.asgi import map_tasks, serve
+from coder_tasks_contract.faults.base import Catcher, fault
 from coder_tasks_contract.server.entities import Task, User, Workspace
 from coder_tasks_contract.server.errors import NotFound
 from coder_tasks_contract.server.gofmt import try_uuid
@@ -137,3 +138,24 @@ def deleted_name_stays_taken(world: World) -> ASGIApp:
     """The name of a deleted task can never be used again (CREATE-7: only a *non-deleted* workspace of the same
     name conflicts; DELETE-1: the task is soft-deleted and its workspace deleted)."""
     return serve(world, rules=_DeletedNamesTaken)
+
+
+# The first wait for an active task is the shared task's, in the setup of the suite's first test. The message pins that
+# the wait judged the poll (it names the clause) instead of sitting out --lifecycle-timeout ("still has status").
+@fault(
+    "lifecycle",
+    Catcher(
+        "tests/test_status_codes.py::test_list_answers_200_with_tasks_and_count",
+        r"while waiting for status active \(SCHEMA-1\): status: 'running'",
+    ),
+)
+def status_running_not_active(world: World) -> ASGIApp:
+    """A task that is ready for input says ``status: "running"``, a value outside the TaskStatus enum, where Coder
+    says ``active`` (STATUS-1, STATUS-5: the app stage of a ready task is ``active``; SCHEMA-4). A suite waiting
+    for ``active`` must fail at the first such poll, naming the clause, not sit out its lifecycle timeout."""
+
+    def change(task: dict[str, Any]) -> None:
+        if task.get("status") == "active":
+            task["status"] = "running"
+
+    return serve(world, response=lambda reply: map_tasks(reply, change))
