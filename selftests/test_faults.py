@@ -69,7 +69,7 @@ def test_the_catalogue_covers_every_area_with_at_least_40_faults() -> None:
     ("docstring", "catchers", "area", "problem"),
     [
         pytest.param("Breaks nothing in particular.", (_T,), "status", "cites no clause id", id="no-clause"),
-        pytest.param("Answers 200 (§3.2).", (_T,), "status", "cites no clause id", id="note-section-only"),
+        pytest.param("Answers 200 (note 3.2 step 8).", (_T,), "status", "cites no clause id", id="note-section-only"),
         pytest.param("Answers 200 (CREATE-999).", (_T,), "status", "unknown clause id", id="unknown-clause"),
         pytest.param("Answers 200 (CREATE-1).", (), "status", "no expected catcher", id="no-catcher"),
         pytest.param("Answers 200 (CREATE-1).", (_T,), "colour", "area 'colour'", id="unknown-area"),
@@ -80,7 +80,7 @@ def test_the_catalogue_covers_every_area_with_at_least_40_faults() -> None:
 def test_a_fault_that_does_not_say_what_it_breaks_is_refused(
     docstring: str, catchers: tuple[str, ...], area: str, problem: str
 ) -> None:
-    """The registry refuses, at import, a fault whose docstring cites no clause id of the registry (a § of the old
+    """The registry refuses, at import, a fault whose docstring cites no clause id of the registry (a section of the old
     note is none) or an unknown one, that names no catcher or a catcher that is no node id (a bare substring of a
     test name), or whose area is unknown; nothing is registered."""
 
@@ -194,7 +194,7 @@ def _run(first: FirstFailure | None, exit_code: int = 1) -> SuiteRun:
 def test_a_fault_caught_by_an_unexpected_test_is_a_wrong_catcher_not_a_kill() -> None:
     """The kill-rate report counts a kill only when the first failure is one of the fault's catchers; any other
     first failure is listed as a wrong catcher (and fails the report), as are survivors."""
-    right, wrong, survivor = (Fault(name, "status", "(§3.2)", _no_app, (Catcher(_T),)) for name in ("a", "b", "c"))
+    right, wrong, survivor = (Fault(name, "status", "(CREATE-1)", _no_app, (Catcher(_T),)) for name in ("a", "b", "c"))
     rows = [
         (right, _run(FirstFailure(f"{_T}[v2]", "failure", "AssertionError"))),
         (wrong, _run(FirstFailure("tests/test_list.py::test_create_answers_201", "failure", _T))),
