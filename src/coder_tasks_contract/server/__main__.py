@@ -1,5 +1,5 @@
 """Standalone reference server: ``python -m coder_tasks_contract.server [--host H] [--port P] [--speed S]
-[--preexisting-tasks N] [--coder-version LEVEL] [--record FILE] [--strict]``. Prints the SeedInfo JSON (URL,
+[--preexisting-tasks N] [--coder-version LEVEL] [--record FILE] [--strict] [--control]``. Prints the SeedInfo JSON (URL,
 tokens, organization, templates, template version ids) on one line, then serves until interrupted."""
 
 from __future__ import annotations
@@ -95,6 +95,12 @@ def build_parser() -> argparse.ArgumentParser:
         help="answer 400, naming what is wrong, to any request the contract level does not describe (a route of "
         "another level, a wrong method, a path no level has) instead of Coder's 404 Route not found.",
     )
+    parser.add_argument(
+        "--control",
+        action="store_true",
+        help="mount the control surface at /__control/ (no API key): set a task's agent state, fail its next build, "
+        "stop/start its workspace, make its app busy, inject 429/5xx answers, advance the clock (see README)",
+    )
     return parser
 
 
@@ -120,6 +126,7 @@ def main(argv: list[str] | None = None) -> int:
             coder_version=args.coder_version,
             record=args.record if args.record is not None else False,
             strict=args.strict,
+            control=args.control,
         )
     except OSError as exc:
         reason = exc.strerror or str(exc)

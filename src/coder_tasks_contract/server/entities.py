@@ -120,6 +120,7 @@ class Build:
     agent_id: str | None = None  # start builds: the agent and app their resources will have
     app_id: str | None = None
     reason: str = "initiator"
+    fails: bool = False  # the job ends "failed" instead of "succeeded" (set by the control surface)
 
 
 @dataclass(frozen=True)

@@ -22,7 +22,7 @@ def job_status(build: Build, now: datetime) -> str:
         return "pending"
     if now < build.created_at + 2 * build.stage:
         return "running"
-    return "succeeded"
+    return "failed" if build.fails else "succeeded"
 
 
 def job_started_at(build: Build, now: datetime) -> datetime | None:
@@ -47,6 +47,8 @@ def workspace_status(build: Build, now: datetime) -> str:
         return "pending"
     if job == "running":
         return {"start": "starting", "stop": "stopping", "delete": "deleting"}[build.transition]
+    if job == "failed":
+        return "failed"
     return {"start": "running", "stop": "stopped", "delete": "deleted"}[build.transition]
 
 
@@ -114,6 +116,8 @@ def task_status(workspace: Workspace | None, now: datetime) -> str:
         return "pending"
     build = workspace.latest_build
     job = job_status(build, now)
+    if job == "failed":
+        return "error"  # STATUS-2, STATUS-3: the build stage comes first
     if build.transition in ("stop", "delete"):
         return "paused" if job == "succeeded" else "unknown"
     if job == "pending":

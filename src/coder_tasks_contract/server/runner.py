@@ -15,6 +15,7 @@ from starlette.types import ASGIApp
 
 from .app import create_app
 from .clock import Clock
+from .control import Control, ControlMiddleware, ShiftableClock
 from .model import World
 from .recorder import RecordingMiddleware, RequestLog
 from .seed import SeedInfo, SeedUser, seed_world
@@ -37,6 +38,7 @@ class ReferenceServer:
         seed: SeedInfo,
         world: World,
         log: RequestLog | None = None,
+        control: Control | None = None,
     ):
         self._server = server
         self._thread = thread
@@ -44,6 +46,14 @@ class ReferenceServer:
         self.seed = seed
         self.world = world
         self._log = log
+        self._control = control
+
+    @property
+    def control(self) -> Control:
+        """The control surface (``control``): put a task into any state, inject faults, advance the clock."""
+        if self._control is None:
+            raise RuntimeError("the control surface exists only on a server started with control=True")
+        return self._control
 
     @property
     def requests(self) -> list[dict[str, Any]]:
@@ -104,6 +114,7 @@ def start_reference_server(
     coder_version: str = "82f",
     record: bool | str | Path = False,
     strict: bool = False,
+    control: bool = False,
 ) -> ReferenceServer:
     """Start a freshly seeded reference server and return once it accepts connections.
 
@@ -112,10 +123,15 @@ def start_reference_server(
     ``ManualClock`` to step the simulated lifecycle by hand). ``coder_version`` is the contract level the server
     emulates (``levels.py``: "82f", "2.29" or "newest"): its routes, fields, statuses and reported version.
     ``record`` keeps a record of every request (``ReferenceServer.requests``); a path also appends it there as JSON
-    lines. ``strict`` answers 400 to any request the level does not describe (``strict``).
+    lines. ``strict`` answers 400 to any request the level does not describe (``strict``). ``control`` mounts the
+    control surface at ``/__control/`` and offers it as ``ReferenceServer.control`` (``control``).
     Raises ``OSError`` if the address cannot be bound, ``RuntimeError`` if the server does not start.
     """
-    world = World(clock, speed=speed, rate_limit=rate_limit, level=coder_version)
+    shifted = ShiftableClock(clock) if control and clock is not None else None
+    world = World(shifted or clock, speed=speed, rate_limit=rate_limit, level=coder_version)
+    if control and shifted is None:
+        shifted = ShiftableClock(world.clock)  # the world's own wall clock, made shiftable
+        world.clock = shifted
     sock = _bind(host, port)
     bound_host, bound_port = sock.getsockname()[:2]
     shown_host = f"[{bound_host}]" if ":" in bound_host else bound_host
@@ -125,6 +141,10 @@ def start_reference_server(
     app = (app_factory or create_app)(world)
     if strict:
         app = StrictMiddleware(app, world.level)
+    controls = None
+    if shifted is not None:
+        controls = Control(world, shifted)
+        app = ControlMiddleware(app, controls)
     log = None
     if record is not False:
         log = RequestLog(None if record is True else record)
@@ -143,4 +163,4 @@ def start_reference_server(
             sock.close()
             raise RuntimeError(f"reference server did not start on {url}")
         time.sleep(0.01)
-    return ReferenceServer(server, thread, url, seed, world, log)
+    return ReferenceServer(server, thread, url, seed, world, log, controls)

@@ -59,6 +59,9 @@ class WorldBase:
         self.template_versions: dict[str, TemplateVersion] = {}
         self.workspaces: dict[str, Workspace] = {}
         self.tasks: dict[str, Task] = {}
+        # Set through the control surface (control.py): workspaces whose next build fails, tasks whose app is busy.
+        self.fail_next_build: set[str] = set()
+        self.app_not_ready: set[str] = set()
 
     def now(self) -> datetime:
         return self.clock.now()

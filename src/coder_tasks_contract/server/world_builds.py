@@ -36,13 +36,15 @@ class BuildsMixin(WorldBase):
             initiator_id=actor.id,
             created_at=now,
             stage=self.speed.stage,
+            fails=workspace.id in self.fail_next_build,
         )
+        self.fail_next_build.discard(workspace.id)
         workspace.builds.append(build)
         workspace.updated_at = now
         task = self.tasks.get(workspace.task_id) if workspace.task_id else None
         if transition == "start":
             build.agent_id, build.app_id = new_id(), new_id()
-            if task is not None:
+            if task is not None and not build.fails:  # a failed build starts no agent
                 self._schedule_agent_start(task, workspace, build, first=previous is None)
         else:
             # The agent goes away: whatever it had not done yet never happens.

@@ -71,7 +71,7 @@ class InteractionMixin(BuildsMixin):
             self._send_input_required(text)
             workspace = self._check_interactive(task)
             now = self.now()
-            status = task.agentapi.status(now)
+            status = "running" if task.id in self.app_not_ready else task.agentapi.status(now)
             if status != "stable":
                 raise refusal(self.level.send_app_not_ready, f"Status: {status}")
             self._relay(task, workspace, text, now)
