@@ -154,3 +154,22 @@ def test_control_is_off_by_default() -> None:
             server.control  # noqa: B018 (the property is what is tested)
         response = httpx.post(server.url + "/__control/clock/advance", json={"seconds": 1})
         assert (response.status_code, response.json()) == (404, {"message": "Route not found."})
+
+
+def test_hold_keeps_a_task_initializing_until_released(fake: Fake) -> None:
+    task = fake.create(input="Fix the bug")
+    assert control(fake, f"tasks/{task['id']}/hold").json()["held"] is True
+    fake.clock.advance(600)
+    seen = fake.get(task)
+    assert (seen["status"], seen["workspace_status"]) == ("initializing", "pending")
+    assert seen["current_state"]["message"] == "Workspace is pending"
+    assert control(fake, f"tasks/{task['id']}/release").json()["held"] is False
+    fake.clock.advance(STAGE)
+    assert status(fake, task) == "initializing"
+    fake.clock.advance(4 * STAGE + 0.2)
+    seen = fake.get(task)
+    assert (seen["status"], seen["current_state"]["state"]) == ("active", "idle")
+    logs = fake.alice.get(f"{TASKS}/me/{task['id']}/logs").json()["logs"]
+    assert [entry["content"] for entry in logs][:1] == ["Fix the bug"]  # the prompt reached the agent after all
+    # Holding an active task is refused: nothing is queued to hold.
+    assert control(fake, f"tasks/{task['id']}/hold").status_code == 400

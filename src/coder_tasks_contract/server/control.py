@@ -7,6 +7,8 @@ by accident):
   (``working``, ``idle``, ``complete``, ``failure`` at 82f/2.29, ``failed``): the task's ``current_state``.
 - ``POST /__control/tasks/{task_id}/fail-next-build``: the next build of the task's workspace fails: the task is
   ``error`` (STATUS-3) until another build replaces it.
+- ``POST /__control/tasks/{task_id}/hold`` and ``/release``: keep the task ``initializing`` (its start build's job
+  stays pending) right after create or start, until released.
 - ``POST /__control/tasks/{task_id}/stop`` and ``/start``: a stop or start build of the task's workspace, as the
   workspace's owner would queue it (the task becomes ``paused``, then ``initializing`` and ``active``).
 - ``POST /__control/tasks/{task_id}/app-ready`` ``{"ready": false}``: the app is busy, so send answers the level's
@@ -31,6 +33,7 @@ from starlette.types import ASGIApp, Receive, Scope, Send
 from .clock import Clock
 from .entities import AppStatus, Build, Task
 from .errors import CoderError
+from .lifecycle import is_build_active
 from .middleware import json_response
 from .model import World, new_id
 
@@ -111,6 +114,34 @@ class Control:
         with self.world.lock:
             workspace = self.world._task_workspace(self._task(task_id))
             self.world.fail_next_build.add(workspace.id)
+
+    def hold(self, task_id: str) -> Build:
+        """Keep the task ``initializing``: its start build's job stays pending (STATUS-2) until :meth:`release`.
+        Only while that build is queued or running (just after create or start); what its agent had scheduled is
+        dropped and scheduled again on release."""
+        with self.world.lock:
+            task = self._task(task_id)
+            workspace = self.world._task_workspace(task)
+            build, now = workspace.latest_build, self.world.now()
+            if build.transition != "start" or not is_build_active(build, now):
+                raise ControlError("hold a task while its start build is queued or running (after create or start)")
+            build.held = True
+            workspace.app_statuses = [s for s in workspace.app_statuses if s.created_at <= now]
+            task.agentapi.stop_at(now)
+            return build
+
+    def release(self, task_id: str) -> Build:
+        """A held build's job starts now: the task goes on through initializing to active at the usual pace."""
+        with self.world.lock:
+            task = self._task(task_id)
+            workspace = self.world._task_workspace(task)
+            build = workspace.latest_build
+            if not build.held:
+                raise ControlError("the task's latest build is not held")
+            build.held = False
+            build.created_at = self.world.now()
+            self.world._schedule_agent_start(task, workspace, build, first=len(workspace.builds) == 1)
+            return build
 
     def build(self, task_id: str, transition: str) -> Build:
         """A ``start`` or ``stop`` build of the task's workspace, queued by its owner (409 rules apply)."""
@@ -228,6 +259,9 @@ class ControlMiddleware:
             if action == "fail-next-build":
                 control.fail_next_build(task_id)
                 return {"fail_next_build": True}
+            if action in ("hold", "release"):
+                build = control.hold(task_id) if action == "hold" else control.release(task_id)
+                return {"build_id": build.id, "held": build.held}
             if action in ("stop", "start"):
                 build = control.build(task_id, action)
                 return {"build_id": build.id, "transition": build.transition, "build_number": build.number}

@@ -121,6 +121,7 @@ class Build:
     app_id: str | None = None
     reason: str = "initiator"
     fails: bool = False  # the job ends "failed" instead of "succeeded" (set by the control surface)
+    held: bool = False  # the job stays pending until released (control surface): the task stays initializing
 
 
 @dataclass(frozen=True)

@@ -18,7 +18,7 @@ from .entities import AppStatus, Build, Workspace
 
 
 def job_status(build: Build, now: datetime) -> str:
-    if now < build.created_at + build.stage:
+    if build.held or now < build.created_at + build.stage:
         return "pending"
     if now < build.created_at + 2 * build.stage:
         return "running"
