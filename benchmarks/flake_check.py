@@ -41,9 +41,9 @@ LEVELS = ("82f", "2.29", "newest")
 SPEEDS = ("fast", "realistic")
 # Environment that would aim the suite elsewhere or change its settings behind the check's back.
 _FOREIGN_ENV = ("CODER_", "PYTEST_", "HYPOTHESIS_")
-# pytest's short test summary: "FAILED tests/x.py::test_y[param] - first line of the message".
+# pytest's short test summary: "FAILED tests/x.py::test_y[param] - first line of the message" (SUBFAILED: a subtest).
 # A test id may hold spaces inside its brackets (schemathesis' subtests: test_conformance[POST /api/...]).
-_SUMMARY = re.compile(r"^(FAILED|ERROR) ([^\s\[]+(?:\[[^\]]*\])?)(?: - (.*))?$")
+_SUMMARY = re.compile(r"^(FAILED|SUBFAILED|ERROR) ([^\s\[]+(?:\[[^\]]*\])?)(?: - (.*))?$")
 # In a test's failure section, the line that says what failed: a schemathesis check's title ("- ST202 ..." inside
 # an exception group) or pytest's first "E   " line. The short summary only has the group's "+ Exception Group".
 _FIRST_MESSAGE = (re.compile(r"^\s*\|?\s*- (ST\d+ .+)$"), re.compile(r"^E\s+(\S.*)$"))
@@ -128,7 +128,7 @@ def failures_in(output: str, exit_code: int) -> list[tuple[str, str]]:
         if match:
             kind, test, message = match.groups()
             text = first_message(output, test) or (message or "").strip() or kind.lower()
-            found.append((test, normalise(text if kind == "FAILED" else f"error: {text}")))
+            found.append((test, normalise(text if kind != "ERROR" else f"error: {text}")))
     if not found and exit_code != 0:
         last = next((line for line in reversed(output.strip().splitlines()) if line.strip()), "no output")
         found.append(("<run>", normalise(f"exit code {exit_code}: {last.strip()}")))

@@ -170,6 +170,7 @@ E       AssertionError: GET http://127.0.0.1:40185/x answered 500 after 1.5s
 FAILED tests/test_stateful.py::test_links_state_machine - + Exception Group T...
 FAILED tests/test_conformance.py::test_conformance[POST /api/experimental/tasks/{user}] - boom
 FAILED tests/test_get.py::test_get_by_name[1b4e28ba-2fa1-11d2-883f-0016d3cca427] - AssertionError: GET
+SUBFAILED tests/test_conformance.py::test_conformance[GET /api/v2/tasks] - FailedHealthCheck: filtering
 """
 
 
@@ -189,5 +190,6 @@ def test_flake_check_names_each_failure_by_test_id_and_what_failed(monkeypatch: 
             "tests/test_get.py::test_get_by_name[1b4e28ba-2fa1-11d2-883f-0016d3cca427]",
             "AssertionError: GET http://127.0.0.1:<port>/x answered 500 after <n>s",
         ),
+        ("tests/test_conformance.py::test_conformance[GET /api/v2/tasks]", "FailedHealthCheck: filtering"),
     ]
     assert module.failures_in("INTERNALERROR> boom\n", 3) == [("<run>", "exit code 3: INTERNALERROR> boom")]
