@@ -373,12 +373,14 @@ def main(argv: Sequence[str] | None = None) -> int:
     options = build_parser().parse_args(argv)
     if options.load < 0:
         build_parser().error("--load must be 0 or more")
-    # SIGTERM ends the check like Ctrl-C: the finally blocks stop the hogs and the running child.
+    # SIGTERM ends the check like Ctrl-C: the finally blocks stop the hogs and the running child. SIGINT is set too:
+    # a shell starts a background job with SIGINT ignored, and Python then never turns it into KeyboardInterrupt.
     signal.signal(signal.SIGTERM, _interrupt)
+    signal.signal(signal.SIGINT, _interrupt)
     try:
         return check(options)
     except KeyboardInterrupt:
-        print("flake check interrupted", file=sys.stderr)
+        print("flake check interrupted (the run folders so far stay where the first line says)", file=sys.stderr)
         return 130
 
 
