@@ -137,13 +137,15 @@ CHECKS: tuple[CheckPolicy, ...] = (
     CheckPolicy(
         "unsupported_method",
         "off",
-        "Replaced by our unsupported_method_status: Coder's chi router answers an undeclared method with 405 and "
-        "no Allow header (ROUTE-4, inferred), which the built-in check fails on (it requires Allow, RFC 9110).",
+        "Replaced by our unsupported_method_status: Coder's chi router answers an undeclared method with 405 "
+        "(ROUTE-4). chi v5.2 (Coder's go.mod in 2026) adds an Allow header per served method, older chi releases "
+        "none, and the chi version of every level is not pinned down, so Allow is not required (the built-in check "
+        "requires it, RFC 9110).",
     ),
     CheckPolicy(
         "allow_header_conformance",
         "on",
-        "Runs on OPTIONS answers that carry Allow; Coder sends none (ROUTE-4), so it only bites if one appears.",
+        "Runs on answers that carry Allow: when Coder sends one (chi v5.2, ROUTE-4) it must list real methods.",
     ),
     CheckPolicy(
         "use_after_free",
@@ -178,7 +180,7 @@ CHECKS: tuple[CheckPolicy, ...] = (
     CheckPolicy(
         "unsupported_method_status",
         "ours",
-        "An undeclared method on a task route answers 405 (chi, ROUTE-4, inferred), or 401/403 before routing, 429 "
+        "An undeclared method on a task route answers 405 (chi, ROUTE-4), or 401/403 before routing, 429 "
         "when throttled, and 404 when the path names no live task (the {user}/{task} resolvers are middleware "
         "that run before chi dispatches on the method); the Allow header is not required.",
         configured=False,

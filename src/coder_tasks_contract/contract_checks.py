@@ -30,7 +30,8 @@ _BEFORE_ROUTING = frozenset({401, 403, 429})
 
 
 def unsupported_method_status(aimed: Aimed | None) -> CheckFunction:
-    """A check: an undeclared method is answered 405 (chi, ROUTE-4, inferred), without requiring an ``Allow`` header.
+    """A check: an undeclared method is answered 405 (chi, ROUTE-4), without requiring an ``Allow`` header (chi v5.2
+    sends one per served method, older releases none; the chi version of each level is not pinned down).
 
     404 is accepted when the path names no live task of the run: Coder resolves ``{user}`` and ``{task}`` in
     middleware of the route group, before chi dispatches on the method (ROUTE-11, inferred).
