@@ -111,17 +111,11 @@ class RecordingMiddleware:
                 request_body.extend(message.get("body", b""))
             return message
 
-        async def send_and_keep(message: Message) -> None:
-            nonlocal status
-            if message["type"] == "http.response.start":
-                status = message["status"]
-            elif message["type"] == "http.response.body":
-                response_body.extend(message.get("body", b""))
-            await send(message)
+        recorded = False
 
-        try:
-            await self.app(scope, receive_and_keep, send_and_keep)
-        finally:
+        def record() -> None:
+            nonlocal recorded
+            recorded = True
             self.log.add(
                 {
                     "time": rfc3339(at),
@@ -135,3 +129,20 @@ class RecordingMiddleware:
                     "response_body": excerpt(bytes(response_body)),
                 }
             )
+
+        async def send_and_keep(message: Message) -> None:
+            nonlocal status
+            if message["type"] == "http.response.start":
+                status = message["status"]
+            elif message["type"] == "http.response.body":
+                response_body.extend(message.get("body", b""))
+                if not message.get("more_body", False):
+                    # Recorded before the last byte leaves, so a client that got its answer finds it in the record.
+                    record()
+            await send(message)
+
+        try:
+            await self.app(scope, receive_and_keep, send_and_keep)
+        finally:
+            if not recorded:  # the app failed before finishing its answer
+                record()
