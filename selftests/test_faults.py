@@ -25,7 +25,7 @@ import pytest
 from coder_tasks_contract.faults import AREAS, REGISTRY, Fault, catalogue
 from coder_tasks_contract.faults.base import Catcher
 from coder_tasks_contract.faults.base import fault as register_fault
-from coder_tasks_contract.faults.report import summary, verdict
+from coder_tasks_contract.faults.report import render_table, summary, verdict
 from coder_tasks_contract.faults.runner import FAITHFUL, FirstFailure, SuiteRun, first_failure, run_suite, suite_files
 from coder_tasks_contract.server.model import World
 from coder_tasks_contract.server.runner import start_reference_server
@@ -193,7 +193,8 @@ def _run(first: FirstFailure | None, exit_code: int = 1) -> SuiteRun:
 
 def test_a_fault_caught_by_an_unexpected_test_is_a_wrong_catcher_not_a_kill() -> None:
     """The kill-rate report counts a kill only when the first failure is one of the fault's catchers; any other
-    first failure is listed as a wrong catcher (and fails the report), as are survivors."""
+    first failure is listed as a wrong catcher (and fails the report), as are survivors; the table shows, per fault,
+    the clause ids it breaks, the expected catchers and the test that actually failed first."""
     right, wrong, survivor = (Fault(name, "status", "(CREATE-1)", _no_app, (Catcher(_T),)) for name in ("a", "b", "c"))
     rows = [
         (right, _run(FirstFailure(f"{_T}[v2]", "failure", "AssertionError"))),
@@ -205,6 +206,13 @@ def test_a_fault_caught_by_an_unexpected_test_is_a_wrong_catcher_not_a_kill() ->
     assert (report["caught"], report["wrong_catcher"], report["survived"]) == (1, [wrong.name], [survivor.name])
     assert report["kill_rate"] == round(1 / 3, 4)
     assert report["runs"][1]["expected"] == list(wrong.expected)
+    assert report["runs"][1]["clauses"] == ["CREATE-1"]
+    table = render_table(rows).splitlines()
+    wrong_row = next(i for i, line in enumerate(table) if line.startswith("b "))
+    assert "wrong-catcher" in table[wrong_row]
+    assert "test_list.py::test_create_answers_201" in table[wrong_row]  # the actual first failure
+    assert table[wrong_row + 1].split() == ["breaks:", "CREATE-1"]
+    assert table[wrong_row + 2].split() == ["expected:", _T.removeprefix("tests/")]
 
 
 @pytest.mark.parametrize("fault", [*catalogue(), None], ids=lambda fault: fault.name if fault else FAITHFUL)
