@@ -94,7 +94,9 @@ def _not_found(reply: Reply) -> Reply:
 
 
 @fault(
-    "paths", "tests/test_path_resolution.py::test_unknown_route_answers_404_route_not_found[unknown-task-subresource]"
+    "paths",
+    "tests/test_path_resolution.py::test_unknown_route_answers_404_route_not_found[unknown-task-subresource]",
+    "tests/test_path_resolution.py::test_unknown_subroute_of_a_live_task_answers_route_not_found",
 )
 def unknown_subroute_answers_not_found(world: World) -> ASGIApp:
     """A path below a live task that no route serves (``<mount>/me/<task>/anything``) answers the task resolver's
