@@ -147,6 +147,41 @@ def fit_display_name(value: str) -> str:
     return value
 
 
+# Go's encoding/json matches an object key to a struct field case-insensitively (bytes.EqualFold: Unicode simple
+# folding), so besides ASCII case only these two letters fold onto an ASCII field name's letters (ERR-5).
+_GO_FOLD = str.maketrans({"\u017f": "s", "\u212a": "k"})
+
+
+def go_fold(key: str) -> str:
+    """The key as Go's JSON decoder compares it with a field name."""
+    return key.translate(_GO_FOLD).lower()
+
+
+def _declared_fields(case: Case[Any]) -> frozenset[str]:
+    """The properties the operation's JSON request body declares (the Go struct's fields), from the document."""
+    document = case.operation.schema.raw_schema
+    body = (case.operation.definition.raw.get("requestBody") or {}).get("content", {}).get("application/json", {})
+    schema = body.get("schema") or {}
+    ref = schema.get("$ref", "")
+    if ref.startswith("#/components/schemas/"):
+        schema = document.get("components", {}).get("schemas", {}).get(ref.rsplit("/", 1)[1], {})
+    return frozenset(schema.get("properties") or ())
+
+
+def drop_go_aliases(case: Case[Any]) -> None:
+    """In a positive JSON body, drop an extra property that Go would decode into a declared field anyway (``NAME``
+    next to ``name``): schemathesis calls it additional, Coder reads it as the field, so a value of another type
+    would make a valid request invalid (ERR-3, ERR-5)."""
+    body = case.body
+    if not isinstance(body, dict) or not (case.meta is None or case.meta.generation.mode.is_positive):
+        return
+    fields = _declared_fields(case)
+    folded = {go_fold(field) for field in fields}
+    aliases = [key for key in body if key not in fields and go_fold(key) in folded]
+    if aliases:
+        case.body = {key: value for key, value in body.items() if key not in aliases}
+
+
 def _is_uuid(value: object) -> bool:
     if not isinstance(value, str):
         return False
@@ -209,6 +244,7 @@ class Aim:
         aimed = Aimed(op, probe=probe)
         if "{user}" in case.path:
             aimed = self.aim_path(case, op, digest, probe, keep_invalid=read)
+        drop_go_aliases(case)
         if op == contract.CREATE and case.method.upper() == "POST":
             self.aim_create_body(case)
             final = case.meta
@@ -270,6 +306,7 @@ class Aim:
         return aimed
 
     def aim_create_body(self, case: Case[Any]) -> None:
+        drop_go_aliases(case)
         body = case.body
         if not isinstance(body, dict):
             return  # the body itself is the invalid part: the server must refuse it (400)

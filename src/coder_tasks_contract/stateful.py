@@ -332,6 +332,7 @@ def workflow_class(
             case = input.case
             op = aiming.operation_id(case)
             applied = {name for location, name in input.applied_parameters if location == ParameterLocation.PATH}
+            aiming.drop_go_aliases(case)
             if op == contract.CREATE and input.transition is None:
                 aim.aim_path(case, op, aim.digest(case), False, keep_invalid=False)
                 aim.aim_create_body(case)
