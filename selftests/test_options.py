@@ -115,7 +115,9 @@ def test_another_projects_run_keeps_its_own_hypothesis_profile(tmp_path: Path) -
     (tmp_path / "test_theirs.py").write_text(
         "from hypothesis import settings\n\n"
         "def test_profile():\n"
-        "    assert settings.get_current_profile_name() == 'default'\n"
+        "    # Hypothesis' own default or ci profile (it loads ci itself under CI): 100 examples, not our budget\n"
+        "    assert settings.default.max_examples == 100\n"
     )
     run = run_pytest(tmp_path.as_posix(), cwd=tmp_path, env=clean_env(HYPOTHESIS_PROFILE="theirs"))
     assert run.ret == 0, run.output
+    assert not run.lines_with("coder target:")  # nor does the contract's report header show up there

@@ -104,12 +104,14 @@ def _check_rootdir(config: pytest.Config) -> None:
     for flag, value in itertools.pairwise(args):
         if flag not in flags:
             continue
-        path = config.invocation_params.dir / value
-        where = path if path.is_dir() else path.parent
-        if path.exists() and where.resolve() == config.rootpath.resolve():
+        path = (config.invocation_params.dir / value).resolve()
+        here = config.invocation_params.dir.resolve()
+        # An existing path outside the current directory moves the common ancestor pytest starts its rootdir and
+        # ini search from (inside it, the ancestor and so the rootdir stay what they would be without it).
+        if path.exists() and path != here and here not in path.parents:
             raise pytest.UsageError(
-                f"pytest took the value of {flag} {value} for a test path when it chose its rootdir ({where}), before "
-                f"it knew the option: write {flag}={shlex.quote(value)} (with '=')"
+                f"pytest took the value of {flag} {value} for a test path when it chose its rootdir "
+                f"({config.rootpath}), before it knew the option: write {flag}={shlex.quote(value)} (with '=')"
             )
 
 
@@ -177,6 +179,8 @@ def _user_label(user: User) -> str:
 
 
 def pytest_report_header(config: pytest.Config) -> list[str]:
+    if not reporting.reports(config).enabled and not _in_this_checkout(config):
+        return []  # another project's run (the entry point loads the plugin everywhere): say nothing
     state = run_state(config)
     target = state.target
     lines: list[str] = [f"coder-tasks-contract: {__version__}"]
