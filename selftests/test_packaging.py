@@ -191,7 +191,8 @@ def test_an_unrelated_projects_tests_are_no_contract_run(tmp_path: Path) -> None
         "tests", cwd=_project(tmp_path / "p", opt_in=False), env=clean_env(CODER_TASKS_REPORTS_DIR=str(reports))
     )
     assert run.ret == 0, run.output[-2000:]
-    assert "checked when a test first needs it" in run.stdout  # no preflight ran
+    assert "coder target:" not in run.stdout  # no preflight ran, and the contract's header stays out
+    assert "embedded reference server" not in run.output
     assert not reports.exists()
 
 
