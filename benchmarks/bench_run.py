@@ -185,7 +185,7 @@ def run_suite(
         if max_examples is not None:
             extra["CTC_BENCH_MAX_EXAMPLES"] = str(max_examples)
         args = [sys.executable, "-m", "pytest", *paths, "-q", "-p", "no:cacheprovider", "-p", "bench_plugin"]
-        args += [f"--junitxml={junit}", "--reports-dir", str(Path(scratch) / "reports")]
+        args += [f"--junitxml={junit}", f"--reports-dir={Path(scratch) / 'reports'}"]
         args += list(suite_args or [])
         if workers:
             args += ["-n", str(workers)]

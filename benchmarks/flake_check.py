@@ -220,7 +220,7 @@ def realistic_server(level: str, folder: Path) -> Iterator[dict[str, str]]:
 def pytest_args(options: argparse.Namespace, level: str, seed: int, folder: Path) -> list[str]:
     """The suite's arguments for one run (without the interpreter), as the replay command shows them too."""
     args = [*(options.pytest_args or ["tests"]), "-p", "no:cacheprovider", "-q", "-rfE"]
-    args += ["--coder-version", level, "--hypothesis-seed", str(seed), "--reports-dir", str(folder / "reports")]
+    args += ["--coder-version", level, "--hypothesis-seed", str(seed), f"--reports-dir={folder / 'reports'}"]
     if options.k:
         args += ["-k", options.k]
     if options.workers:
