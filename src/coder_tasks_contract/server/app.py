@@ -16,7 +16,6 @@ from coder_tasks_contract.levels import Level
 
 from . import render
 from .coder_api import SDK_ROUTES
-from .entities import User
 from .errors import (
     BadRequest,
     CoderError,
@@ -27,10 +26,11 @@ from .errors import (
     NotFound,
     UpstreamFailure,
 )
-from .gofmt import UUIDError, go_parse_query, go_quote, parse_uuid, query_values
+from .gofmt import go_parse_query, go_quote, query_values
 from .gojson import DecodeError, Struct, decode
-from .middleware import JSON_TYPE, USER_SCOPE_KEY, CoderMiddleware, error_response, json_response
+from .middleware import JSON_TYPE, CoderMiddleware, error_response, json_response
 from .model import World
+from .params import actor_of, uuid_param, world_of
 from .query import QueryError
 from .router import Handler, TaskRoutes, method_not_allowed, route_not_found, task_mount
 
@@ -83,16 +83,6 @@ CREATE_BUILD = Struct(
 # ---- helpers ---------------------------------------------------------------------------------------------------
 
 
-def _world(request: Request) -> World:
-    world: World = request.app.state.world
-    return world
-
-
-def _actor(request: Request) -> User:
-    user: User = request.scope[USER_SCOPE_KEY]
-    return user
-
-
 async def _read(request: Request, struct: Struct) -> dict[str, Any]:
     """``httpapi.Read``: Coder's 400 with the Go decoder's error as detail."""
     try:
@@ -101,17 +91,8 @@ async def _read(request: Request, struct: Struct) -> dict[str, Any]:
         raise BadRequest("Request body must be valid JSON.", str(exc)) from None
 
 
-def _uuid_param(request: Request, name: str) -> str:
-    """``httpmw.ParseUUIDParam``: 400 for a path segment that is not a UUID."""
-    raw = request.path_params[name]
-    try:
-        return parse_uuid(raw)
-    except UUIDError as exc:
-        raise BadRequest(f"Invalid UUID {go_quote(raw)}.", str(exc)) from None
-
-
 def _task_from_path(request: Request) -> Any:
-    world, actor = _world(request), _actor(request)
+    world, actor = world_of(request), actor_of(request)
     owner = world.resolve_user(actor, request.path_params["user"])
     return world.resolve_task(actor, owner, request.path_params["task"])
 
@@ -120,7 +101,7 @@ def _task_from_path(request: Request) -> Any:
 
 
 async def list_tasks(request: Request) -> Response:
-    world, actor = _world(request), _actor(request)
+    world, actor = world_of(request), actor_of(request)
     q = query_values(go_parse_query(request.scope.get("query_string", b"")), "q")
     with world.lock:
         try:
@@ -133,7 +114,7 @@ async def list_tasks(request: Request) -> Response:
 
 
 async def create_task(request: Request) -> Response:
-    world, actor = _world(request), _actor(request)
+    world, actor = world_of(request), actor_of(request)
     owner = world.resolve_user(actor, request.path_params["user"])
     with_display_name = world.level.display_name
     body = await _read(request, CREATE_TASK_WITH_DISPLAY_NAME if with_display_name else CREATE_TASK)
@@ -150,60 +131,60 @@ async def create_task(request: Request) -> Response:
 
 
 async def get_task(request: Request) -> Response:
-    world = _world(request)
+    world = world_of(request)
     with world.lock:
         task = _task_from_path(request)
         return json_response(200, render.task_json(world, task, world.now()))
 
 
 async def delete_task(request: Request) -> Response:
-    world = _world(request)
+    world = world_of(request)
     with world.lock:
-        world.delete_task(_actor(request), _task_from_path(request))
+        world.delete_task(actor_of(request), _task_from_path(request))
     return Response(status_code=202)
 
 
 async def update_task_input(request: Request) -> Response:
-    world = _world(request)
+    world = world_of(request)
     _task_from_path(request)
     body = await _read(request, UPDATE_INPUT)
     with world.lock:
-        world.update_input(_actor(request), _task_from_path(request), body.get("input", ""))
+        world.update_input(actor_of(request), _task_from_path(request), body.get("input", ""))
     # Written through Coder's JSON writer: the content type is set, but Go allows no body on a 204 (ROUTE-10).
     return Response(status_code=204, headers={"Content-Type": JSON_TYPE})
 
 
 async def send_task_input(request: Request) -> Response:
-    world = _world(request)
+    world = world_of(request)
     _task_from_path(request)
     body = await _read(request, SEND_INPUT)
     with world.lock:
-        world.send(_actor(request), _task_from_path(request), body.get("input", ""))
+        world.send(actor_of(request), _task_from_path(request), body.get("input", ""))
     return Response(status_code=204)
 
 
 async def get_task_logs(request: Request) -> Response:
-    world = _world(request)
+    world = world_of(request)
     with world.lock:
         task = _task_from_path(request)
         snapshot = world.log_snapshot(task)
         if snapshot is not None:
             return json_response(200, render.snapshot_json(*snapshot))
-        messages = world.logs(_actor(request), task)
+        messages = world.logs(actor_of(request), task)
         return json_response(200, {"logs": [render.log_entry_json(m) for m in messages]})
 
 
 async def pause_task(request: Request) -> Response:
-    world = _world(request)
+    world = world_of(request)
     with world.lock:
-        workspace, build = world.pause_task(_actor(request), _task_from_path(request))
+        workspace, build = world.pause_task(actor_of(request), _task_from_path(request))
         return json_response(202, {"workspace_build": render.build_json(world, workspace, build, world.now())})
 
 
 async def resume_task(request: Request) -> Response:
-    world = _world(request)
+    world = world_of(request)
     with world.lock:
-        workspace, build = world.resume_task(_actor(request), _task_from_path(request))
+        workspace, build = world.resume_task(actor_of(request), _task_from_path(request))
         return json_response(202, {"workspace_build": render.build_json(world, workspace, build, world.now())})
 
 
@@ -211,21 +192,21 @@ async def resume_task(request: Request) -> Response:
 
 
 async def buildinfo(request: Request) -> Response:
-    return json_response(200, render.buildinfo_json(_world(request)))
+    return json_response(200, render.buildinfo_json(world_of(request)))
 
 
 async def get_user(request: Request) -> Response:
-    world = _world(request)
+    world = world_of(request)
     with world.lock:
-        user = world.resolve_user(_actor(request), request.path_params["user"])
+        user = world.resolve_user(actor_of(request), request.path_params["user"])
         return json_response(200, render.user_json(world, user))
 
 
 async def get_workspace(request: Request) -> Response:
-    world = _world(request)
-    workspace_id = _uuid_param(request, "workspace")
+    world = world_of(request)
+    workspace_id = uuid_param(request, "workspace")
     with world.lock:
-        workspace = world.workspace(_actor(request), workspace_id)
+        workspace = world.workspace(actor_of(request), workspace_id)
         now = world.now()
         if world.is_workspace_deleted(workspace) and request.query_params.get("include_deleted") != "true":
             raise Gone(
@@ -236,9 +217,9 @@ async def get_workspace(request: Request) -> Response:
 
 
 async def create_workspace_build(request: Request) -> Response:
-    world = _world(request)
-    workspace_id = _uuid_param(request, "workspace")
-    workspace = world.workspace(_actor(request), workspace_id)
+    world = world_of(request)
+    workspace_id = uuid_param(request, "workspace")
+    workspace = world.workspace(actor_of(request), workspace_id)
     body = await _read(request, CREATE_BUILD)
     transition = body.get("transition", "")
     if transition not in ("start", "stop", "delete"):
@@ -247,7 +228,7 @@ async def create_workspace_build(request: Request) -> Response:
             validations=[("transition", f'Validation failed for tag "oneof" with value: "{transition}"')],
         )
     with world.lock:
-        build = world.create_build(_actor(request), workspace, transition)
+        build = world.create_build(actor_of(request), workspace, transition)
         return json_response(201, render.build_json(world, workspace, build, world.now()))
 
 

@@ -16,32 +16,14 @@ from starlette.responses import Response
 from . import render, render_sdk
 from .entities import Organization, Template, TemplateVersion, User
 from .errors import BadRequest, NotFound
-from .gofmt import UUIDError, go_parse_query, go_quote, parse_uuid, query_values, try_uuid
+from .gofmt import go_parse_query, query_values, try_uuid
 from .lifecycle import is_deleted
-from .middleware import USER_SCOPE_KEY, json_response
+from .middleware import json_response
 from .model import World
+from .params import actor_of, uuid_param, world_of
 from .query import QueryError
 from .router import Handler
 from .user_query import UserFilter, parse_user_query
-
-
-def _world(request: Request) -> World:
-    world: World = request.app.state.world
-    return world
-
-
-def _actor(request: Request) -> User:
-    user: User = request.scope[USER_SCOPE_KEY]
-    return user
-
-
-def _uuid(request: Request, name: str) -> str:
-    """``httpmw.ParseUUIDParam``."""
-    raw = request.path_params[name]
-    try:
-        return parse_uuid(raw)
-    except UUIDError as exc:
-        raise BadRequest(f"Invalid UUID {go_quote(raw)}.", str(exc)) from None
 
 
 def _member(actor: User, org: Organization) -> bool:
@@ -73,7 +55,7 @@ def matches(world: World, user: User, found: UserFilter) -> bool:
 
 async def list_users(request: Request) -> Response:
     """``GET /api/v2/users?q=...``: ``{"users": [...], "count": N}``, by username; only users the caller may read."""
-    world, actor = _world(request), _actor(request)
+    world, actor = world_of(request), actor_of(request)
     q = query_values(go_parse_query(request.scope.get("query_string", b"")), "q")
     try:
         found = parse_user_query(q[0] if q else "")
@@ -106,16 +88,16 @@ def organization(world: World, actor: User, raw: str) -> Organization:
 
 
 async def list_organizations(request: Request) -> Response:
-    world, actor = _world(request), _actor(request)
+    world, actor = world_of(request), actor_of(request)
     with world.lock:
         orgs = [o for o in world.organizations.values() if _member(actor, o)]
         return json_response(200, [render_sdk.organization_json(world, o) for o in orgs])
 
 
 async def get_organization(request: Request) -> Response:
-    world = _world(request)
+    world = world_of(request)
     with world.lock:
-        org = organization(world, _actor(request), request.path_params["organization"])
+        org = organization(world, actor_of(request), request.path_params["organization"])
         return json_response(200, render_sdk.organization_json(world, org))
 
 
@@ -133,13 +115,13 @@ def _templates(world: World, actor: User, org: Organization | None = None) -> li
 
 async def list_templates(request: Request) -> Response:
     """``GET /api/v2/templates`` (every organization the caller is in)."""
-    world = _world(request)
+    world = world_of(request)
     with world.lock:
-        return json_response(200, [render_sdk.template_json(world, t) for t in _templates(world, _actor(request))])
+        return json_response(200, [render_sdk.template_json(world, t) for t in _templates(world, actor_of(request))])
 
 
 async def list_organization_templates(request: Request) -> Response:
-    world, actor = _world(request), _actor(request)
+    world, actor = world_of(request), actor_of(request)
     with world.lock:
         org = organization(world, actor, request.path_params["organization"])
         return json_response(200, [render_sdk.template_json(world, t) for t in _templates(world, actor, org)])
@@ -147,7 +129,7 @@ async def list_organization_templates(request: Request) -> Response:
 
 async def get_organization_template(request: Request) -> Response:
     """``GET /api/v2/organizations/{organization}/templates/{templatename}`` (name compared case-insensitively)."""
-    world, actor = _world(request), _actor(request)
+    world, actor = world_of(request), actor_of(request)
     with world.lock:
         org = organization(world, actor, request.path_params["organization"])
         name = request.path_params["templatename"].lower()
@@ -158,8 +140,8 @@ async def get_organization_template(request: Request) -> Response:
 
 
 async def get_template(request: Request) -> Response:
-    world, actor = _world(request), _actor(request)
-    template_id = _uuid(request, "template")
+    world, actor = world_of(request), actor_of(request)
+    template_id = uuid_param(request, "template")
     with world.lock:
         template = next((t for t in _templates(world, actor) if t.id == template_id), None)
         if template is None:
@@ -169,8 +151,8 @@ async def get_template(request: Request) -> Response:
 
 def template_version(request: Request) -> TemplateVersion:
     """``httpmw.ExtractTemplateVersionParam``: 400 for a non-UUID, 404 for an unknown or unreadable version."""
-    world, actor = _world(request), _actor(request)
-    version_id = _uuid(request, "templateversion")
+    world, actor = world_of(request), actor_of(request)
+    version_id = uuid_param(request, "templateversion")
     with world.lock:
         version = world.template_versions.get(version_id)
         if version is None:
@@ -182,7 +164,7 @@ def template_version(request: Request) -> TemplateVersion:
 
 
 async def get_template_version(request: Request) -> Response:
-    world = _world(request)
+    world = world_of(request)
     version = template_version(request)
     with world.lock:
         return json_response(200, render_sdk.template_version_json(world, version))
@@ -205,7 +187,7 @@ async def get_template_version_parameters(request: Request) -> Response:
 async def get_workspace_by_owner_and_name(request: Request) -> Response:
     """``GET /api/v2/users/{user}/workspace/{workspacename}``: the live workspace of that name (case-insensitive);
     with ``include_deleted=true`` a deleted one too."""
-    world, actor = _world(request), _actor(request)
+    world, actor = world_of(request), actor_of(request)
     include_deleted = request.query_params.get("include_deleted") == "true"
     with world.lock:
         owner = world.resolve_user(actor, request.path_params["user"])
@@ -221,8 +203,8 @@ async def get_workspace_by_owner_and_name(request: Request) -> Response:
 
 
 async def get_workspace_build(request: Request) -> Response:
-    world, actor = _world(request), _actor(request)
-    build_id = _uuid(request, "workspacebuild")
+    world, actor = world_of(request), actor_of(request)
+    build_id = uuid_param(request, "workspacebuild")
     with world.lock:
         for workspace in world.workspaces.values():
             for build in workspace.builds:
