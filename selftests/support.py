@@ -6,6 +6,8 @@ catalogue (:data:`HOSTILE`), one handler per way a target can be unusable; each 
 
 from __future__ import annotations
 
+import contextlib
+import json
 import os
 import socket
 import subprocess
@@ -13,7 +15,7 @@ import sys
 import tempfile
 import threading
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
@@ -212,3 +214,22 @@ def all_tasks(server: Any, prefix: str = "") -> list[Any]:
     """Every task the reference server ever held (deleted or not) whose name starts with ``prefix``."""
     with server.world.lock:
         return [t for t in server.world.tasks.values() if t.name.startswith(prefix)]
+
+
+@contextlib.contextmanager
+def fake_command(*args: str) -> Iterator[dict[str, Any]]:
+    """``python -m coder_tasks_contract.server --port 0 *args`` as a user starts it: yields the seed JSON it prints
+    on its first line, and stops the process afterwards."""
+    process = subprocess.Popen(
+        [sys.executable, "-m", "coder_tasks_contract.server", "--port", "0", *args],
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        text=True,
+    )
+    try:
+        assert process.stdout is not None
+        seed: dict[str, Any] = json.loads(process.stdout.readline())
+        yield seed
+    finally:
+        process.terminate()
+        process.wait(timeout=10)

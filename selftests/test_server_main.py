@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import json
 import socket
 import subprocess
 import sys
@@ -11,18 +10,12 @@ import httpx
 
 from coder_tasks_contract.server.runner import start_reference_server
 
+from .support import fake_command
+
 
 def test_prints_seed_json_on_one_line_then_serves() -> None:
     """The first stdout line is the SeedInfo JSON; the URL it names answers with the tokens it names."""
-    process = subprocess.Popen(
-        [sys.executable, "-m", "coder_tasks_contract.server", "--port", "0", "--preexisting-tasks", "2"],
-        stdout=subprocess.PIPE,
-        stderr=subprocess.PIPE,
-        text=True,
-    )
-    try:
-        assert process.stdout is not None
-        seed = json.loads(process.stdout.readline())
+    with fake_command("--preexisting-tasks", "2") as seed:
         assert set(seed) == {"url", "organization_id", "users", "template_versions", "organization_name", "templates"}
         assert seed["users"]["alice"]["github_com_user_id"] == 12345
         assert seed["templates"]["ai-coder"]["active_version_id"] == seed["template_versions"]["ai_task"]
@@ -31,9 +24,6 @@ def test_prints_seed_json_on_one_line_then_serves() -> None:
         token = seed["users"]["alice"]["token"]
         response = httpx.get(seed["url"] + "/api/experimental/tasks", headers={"Coder-Session-Token": token})
         assert response.json()["count"] == 2
-    finally:
-        process.terminate()
-        process.wait(timeout=10)
 
 
 def test_port_in_use_is_a_one_line_error() -> None:

@@ -14,6 +14,8 @@ from coder_tasks_contract.server.recorder import REDACTED, redact
 from coder_tasks_contract.server.runner import start_reference_server
 from coder_tasks_contract.server.strict import STRICT_MESSAGE
 
+from .support import fake_command
+
 TASKS = "/api/experimental/tasks"
 
 
@@ -96,20 +98,9 @@ def test_strict_mode_passes_what_the_level_describes() -> None:
 
 def test_command_line_record_and_strict(tmp_path: Path) -> None:
     log_file = tmp_path / "log.jsonl"
-    process = subprocess.Popen(
-        [sys.executable, "-m", "coder_tasks_contract.server", "--port", "0", "--record", str(log_file), "--strict"],
-        stdout=subprocess.PIPE,
-        stderr=subprocess.PIPE,
-        text=True,
-    )
-    try:
-        assert process.stdout is not None
-        seed = json.loads(process.stdout.readline())
+    with fake_command("--record", str(log_file), "--strict") as seed:
         headers = {"Coder-Session-Token": seed["users"]["alice"]["token"]}
         assert httpx.get(seed["url"] + "/api/v2/tasks", headers=headers).status_code == 400  # strict, level 82f
-    finally:
-        process.terminate()
-        process.wait(timeout=10)
     (line,) = log_file.read_text().splitlines()
     assert (json.loads(line)["path"], json.loads(line)["status"]) == ("/api/v2/tasks", 400)
 
