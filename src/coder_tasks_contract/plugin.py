@@ -228,10 +228,13 @@ def pytest_runtest_makereport(item: pytest.Item, call: pytest.CallInfo[None]) ->
     """Operation markers and cited clauses into JUnit properties; on failure, the "reproduce" section
     (reporting.py), and a failure resting on inferred clauses only becomes a contract warning (verdicts.py)."""
     reporting.tag_operations(item)
-    verdicts.tag_clauses(item)
+    contract_run = reporting.reports(item.config).enabled  # another project's tests cite no clauses
+    if contract_run:
+        verdicts.tag_clauses(item)
     report = yield
     failures.on_report(item, call, report)
-    verdicts.soften(item, report, strict=run_state(item.config).settings.strict_inferred)
+    if contract_run:
+        verdicts.soften(item, report, strict=run_state(item.config).settings.strict_inferred)
     return report
 
 
