@@ -210,6 +210,7 @@ def test_a_failure_carries_a_reproduction_without_the_token(reference_server: An
     assert f"GET {reference_server.url}/api/experimental/tasks -> 200" in create  # the request before it
     assert "Seed: none (a targeted test" in create
     assert "Rerun: pytest 'tests/test_fail.py::test_empty_create_body_answers_418' --base-url " in create
+    assert " --coder-version 82f " in create  # the level the answer was judged by (detected from buildinfo here)
     wrong = _section(run.stdout, "test_wrong_secret_is_accepted")
     assert '"Coder-Session-Token: ${CODER_SESSION_TOKEN%%-*}-xxxxxxxxxxxxxxxxxxxxxx"' in wrong
     assert "HTTP 401" in wrong

@@ -131,9 +131,11 @@ def _seed_line(item: pytest.Item) -> str:
 def _rerun_line(item: pytest.Item) -> str:
     nodeid = _SUBTEST_SUFFIX.sub("", item.nodeid)
     target = run_state(item.config).target
+    # The level decides what the test expects (and what the embedded server emulates): name it, detected or not.
+    level = f" --coder-version {target.coder_version}" if target is not None and target.coder_version else ""
     if target is None or target.embedded:
-        return f"Rerun: pytest '{nodeid}'  (embedded reference server: the URL above was a throw-away port)"
-    flags = f" --base-url {safe_url(target.base_url)}"
+        return f"Rerun: pytest '{nodeid}'{level}  (embedded reference server: the URL above was a throw-away port)"
+    flags = f" --base-url {safe_url(target.base_url)}{level}"
     if target.template_version_id:
         flags += f" --template-version-id {target.template_version_id}"
     return f"Rerun: pytest '{nodeid}'{flags}  (tokens from $CODER_SESSION_TOKEN / $CODER_SECOND_SESSION_TOKEN)"
