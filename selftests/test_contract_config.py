@@ -51,3 +51,12 @@ def test_an_update_forgets_what_was_remembered(schema: object) -> None:
     config.update(request_timeout=6)
     assert config.generation_for(operation=send, phase="fuzzing") is not first
     assert config.request_timeout_for() == 6
+
+
+def test_docs_checks_md_is_the_rendering_of_the_check_table(
+    tmp_path: object, capsys: pytest.CaptureFixture[str]
+) -> None:
+    """docs/checks.md is rendered from checks_table.py: --check passes on the committed file."""
+    from coder_tasks_contract import checks_doc
+
+    assert checks_doc.main(["--check"]) == 0, capsys.readouterr().err

@@ -5,12 +5,10 @@
 
 from __future__ import annotations
 
-import argparse
-import sys
 from collections.abc import Sequence
 from pathlib import Path
 
-from coder_tasks_contract import levels, resources
+from coder_tasks_contract import levels, rendered_docs, resources
 from coder_tasks_contract.checks_table import CHECKS, SETTINGS_NOTES, CheckPolicy
 
 # The page belongs to the project, not to the package: the checkout's docs/, or docs/ of the current directory.
@@ -67,23 +65,19 @@ def render_checks_markdown() -> str:
 
 def main(argv: Sequence[str] | None = None) -> int:
     """``python -m coder_tasks_contract.checks_doc [--write | --check]``."""
-    parser = argparse.ArgumentParser(description="Render or verify docs/checks.md from the check table.")
-    group = parser.add_mutually_exclusive_group()
-    group.add_argument("--write", action="store_true", help=f"write {CHECKS_DOC}")
-    group.add_argument("--check", action="store_true", help=f"exit 1 if {CHECKS_DOC} is out of date")
-    args = parser.parse_args(argv)
-    text = render_checks_markdown()
-    if args.write:
-        CHECKS_DOC.write_text(text, encoding="utf-8")
-        return 0
-    if args.check:
+
+    def stale() -> list[str]:
         current = CHECKS_DOC.read_text(encoding="utf-8") if CHECKS_DOC.exists() else ""
-        if current != text:
-            print(f"{CHECKS_DOC} is out of date: run python -m coder_tasks_contract.checks_doc --write")
-            return 1
-        return 0
-    sys.stdout.write(text)
-    return 0
+        return [] if current == render_checks_markdown() else [CHECKS_DOC.name]
+
+    return rendered_docs.run(
+        argv,
+        module="checks_doc",
+        target=CHECKS_DOC,
+        render=lambda: {CHECKS_DOC: render_checks_markdown()},
+        stale=stale,
+        shown=CHECKS_DOC,
+    )
 
 
 if __name__ == "__main__":

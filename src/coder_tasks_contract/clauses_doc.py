@@ -7,12 +7,11 @@ are current.
 
 from __future__ import annotations
 
-import argparse
 import sys
 from collections.abc import Sequence
 from pathlib import Path
 
-from coder_tasks_contract import clauses, resources
+from coder_tasks_contract import clauses, rendered_docs, resources
 from coder_tasks_contract.clauses import Clause
 
 # The pages belong to the project, not to the package: the checkout's docs/, or docs/ of the current directory.
@@ -147,28 +146,14 @@ def stale(folder: Path = CONTRACT_DOCS) -> list[str]:
 
 def main(argv: Sequence[str] | None = None) -> int:
     """``python -m coder_tasks_contract.clauses_doc [--write | --check]``."""
-    parser = argparse.ArgumentParser(description="Render or verify docs/contract/ from spec/clauses.yaml.")
-    group = parser.add_mutually_exclusive_group()
-    group.add_argument("--write", action="store_true", help=f"write {CONTRACT_DOCS}")
-    group.add_argument("--check", action="store_true", help=f"exit 1 if {CONTRACT_DOCS} is out of date")
-    args = parser.parse_args(argv)
-    if args.write:
-        CONTRACT_DOCS.mkdir(parents=True, exist_ok=True)
-        for name, text in render_all().items():
-            (CONTRACT_DOCS / name).write_text(text, encoding="utf-8")
-        return 0
-    if args.check:
-        wrong = stale()
-        if wrong:
-            print(
-                f"{CONTRACT_DOCS}: out of date ({', '.join(wrong)}); run python -m coder_tasks_contract.clauses_doc "
-                "--write",
-                file=sys.stderr,
-            )
-            return 1
-        return 0
-    sys.stdout.write(render_all()[INDEX])
-    return 0
+    return rendered_docs.run(
+        argv,
+        module="clauses_doc",
+        target=CONTRACT_DOCS,
+        render=lambda: {CONTRACT_DOCS / name: text for name, text in render_all().items()},
+        stale=stale,
+        shown=CONTRACT_DOCS / INDEX,
+    )
 
 
 if __name__ == "__main__":
