@@ -51,8 +51,9 @@ def split_query(query: str, delimiter: str, keep_quotes: bool) -> list[str]:
     return parts
 
 
-def search_terms(query: str) -> dict[str, list[str]]:
-    """Split a lower-cased query into ``key -> values``; the words without a colon become one ``owner`` term."""
+def search_terms(query: str, free_key: str = "owner") -> dict[str, list[str]]:
+    """Split a query into ``key -> values``; the words without a colon become one ``free_key`` term (``owner`` for
+    tasks, ``search`` for users: Coder's ``searchTerms`` takes that default key the same way)."""
     values: dict[str, list[str]] = {}
     unqualified: list[str] = []
     for element in split_query(query, " ", keep_quotes=True):
@@ -66,7 +67,7 @@ def search_terms(query: str) -> dict[str, list[str]]:
         else:
             raise QueryError([("q", f"Query element {go_quote(element)} can only contain 1 ':'")])
     if unqualified:
-        values.setdefault("owner", []).append(" ".join(unqualified))
+        values.setdefault(free_key, []).append(" ".join(unqualified))
     return values
 
 

@@ -13,7 +13,7 @@ from dataclasses import dataclass
 from datetime import datetime
 
 from .gofmt import go_quote
-from .query import QueryError, split_query
+from .query import QueryError, search_terms
 
 USER_STATUSES = ("active", "dormant", "suspended")
 LOGIN_TYPES = ("github", "none", "oidc", "password", "token")
@@ -33,24 +33,6 @@ class UserFilter:
     times: tuple[tuple[str, datetime], ...] = ()  # (key, bound) for each time key given
 
 
-def _terms(query: str) -> dict[str, list[str]]:
-    values: dict[str, list[str]] = {}
-    free: list[str] = []
-    for element in split_query(query, " ", keep_quotes=True):
-        if element.startswith(":") or element.endswith(":"):
-            raise QueryError([("q", f"Query element {go_quote(element)} cannot start or end with ':'")])
-        parts = split_query(element, ":", keep_quotes=False)
-        if len(parts) == 1:
-            free.append(parts[0])
-        elif len(parts) == 2:
-            values.setdefault(parts[0].lower(), []).append(parts[1])
-        else:
-            raise QueryError([("q", f"Query element {go_quote(element)} can only contain 1 ':'")])
-    if free:
-        values.setdefault("search", []).append(" ".join(free))
-    return values
-
-
 def _rfc3339(key: str, raw: str) -> datetime | str:
     """``Time3339Nano``: the lower-cased term is upper-cased again, then parsed; a string is the error detail."""
     try:
@@ -64,7 +46,7 @@ def parse_user_query(query: str) -> UserFilter:
     """Parse ``q`` into a ``UserFilter`` or raise ``QueryError`` with Coder's validations (field, detail)."""
     if query == "":
         return UserFilter()
-    values = _terms(query.lower())
+    values = search_terms(query.lower(), "search")
     errors: list[tuple[str, str]] = []
 
     def last(key: str) -> str:
