@@ -28,7 +28,7 @@ from bench_report import evaluate_targets, machine_info, render_table
 from bench_run import BENCH_DIR, PROJECT_ROOT, ProcessRun, clean_env, run_process, run_suite
 from bench_server import CountedServer, Tally, counted_server
 
-from coder_tasks_contract import profiles
+from coder_tasks_contract.plugin import profiles
 
 DEFAULT_JSON = PROJECT_ROOT / "reports" / "benchmark.json"
 CONFORMANCE = "tests/test_conformance.py"

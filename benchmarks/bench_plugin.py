@@ -29,7 +29,7 @@ LIST_ROUTE = ("GET", "/api/experimental/tasks")
 
 
 class Sleeps:
-    """Seconds the suite's main thread slept: in ``lifecycle.poll_task`` pauses, and in any other ``time.sleep``."""
+    """Seconds the suite's main thread slept: in ``polling.poll_task`` pauses, and in any other ``time.sleep``."""
 
     poll_seconds = 0.0
     polls = 0
@@ -40,15 +40,15 @@ class Sleeps:
 def _time_sleeps() -> None:
     """Time the suite's pauses, without changing them.
 
-    ``lifecycle.poll_task`` got ``time.sleep`` as a default argument when it was defined, so it is wrapped (its
+    ``polling.poll_task`` got ``time.sleep`` as a default argument when it was defined, so it is wrapped (its
     callers look it up in the module at each call) and handed a timed sleep. Every other pause calls
     ``time.sleep`` through the module (``stateful.wait_agent_idle``, the polls in ``tests/support.py``), so the
     module attribute is wrapped too. Only the main thread counts: an embedded server's threads are not the suite.
     """
-    from coder_tasks_contract import lifecycle
+    from coder_tasks_contract.transport import polling
 
     original_sleep = time.sleep
-    original_poll = lifecycle.poll_task
+    original_poll = polling.poll_task
     main = threading.main_thread()
 
     def poll_sleep(seconds: float) -> None:
@@ -66,14 +66,14 @@ def _time_sleeps() -> None:
             Sleeps.other_seconds += float(seconds)
         original_sleep(seconds)
 
-    lifecycle.poll_task = poll_task
+    polling.poll_task = poll_task
     time.sleep = sleep
 
 
 def _load_profile_with_max_examples(raw: str) -> None:
     from hypothesis import settings
 
-    from coder_tasks_contract import profiles
+    from coder_tasks_contract.plugin import profiles
 
     profiles.ensure_registered()
     name = profiles.current_name()
@@ -106,7 +106,7 @@ def pytest_sessionfinish(session: pytest.Session, exitstatus: int) -> None:
         # xdist: a worker's traffic goes to the controller, which merges it; its pauses are only known here.
         Path(f"{out}.{workerinput.get('workerid', 'gw')}").write_text(json.dumps(pauses), encoding="utf-8")
         return
-    from coder_tasks_contract.session import run_state
+    from coder_tasks_contract.plugin.runstate import run_state
 
     exchanges = run_state(session.config).traffic.exchanges
     by_route = Counter(f"{e.method} {e.route}" for e in exchanges)

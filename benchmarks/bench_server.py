@@ -19,8 +19,8 @@ from typing import Any
 
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
-from coder_tasks_contract.server.app import create_app
-from coder_tasks_contract.server.model import World
+from coder_tasks_contract.server.api.app import create_app
+from coder_tasks_contract.server.domain.world import World
 from coder_tasks_contract.server.runner import ReferenceServer, start_reference_server
 
 TASKS = "/api/experimental/tasks"

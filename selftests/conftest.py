@@ -10,9 +10,9 @@ from typing import Any
 
 import pytest
 
-from coder_tasks_contract.server.clock import ManualClock
-from coder_tasks_contract.server.model import World
-from coder_tasks_contract.server.seed import SeedInfo, seed_world
+from coder_tasks_contract.server.domain.clock import ManualClock
+from coder_tasks_contract.server.domain.seed import SeedInfo, seed_world
+from coder_tasks_contract.server.domain.world import World
 
 from .support import HOSTILE, Handler, LoopbackServer, Run, run_pytest, target_args
 
@@ -22,7 +22,7 @@ def mini_suite(tmp_path: Path) -> Callable[..., Path]:
     """A throw-away project that loads the plugin and holds one test file with the given source."""
 
     def make(source: str, name: str = "test_mini.py") -> Path:
-        (tmp_path / "conftest.py").write_text('pytest_plugins = ["coder_tasks_contract.plugin"]\n')
+        (tmp_path / "conftest.py").write_text('pytest_plugins = ["coder_tasks_contract.plugin.hooks"]\n')
         (tmp_path / "pytest.ini").write_text("[pytest]\naddopts = -p no:cacheprovider\n")
         (tmp_path / name).write_text(textwrap.dedent(source))
         return tmp_path
@@ -106,7 +106,7 @@ def full_suite_run(tmp_path_factory: pytest.TempPathFactory) -> Iterator[FullRun
     ``-l``, ``--setup-show``, ``-rA``, JUnit and HTML reports; the server holds 5 tasks of user A that no run
     created, and its logs endpoint fails so tracebacks (with locals) are printed too."""
     runner = pytest.importorskip("coder_tasks_contract.server.runner")
-    from coder_tasks_contract.server.app import create_app
+    from coder_tasks_contract.server.api.app import create_app
 
     server = runner.start_reference_server(preexisting_tasks=5, app_factory=lambda world: BreakLogs(create_app(world)))
     reports = tmp_path_factory.mktemp("reports")

@@ -7,9 +7,9 @@ from __future__ import annotations
 import json
 from typing import Any
 
-from coder_tasks_contract.guard import Outgoing
-from coder_tasks_contract.secret import Secret
-from coder_tasks_contract.target import User
+from coder_tasks_contract.target.model import User
+from coder_tasks_contract.target.secret import Secret
+from coder_tasks_contract.transport.guard import Outgoing
 
 BASE = "http://127.0.0.1:3000"
 ALICE = User("alice", "0a1b2c3d-0000-4000-8000-00000000000a", Secret("aaaaaaaaaa-aaaaaaaaaaaaaaaaaaaaaa"))

@@ -11,7 +11,7 @@ from typing import Any
 
 import httpx
 
-from coder_tasks_contract.server.clock import ManualClock
+from coder_tasks_contract.server.domain.clock import ManualClock
 from coder_tasks_contract.server.runner import ReferenceServer, start_reference_server
 
 TASKS = "/api/experimental/tasks"

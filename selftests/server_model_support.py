@@ -4,10 +4,10 @@ create, activate and stop tasks in a seeded ``World`` by stepping its ManualCloc
 
 from __future__ import annotations
 
-from coder_tasks_contract.server.clock import ManualClock
-from coder_tasks_contract.server.entities import Task
-from coder_tasks_contract.server.model import World
-from coder_tasks_contract.server.seed import SeedInfo
+from coder_tasks_contract.server.domain.clock import ManualClock
+from coder_tasks_contract.server.domain.entities import Task
+from coder_tasks_contract.server.domain.seed import SeedInfo
+from coder_tasks_contract.server.domain.world import World
 
 STAGE = 0.06  # the "fast" speed's stage length, seconds
 WORK = 0.15  # the "fast" speed's reply time

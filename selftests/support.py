@@ -180,8 +180,8 @@ def target_args(server: Any, *extra: str, url: str | None = None) -> list[str]:
 
 def settings_for(server: Any, **overrides: Any) -> Any:
     """Settings aiming the plumbing at a reference server as at a deployment (explicit URL and tokens)."""
-    from coder_tasks_contract.options import Settings
-    from coder_tasks_contract.secret import Secret
+    from coder_tasks_contract.plugin.options import Settings
+    from coder_tasks_contract.target.secret import Secret
 
     seed = server.seed
     values: dict[str, Any] = {

@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import pytest
 
-from coder_tasks_contract.aiming import DISPLAY_NAME_MAX_BYTES, fit_display_name
+from coder_tasks_contract.generated.aiming import DISPLAY_NAME_MAX_BYTES, fit_display_name
 
 BOLD_T = "\U0001d47b"  # MATHEMATICAL BOLD ITALIC CAPITAL T: 4 bytes in UTF-8
 

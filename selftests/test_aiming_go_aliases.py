@@ -9,7 +9,8 @@ from typing import Any
 import pytest
 import schemathesis
 
-from coder_tasks_contract import aiming, contract, levels
+from coder_tasks_contract.generated import aiming, loader
+from coder_tasks_contract.spec import levels
 
 
 @pytest.fixture(scope="module")
@@ -23,13 +24,13 @@ def _case(schema: Any, operation_id: str, body: dict[str, Any]) -> Any:
 
 @pytest.mark.parametrize("alias", ["NAME", "Name", "nAmE"])
 def test_an_extra_key_that_folds_onto_a_field_is_dropped(schema: Any, alias: str) -> None:
-    case = _case(schema, contract.CREATE, {"name": "ctc-x-1", alias: [1.5], "input": "hi", "extra": 1})
+    case = _case(schema, loader.CREATE, {"name": "ctc-x-1", alias: [1.5], "input": "hi", "extra": 1})
     aiming.drop_go_aliases(case)
     assert case.body == {"name": "ctc-x-1", "input": "hi", "extra": 1}
 
 
 def test_go_folds_the_long_s_and_the_kelvin_sign_too(schema: Any) -> None:
-    case = _case(schema, contract.CREATE, {"input": "hi", "DI\u017fPLAY_NAME": 3, "\u212aEEP": 1})
+    case = _case(schema, loader.CREATE, {"input": "hi", "DI\u017fPLAY_NAME": 3, "\u212aEEP": 1})
     aiming.drop_go_aliases(case)
     assert case.body == {"input": "hi", "\u212aEEP": 1}  # KEEP is no field: only display_name's alias goes
 

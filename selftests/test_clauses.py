@@ -8,8 +8,8 @@ from pathlib import Path
 
 import pytest
 
-from coder_tasks_contract import clauses, clauses_doc, levels
-from coder_tasks_contract.clauses import Clause, Evidence, RegistryError
+from coder_tasks_contract.spec import clauses, clauses_doc, levels
+from coder_tasks_contract.spec.clauses import Clause, Evidence, RegistryError
 
 ROOT = Path(__file__).resolve().parents[1]
 # Where clause ids are cited. Generated pages are included: they are rendered from the registry and the check
@@ -112,7 +112,7 @@ def test_a_duplicate_id_is_refused(tmp_path: Path) -> None:
 
 
 def test_the_committed_contract_pages_are_current() -> None:
-    assert clauses_doc.stale() == [], "run python -m coder_tasks_contract.clauses_doc --write"
+    assert clauses_doc.stale() == [], "run python -m coder_tasks_contract.spec.clauses_doc --write"
     assert clauses_doc.main(["--check"]) == 0
 
 

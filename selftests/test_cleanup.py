@@ -20,10 +20,10 @@ from typing import Any
 import pytest
 from starlette.types import ASGIApp, Receive, Scope, Send
 
-from coder_tasks_contract import paths
-from coder_tasks_contract.exitcodes import TASKS_LEFT_BEHIND
-from coder_tasks_contract.guard import GuardRefused
-from coder_tasks_contract.session import RunState
+from coder_tasks_contract.plugin.exitcodes import TASKS_LEFT_BEHIND
+from coder_tasks_contract.plugin.runstate import RunState
+from coder_tasks_contract.transport import paths
+from coder_tasks_contract.transport.guard import GuardRefused
 
 from .support import all_tasks, clean_env, live_tasks, run_pytest, settings_for, target_args
 
@@ -206,7 +206,7 @@ class RefuseDeletes:
 def test_a_task_that_cannot_be_deleted_fails_the_run_loudly(
     reference_server_factory: Callable[..., Any], mini_suite: Callable[..., Path]
 ) -> None:
-    from coder_tasks_contract.server.app import create_app
+    from coder_tasks_contract.server.api.app import create_app
 
     server = reference_server_factory(app_factory=lambda world: RefuseDeletes(create_app(world)))
     project = mini_suite("def test_creates(make_task):\n    make_task()\n")
@@ -231,8 +231,8 @@ def test_nothing_is_left_and_nothing_else_is_touched_after_a_full_run(full_suite
 def test_read_only_mode_sends_only_gets(reference_server: Any, mini_suite: Callable[..., Path]) -> None:
     source = """
         import pytest
-        from coder_tasks_contract.guard import GuardRefused
-        from coder_tasks_contract.paths import task_path
+        from coder_tasks_contract.transport.guard import GuardRefused
+        from coder_tasks_contract.transport.paths import task_path
 
         @pytest.mark.writes
         def test_marked_writes():
@@ -300,8 +300,8 @@ def test_a_list_that_keeps_deleted_tasks_is_a_contract_failure_not_a_leak(
 ) -> None:
     """LIST-2: a task the list still shows after its DELETE, but whose GET answers 404, is gone: the run says the list
     broke its contract (exit 1) instead of asking an operator to delete a task that no longer exists (exit 11)."""
-    from coder_tasks_contract.server.app import create_app
-    from coder_tasks_contract.server.model import World
+    from coder_tasks_contract.server.api.app import create_app
+    from coder_tasks_contract.server.domain.world import World
 
     class ListsDeletedTasks(World):
         def list_tasks(self, actor: Any, task_filter: Any) -> list[Any]:

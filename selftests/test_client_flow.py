@@ -12,8 +12,8 @@ from typing import Any
 import httpx
 import pytest
 
-from coder_tasks_contract import levels
 from coder_tasks_contract.server.runner import ReferenceServer, start_reference_server
+from coder_tasks_contract.spec import levels
 
 DEADLINE = 15.0  # seconds; the fast speed reaches active in 0.3 s
 

@@ -1,4 +1,4 @@
-"""contract.load's memo of schemathesis' merged configuration: the same answers as schemathesis computes, once per
+"""loader.load's memo of schemathesis' merged configuration: the same answers as schemathesis computes, once per
 (operation, phase), forgotten when the configuration is updated."""
 
 from __future__ import annotations
@@ -6,14 +6,15 @@ from __future__ import annotations
 import pytest
 import requests
 
-from coder_tasks_contract import contract, levels
+from coder_tasks_contract.generated import loader
+from coder_tasks_contract.spec import levels
 
 
 @pytest.fixture(scope="module")
 def schema() -> object:
     with requests.Session() as session:
-        return contract.load(
-            contract.DEFAULT_SPEC,
+        return loader.load(
+            loader.DEFAULT_SPEC,
             level=levels.get("newest"),
             base_url="http://127.0.0.1:9",
             request_timeout=5,
@@ -57,6 +58,6 @@ def test_docs_checks_md_is_the_rendering_of_the_check_table(
     tmp_path: object, capsys: pytest.CaptureFixture[str]
 ) -> None:
     """docs/checks.md is rendered from checks_table.py: --check passes on the committed file."""
-    from coder_tasks_contract import checks_doc
+    from coder_tasks_contract.generated import checks_doc
 
     assert checks_doc.main(["--check"]) == 0, capsys.readouterr().err

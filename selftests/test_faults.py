@@ -27,7 +27,7 @@ from coder_tasks_contract.faults.base import Catcher
 from coder_tasks_contract.faults.base import fault as register_fault
 from coder_tasks_contract.faults.report import render_table, summary, verdict
 from coder_tasks_contract.faults.runner import FAITHFUL, FirstFailure, SuiteRun, first_failure, run_suite, suite_files
-from coder_tasks_contract.server.model import World
+from coder_tasks_contract.server.domain.world import World
 from coder_tasks_contract.server.runner import start_reference_server
 
 FULL_ENV = "CODER_FAULTS_FULL"

@@ -8,11 +8,11 @@ from typing import Any
 
 import pytest
 
-from coder_tasks_contract.guard import Guard, GuardRefused, Outgoing, request_token
-from coder_tasks_contract.paths import task_path, workspace_path
-from coder_tasks_contract.registry import TaskRegistry
-from coder_tasks_contract.target import User
-from coder_tasks_contract.traffic import Traffic
+from coder_tasks_contract.target.model import User
+from coder_tasks_contract.transport.guard import Guard, GuardRefused, Outgoing, request_token
+from coder_tasks_contract.transport.paths import task_path, workspace_path
+from coder_tasks_contract.transport.task_registry import TaskRegistry
+from coder_tasks_contract.transport.traffic import Traffic
 
 from .guard_support import ALICE, BASE, BOB, FOREIGN_ID, OURS, req, task_json
 

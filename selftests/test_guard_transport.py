@@ -11,12 +11,12 @@ from typing import Any
 import httpx
 import pytest
 
-from coder_tasks_contract.client import build_client, build_session
-from coder_tasks_contract.guard import Guard, GuardRefused, Outgoing
-from coder_tasks_contract.paths import task_path
-from coder_tasks_contract.registry import TaskRegistry
-from coder_tasks_contract.throttle import RateLimiter, parse_retry_after
-from coder_tasks_contract.traffic import Traffic
+from coder_tasks_contract.transport.clients import build_client, build_session
+from coder_tasks_contract.transport.guard import Guard, GuardRefused, Outgoing
+from coder_tasks_contract.transport.paths import task_path
+from coder_tasks_contract.transport.task_registry import TaskRegistry
+from coder_tasks_contract.transport.throttle import RateLimiter, parse_retry_after
+from coder_tasks_contract.transport.traffic import Traffic
 
 from .guard_support import ALICE, BASE, FOREIGN_ID
 from .support import LoopbackServer, reply, run_pytest
@@ -141,7 +141,7 @@ def test_client_headers_do_not_hold_the_token() -> None:
 
 def test_traffic_is_attributed_to_the_running_test_in_a_real_run(mini_suite: Callable[..., Any]) -> None:
     source = """
-        from coder_tasks_contract.session import TRAFFIC_KEY
+        from coder_tasks_contract.plugin.runstate import TRAFFIC_KEY
 
         def test_one(client_a):
             client_a.get("/api/v2/users/me")

@@ -8,13 +8,14 @@ from __future__ import annotations
 
 from hypothesis import HealthCheck, settings
 
-from coder_tasks_contract import contract, profiles
+from coder_tasks_contract.generated import loader
+from coder_tasks_contract.plugin import profiles
 
 
 def test_schemathesis_settings_quiet_every_health_check_the_profiles_quiet() -> None:
     profiles.ensure_registered()
     quiet = set(settings.get_profile("default").suppress_health_check)
-    config = contract.build_config(base_url="http://127.0.0.1:1", request_timeout=1.0)
+    config = loader.build_config(base_url="http://127.0.0.1:1", request_timeout=1.0)
     used = set(config.projects.default.get_hypothesis_settings().suppress_health_check)
     assert HealthCheck.filter_too_much in used
     assert quiet <= used, f"the profiles quiet {sorted(c.name for c in quiet - used)} but schemathesis does not"

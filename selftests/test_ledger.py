@@ -1,4 +1,4 @@
-"""The coverage ledger (ledger.py): how each documented (operation, status) pair is judged from synthetic traffic
+"""The coverage ledger (reports/ledger/): how each documented (operation, status) pair is judged from synthetic traffic
 and test outcomes, how it is written, and that the real suite leaves no pair unaccounted for."""
 
 from __future__ import annotations
@@ -14,9 +14,10 @@ from typing import Any
 import pytest
 import yaml
 
-from coder_tasks_contract import ledger, levels
-from coder_tasks_contract.ledger import Operation, RunInfo, TestRecord
-from coder_tasks_contract.traffic import Exchange, Traffic
+from coder_tasks_contract.reports import ledger
+from coder_tasks_contract.reports.ledger import Operation, RunInfo, TestRecord
+from coder_tasks_contract.spec import levels
+from coder_tasks_contract.transport.traffic import Exchange, Traffic
 
 from .support import REPO_ROOT, clean_env
 

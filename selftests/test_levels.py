@@ -14,9 +14,9 @@ from typing import Any
 import pytest
 import yaml
 
-from coder_tasks_contract import levels, overlays
-from coder_tasks_contract.levels import LEVEL_82F, LEVEL_229, LEVEL_NEWEST, LEVELS, Level, LevelError
-from coder_tasks_contract.paths import TASKS, TASKS_V2
+from coder_tasks_contract.spec import levels, overlays
+from coder_tasks_contract.spec.levels import LEVEL_82F, LEVEL_229, LEVEL_NEWEST, LEVELS, Level, LevelError
+from coder_tasks_contract.transport.paths import TASKS, TASKS_V2
 
 from . import spec_checks
 

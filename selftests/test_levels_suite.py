@@ -11,8 +11,8 @@ from typing import Any
 
 import pytest
 
-from coder_tasks_contract import levels
 from coder_tasks_contract.server.runner import start_reference_server
+from coder_tasks_contract.spec import levels
 
 from .support import Run, clean_env, run_pytest
 

@@ -11,7 +11,8 @@ from typing import Any
 import httpx
 import pytest
 
-from coder_tasks_contract import lifecycle, task_shape
+from coder_tasks_contract.spec import task_shape
+from coder_tasks_contract.transport import polling
 
 BASE = "http://coder.test"
 
@@ -71,19 +72,19 @@ def _client(answers: list[tuple[int, Any]]) -> httpx.Client:
 
 @pytest.fixture(autouse=True)
 def _judge_by_82f() -> Iterator[None]:
-    lifecycle.judge_polls_by(task_shape.for_level("82f"))
+    polling.judge_polls_by(task_shape.for_level("82f"))
     yield
-    lifecycle.judge_polls_by(None)
+    polling.judge_polls_by(None)
 
 
 def _wait(answers: list[tuple[int, Any]], statuses: set[str], clock: FakeClock, timeout: float = 600) -> Any:
-    return lifecycle.poll_task(
+    return polling.poll_task(
         _client(answers),
         _task("initializing"),
         lambda current: current.get("status") in statuses,
         timeout=timeout,
         waiting_for="status " + "/".join(sorted(statuses)),
-        hopeless=lifecycle.cannot_become(frozenset(statuses), grace=10),
+        hopeless=polling.cannot_become(frozenset(statuses), grace=10),
         clock=clock,
         sleep=clock.sleep,
     )
@@ -97,7 +98,7 @@ def test_a_conforming_task_reaching_the_status_ends_the_wait() -> None:
 
 def test_an_undocumented_status_fails_at_the_first_poll_naming_the_schema() -> None:
     clock = FakeClock()
-    with pytest.raises(lifecycle.LifecycleError, match=r"SCHEMA-1.*status: 'running' is not one of"):
+    with pytest.raises(polling.LifecycleError, match=r"SCHEMA-1.*status: 'running' is not one of"):
         _wait([(200, _task("running"))], {"active"}, clock)
     assert clock.now == 0.0  # no second poll, no sleep: the verdict is immediate
 
@@ -105,14 +106,14 @@ def test_an_undocumented_status_fails_at_the_first_poll_naming_the_schema() -> N
 def test_an_undocumented_current_state_fails_at_once() -> None:
     clock = FakeClock()
     state = {"state": "thinking", "message": "", "uri": "", "timestamp": "2026-12-04T10:00:00Z"}
-    with pytest.raises(lifecycle.LifecycleError, match="current_state"):
+    with pytest.raises(polling.LifecycleError, match="current_state"):
         _wait([(200, _task("active", current_state=state))], {"paused"}, clock)
     assert clock.now == 0.0
 
 
 def test_unknown_with_no_build_running_fails_after_the_grace() -> None:
     clock = FakeClock()
-    with pytest.raises(lifecycle.LifecycleError, match=r"STATUS-6"):
+    with pytest.raises(polling.LifecycleError, match=r"STATUS-6"):
         _wait([(200, _task("unknown", "running"))], {"active"}, clock)
     assert 10 <= clock.now < 15  # given the grace, then no longer: not the 600 s timeout
 
@@ -125,7 +126,7 @@ def test_unknown_while_a_stop_build_runs_is_waited_through() -> None:
 
 def test_error_after_a_failed_build_fails_at_once_unless_awaited() -> None:
     clock = FakeClock()
-    with pytest.raises(lifecycle.LifecycleError, match=r"build failed.*STATUS-3"):
+    with pytest.raises(polling.LifecycleError, match=r"build failed.*STATUS-3"):
         _wait([(200, _task("error", "failed"))], {"active"}, clock)
     assert clock.now == 0.0
     assert _wait([(200, _task("error", "failed"))], {"error"}, clock)["status"] == "error"
@@ -141,14 +142,14 @@ def test_error_from_an_unhealthy_app_is_waited_through() -> None:
 
 def test_a_task_that_disappears_fails_at_once() -> None:
     clock = FakeClock()
-    with pytest.raises(lifecycle.LifecycleError, match="GET answered 404"):
+    with pytest.raises(polling.LifecycleError, match="GET answered 404"):
         _wait([(404, {"message": "Resource not found or you do not have access to this resource"})], {"active"}, clock)
 
 
 def test_a_timeout_names_the_last_state_and_how_long_it_held() -> None:
     clock = FakeClock()
     answers = [(200, _task("pending", "pending"))] * 3 + [(200, _task("initializing", "starting"))]
-    with pytest.raises(lifecycle.LifecycleError) as caught:
+    with pytest.raises(polling.LifecycleError) as caught:
         _wait(answers, {"active"}, clock, timeout=30)
     message = str(caught.value)
     assert "status 'initializing' (workspace 'starting')" in message

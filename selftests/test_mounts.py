@@ -6,12 +6,12 @@ from __future__ import annotations
 
 import pytest
 
-from coder_tasks_contract import paths
-from coder_tasks_contract.guard import Guard, GuardRefused
-from coder_tasks_contract.paths import TASKS, TASKS_V2, task_path
-from coder_tasks_contract.registry import TaskRegistry
 from coder_tasks_contract.server.__main__ import build_parser
-from coder_tasks_contract.traffic import Traffic
+from coder_tasks_contract.transport import paths
+from coder_tasks_contract.transport.guard import Guard, GuardRefused
+from coder_tasks_contract.transport.paths import TASKS, TASKS_V2, task_path
+from coder_tasks_contract.transport.task_registry import TaskRegistry
+from coder_tasks_contract.transport.traffic import Traffic
 
 from .guard_support import ALICE, BOB, FOREIGN_ID, OURS, req
 

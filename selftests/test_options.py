@@ -13,7 +13,7 @@ from .support import clean_env, run_pytest
 SHOW_SETTINGS = """
     import json
     from dataclasses import asdict
-    from coder_tasks_contract.session import run_state
+    from coder_tasks_contract.plugin.runstate import run_state
 
     def test_show(request):
         state = run_state(request.config)

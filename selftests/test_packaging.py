@@ -143,7 +143,9 @@ def test_the_plugin_entry_point_carries_the_modules_name() -> None:
     """Named like the module, a conftest.py or ``-p`` that names the plugin finds it loaded instead of registering it
     a second time (pluggy refuses one module under two names)."""
     project = _load_pyproject()["project"]
-    assert project["entry-points"]["pytest11"] == {"coder_tasks_contract.plugin": "coder_tasks_contract.plugin"}
+    assert project["entry-points"]["pytest11"] == {
+        "coder_tasks_contract.plugin.hooks": "coder_tasks_contract.plugin.hooks"
+    }
     assert project["scripts"]["coder-tasks-contract"] == "coder_tasks_contract.cli:main"
     assert {"coder-tasks-fake", "coder-tasks-killrate"} <= set(project["scripts"])  # the old names stay
 
@@ -177,7 +179,7 @@ def _project(tmp_path: Path, *, opt_in: bool) -> Path:
     (tmp_path / "tests" / "test_own.py").write_text(UNRELATED_TEST)
     (tmp_path / "pytest.ini").write_text("[pytest]\n")
     if opt_in:
-        (tmp_path / "conftest.py").write_text('pytest_plugins = ["coder_tasks_contract.plugin"]\n')
+        (tmp_path / "conftest.py").write_text('pytest_plugins = ["coder_tasks_contract.plugin.hooks"]\n')
     return tmp_path
 
 
@@ -403,7 +405,7 @@ def test_the_github_example_uses_the_action_with_its_inputs_and_the_secrets() ->
 def test_the_gitlab_example_installs_the_wheel_runs_one_command_and_keeps_reports() -> None:
     import yaml
 
-    from coder_tasks_contract.options import OPTIONS
+    from coder_tasks_contract.plugin.options import OPTIONS
 
     job = yaml.safe_load((EXAMPLES / "gitlab-ci.yml").read_text(encoding="utf-8"))["coder-tasks-contract"]
     assert job["script"] == ['python -m pip install "$SUITE_WHEEL"', "coder-tasks-contract run"]

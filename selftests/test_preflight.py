@@ -17,7 +17,7 @@ from typing import Any
 import httpx
 import pytest
 
-from coder_tasks_contract.exitcodes import TARGET_UNUSABLE
+from coder_tasks_contract.plugin.exitcodes import TARGET_UNUSABLE
 
 from .support import LoopbackServer, Run, clean_env, closed_port_url, reply, run_pytest, target_args
 

@@ -1,4 +1,4 @@
-"""What a contract run leaves behind (reporting.py, repro.py): the files in reports/, the "reproduce" section of a
+"""What a contract run leaves behind (reports/files.py, repro.py): the files in reports/, the "reproduce" section of a
 failure, the run summary, and that none of it holds a session token.
 
 The runs are real: pytest in a subprocess, against the embedded reference server or one started here and aimed at
@@ -18,8 +18,8 @@ from typing import Any
 
 import pytest
 
-from coder_tasks_contract import repro
-from coder_tasks_contract.traffic import RECENT_PER_TEST, Traffic
+from coder_tasks_contract.transport import repro
+from coder_tasks_contract.transport.traffic import RECENT_PER_TEST, Traffic
 
 from .support import Run, clean_env, closed_port_url, run_pytest, target_args
 
@@ -155,7 +155,7 @@ def test_runs_that_are_not_the_contract_suite_write_no_reports(tmp_path: Path, a
 FAILING = '''
     import pytest
 
-    from coder_tasks_contract.paths import TASKS, task_path
+    from coder_tasks_contract.transport.paths import TASKS, task_path
 
 
     @pytest.mark.operation("createTask", 400)
@@ -180,7 +180,7 @@ FAILING = '''
 @pytest.fixture
 def failing_project(tmp_path: Path) -> Path:
     """A project with the plugin and a tests/ folder holding two failing contract tests."""
-    (tmp_path / "conftest.py").write_text('pytest_plugins = ["coder_tasks_contract.plugin"]\n')
+    (tmp_path / "conftest.py").write_text('pytest_plugins = ["coder_tasks_contract.plugin.hooks"]\n')
     (tmp_path / "pytest.ini").write_text("[pytest]\naddopts = -p no:cacheprovider\n")
     (tmp_path / "tests").mkdir()
     (tmp_path / "tests" / "test_fail.py").write_text(textwrap.dedent(FAILING))

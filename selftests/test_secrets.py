@@ -17,9 +17,9 @@ from typing import Any
 
 import pytest
 
-from coder_tasks_contract.options import Settings
-from coder_tasks_contract.secret import Secret
-from coder_tasks_contract.target import Target, User
+from coder_tasks_contract.plugin.options import Settings
+from coder_tasks_contract.target.model import Target, User
+from coder_tasks_contract.target.secret import Secret
 
 from .support import run_pytest, target_args
 

@@ -5,7 +5,7 @@ from __future__ import annotations
 
 import pytest
 
-from coder_tasks_contract.server.auth import (
+from coder_tasks_contract.server.domain.auth import (
     CSRF_MISMATCH_TEXT,
     CSRF_TEXT,
     AuthFailure,
@@ -16,7 +16,7 @@ from coder_tasks_contract.server.auth import (
     split_token,
     www_authenticate,
 )
-from coder_tasks_contract.server.gofmt import (
+from coder_tasks_contract.server.golang.gofmt import (
     UUIDError,
     go_json,
     go_parse_query,

@@ -8,9 +8,9 @@ from collections.abc import Iterator
 import httpx
 import pytest
 
-from coder_tasks_contract import levels
-from coder_tasks_contract.server.query import QueryError
-from coder_tasks_contract.server.user_query import parse_user_query
+from coder_tasks_contract.server.domain.query import QueryError
+from coder_tasks_contract.server.domain.user_query import parse_user_query
+from coder_tasks_contract.spec import levels
 
 from .server_http_support import NOT_FOUND, TASKS, Fake, start_fake
 

@@ -8,8 +8,8 @@ from collections.abc import Iterator
 import httpx
 import pytest
 
-from coder_tasks_contract import levels
 from coder_tasks_contract.server.runner import start_reference_server
+from coder_tasks_contract.spec import levels
 
 from .server_http_support import STAGE, TASKS, Fake, start_fake
 

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import pytest
 
-from coder_tasks_contract.server.gojson import DecodeError, Struct, decode
+from coder_tasks_contract.server.golang.gojson import DecodeError, Struct, decode
 
 CREATE = Struct(
     "CreateTaskRequest",

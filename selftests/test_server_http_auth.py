@@ -7,7 +7,7 @@ from collections.abc import Iterator
 import httpx
 import pytest
 
-from coder_tasks_contract.server.auth import CSRF_MISMATCH_TEXT, CSRF_TEXT
+from coder_tasks_contract.server.domain.auth import CSRF_MISMATCH_TEXT, CSRF_TEXT
 
 from .server_http_support import JSON_TYPE, TASKS, Fake, start_fake
 
@@ -160,8 +160,8 @@ def test_refusals_before_routing_carry_coders_headers(fake: Fake) -> None:
 def test_a_crash_is_coders_500_and_the_server_survives() -> None:
     """ERR-7 Panic: the recover middleware answers 500 "An internal server error occurred." (fault injected
     through app_factory: the world's list operation raises)."""
-    from coder_tasks_contract.server.app import create_app
-    from coder_tasks_contract.server.model import World
+    from coder_tasks_contract.server.api.app import create_app
+    from coder_tasks_contract.server.domain.world import World
     from coder_tasks_contract.server.runner import start_reference_server
 
     def broken(world: World):  # type: ignore[no-untyped-def]

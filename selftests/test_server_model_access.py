@@ -5,11 +5,11 @@ from __future__ import annotations
 
 import pytest
 
-from coder_tasks_contract.server.clock import ManualClock
-from coder_tasks_contract.server.errors import BadRequest, Conflict, InternalError, NotFound
-from coder_tasks_contract.server.model import World
-from coder_tasks_contract.server.render import task_json
-from coder_tasks_contract.server.seed import SeedInfo
+from coder_tasks_contract.server.api.render import task_json
+from coder_tasks_contract.server.domain.clock import ManualClock
+from coder_tasks_contract.server.domain.errors import BadRequest, Conflict, InternalError, NotFound
+from coder_tasks_contract.server.domain.seed import SeedInfo
+from coder_tasks_contract.server.domain.world import World
 
 from .server_model_support import create, make_active, user
 

@@ -3,11 +3,11 @@ current_state (STATE-1) and how long the speeds take. No HTTP here."""
 
 from __future__ import annotations
 
-from coder_tasks_contract.server import lifecycle
-from coder_tasks_contract.server.clock import ManualClock
-from coder_tasks_contract.server.model import World
-from coder_tasks_contract.server.render import task_json
-from coder_tasks_contract.server.seed import SeedInfo, seed_world
+from coder_tasks_contract.server.api.render import task_json
+from coder_tasks_contract.server.domain import lifecycle
+from coder_tasks_contract.server.domain.clock import ManualClock
+from coder_tasks_contract.server.domain.seed import SeedInfo, seed_world
+from coder_tasks_contract.server.domain.world import World
 
 from .server_model_support import STAGE, WORK, create, make_active, status, stop, user
 

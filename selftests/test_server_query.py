@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import pytest
 
-from coder_tasks_contract.server.query import QueryError, TaskFilter, parse_task_query, split_query
+from coder_tasks_contract.server.domain.query import QueryError, TaskFilter, parse_task_query, split_query
 
 ME = "11111111-1111-4111-8111-111111111111"
 ALICE = "22222222-2222-4222-8222-222222222222"

@@ -10,9 +10,9 @@ from pathlib import Path
 import httpx
 import pytest
 
-from coder_tasks_contract.server.recorder import REDACTED, redact
+from coder_tasks_contract.server.api.recorder import REDACTED, redact
+from coder_tasks_contract.server.api.strict import STRICT_MESSAGE
 from coder_tasks_contract.server.runner import start_reference_server
-from coder_tasks_contract.server.strict import STRICT_MESSAGE
 
 from .support import fake_command
 

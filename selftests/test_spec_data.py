@@ -20,7 +20,7 @@ from typing import Any
 
 import pytest
 
-from coder_tasks_contract import levels
+from coder_tasks_contract.spec import levels
 from selftests.spec_checks import (
     METHODS,
     REFERENCE,

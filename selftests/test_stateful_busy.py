@@ -12,9 +12,9 @@ from typing import Any
 
 import pytest
 
-from coder_tasks_contract import levels
-from coder_tasks_contract.agentbusy import agent_busy, unless_agent_busy
-from coder_tasks_contract.stateful import exact_status
+from coder_tasks_contract.generated.agentbusy import agent_busy, unless_agent_busy
+from coder_tasks_contract.generated.stateful import exact_status
+from coder_tasks_contract.spec import levels
 
 OLD_BUSY = levels.get("82f").send_app_not_ready
 NEW_BUSY = levels.get("newest").send_app_not_ready

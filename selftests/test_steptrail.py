@@ -7,7 +7,7 @@ import json
 from dataclasses import dataclass
 from typing import Any
 
-from coder_tasks_contract.steptrail import TRAIL_EXCERPT, StepTrail
+from coder_tasks_contract.generated.steptrail import TRAIL_EXCERPT, StepTrail
 
 
 @dataclass

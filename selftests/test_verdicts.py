@@ -14,7 +14,7 @@ from typing import Any
 
 import pytest
 
-from coder_tasks_contract import clauses
+from coder_tasks_contract.spec import clauses
 
 from .support import clean_env, run_pytest, target_args
 
@@ -30,7 +30,7 @@ def _a_proven_clause() -> str:
 
 
 def _project(tmp_path: Path, cited: str) -> Path:
-    (tmp_path / "conftest.py").write_text('pytest_plugins = ["coder_tasks_contract.plugin"]\n')
+    (tmp_path / "conftest.py").write_text('pytest_plugins = ["coder_tasks_contract.plugin.hooks"]\n')
     (tmp_path / "pytest.ini").write_text("[pytest]\naddopts = -p no:cacheprovider\n")
     (tmp_path / "tests").mkdir()
     (tmp_path / "tests" / "test_clause.py").write_text(

@@ -23,10 +23,11 @@ from typing import TYPE_CHECKING, Any
 import httpx
 import pytest
 
-from coder_tasks_contract import levels, lifecycle
-from coder_tasks_contract.fixtures import collection_level
-from coder_tasks_contract.levels import Level
-from coder_tasks_contract.paths import TASK_PREFIXES, task_path
+from coder_tasks_contract.plugin.fixtures import collection_level
+from coder_tasks_contract.spec import levels
+from coder_tasks_contract.spec.levels import Level
+from coder_tasks_contract.transport import polling
+from coder_tasks_contract.transport.paths import TASK_PREFIXES, task_path
 
 from .support import DeletedTask, SharedTask, create_task
 
@@ -78,9 +79,9 @@ def api_schema(
 ) -> OpenApiSchema:
     """The document of the target's level (``levels.build_spec``: the base plus the level's overlays) loaded for
     the target, with the level's check settings; schemathesis' credential-less probes go through the guard too."""
-    from coder_tasks_contract import contract
+    from coder_tasks_contract.generated import loader
 
-    return contract.load_for(
+    return loader.load_for(
         request.config,
         level=level,
         base_url=target.base_url,
@@ -93,7 +94,7 @@ def api_schema(
 def active_task(target: Any, registry: Any, client_a: httpx.Client) -> SharedTask:
     """User A's active task, shared by every test that reads it or leaves it active."""
     request, response = create_task(target, registry, client_a, "ctc: shared active task; reply briefly")
-    task = lifecycle.wait_for_status(client_a, response.json(), {"active"}, target.lifecycle_timeout)
+    task = polling.wait_for_status(client_a, response.json(), {"active"}, target.lifecycle_timeout)
     return SharedTask(request, response, task)
 
 
@@ -101,8 +102,8 @@ def active_task(target: Any, registry: Any, client_a: httpx.Client) -> SharedTas
 def paused_task(target: Any, registry: Any, client_a: httpx.Client) -> SharedTask:
     """User A's paused task (workspace stopped), shared by the tests that need a task that is not active."""
     request, response = create_task(target, registry, client_a, "ctc: shared paused task")
-    task = lifecycle.wait_for_status(client_a, response.json(), {"active"}, target.lifecycle_timeout)
-    task = lifecycle.pause_task(client_a, task, target.lifecycle_timeout)
+    task = polling.wait_for_status(client_a, response.json(), {"active"}, target.lifecycle_timeout)
+    task = polling.pause_task(client_a, task, target.lifecycle_timeout)
     return SharedTask(request, response, task)
 
 
@@ -110,7 +111,7 @@ def paused_task(target: Any, registry: Any, client_a: httpx.Client) -> SharedTas
 def deleted_task(target: Any, registry: Any, client_a: httpx.Client) -> DeletedTask:
     """User A's task deleted once its first build finished (DELETE-2), with the DELETE answer for the 202 test."""
     _, response = create_task(target, registry, client_a, "ctc: task to delete")
-    task = lifecycle.wait_build_settled(client_a, response.json(), target.lifecycle_timeout)
+    task = polling.wait_build_settled(client_a, response.json(), target.lifecycle_timeout)
     deletion = client_a.delete(task_path("me", str(task["id"])))
     return DeletedTask(task, deletion)
 

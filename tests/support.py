@@ -3,8 +3,8 @@ docs/contract/).
 
 Everything here states the contract, never the reference server's incidental choices: exact strings are the
 ones the clauses quote, and shapes are checked only as far as SCHEMA-1 fixes them. Where Coder versions differ
-(LEVEL-1), the expected answer comes from the target's contract level (``coder_tasks_contract.levels``, the ``level``
-fixture).
+(LEVEL-1), the expected answer comes from the target's contract level (``coder_tasks_contract.spec.levels``, the
+``level`` fixture).
 """
 
 from __future__ import annotations
@@ -19,10 +19,10 @@ from typing import Any, Final, TypeVar
 import httpx
 import pytest
 
-from coder_tasks_contract.checks_table import OPERATION_IDS
-from coder_tasks_contract.fixtures import SKIP_NO_TEMPLATE, SKIP_READ_ONLY
-from coder_tasks_contract.levels import Level, Refusal
-from coder_tasks_contract.paths import TASKS, task_path
+from coder_tasks_contract.generated.checks_table import OPERATION_IDS
+from coder_tasks_contract.plugin.fixtures import SKIP_NO_TEMPLATE, SKIP_READ_ONLY
+from coder_tasks_contract.spec.levels import Level, Refusal
+from coder_tasks_contract.transport.paths import TASKS, task_path
 
 T = TypeVar("T")
 

@@ -15,9 +15,9 @@ from typing import Any
 import httpx
 import pytest
 
-from coder_tasks_contract.levels import PAUSE_OPERATIONS, Level
-from coder_tasks_contract.paths import TASKS, task_path
-from coder_tasks_contract.secret import Secret
+from coder_tasks_contract.spec.levels import PAUSE_OPERATIONS, Level
+from coder_tasks_contract.target.secret import Secret
+from coder_tasks_contract.transport.paths import TASKS, task_path
 
 from .support import (
     CSRF_MISMATCH_PREFIX,

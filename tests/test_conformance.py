@@ -21,11 +21,13 @@ import schemathesis
 from hypothesis import reject
 from schemathesis.generation.case import Case
 
-from coder_tasks_contract import aiming, contract, lifecycle, paths, profiles
-from coder_tasks_contract.contract_checks import Sender, add_note
-from coder_tasks_contract.levels import Level
-from coder_tasks_contract.registry import TaskRegistry
-from coder_tasks_contract.target import Target
+from coder_tasks_contract.generated import aiming, loader
+from coder_tasks_contract.generated.checks import Sender, add_note
+from coder_tasks_contract.plugin import profiles
+from coder_tasks_contract.spec.levels import Level
+from coder_tasks_contract.target.model import Target
+from coder_tasks_contract.transport import paths, polling
+from coder_tasks_contract.transport.task_registry import TaskRegistry
 
 SKIP_READ_ONLY_WRITE = "read-only mode (--read-only): this operation changes tasks, so its generated cases are not sent"
 SKIP_NO_TEMPLATE = (
@@ -63,7 +65,7 @@ def conformance(
         registry=registry,
         template_version_id=target.template_version_id,
         create_budget=profiles.budget().generated_creates,
-        settle=lambda ref: lifecycle.wait_build_settled(client_a, ref.data, target.lifecycle_timeout) and None,
+        settle=lambda ref: polling.wait_build_settled(client_a, ref.data, target.lifecycle_timeout) and None,
     )
     if not target.read_only and target.template_version_id:
         # All three are created before any is awaited: on a deployment each one is a real workspace build.
@@ -76,22 +78,20 @@ def conformance(
             if level.pause_resume
             else None
         )
-        aim.add(lifecycle.wait_for_status(client_a, active, {"active"}, timeout), aiming.ACTIVE)
+        aim.add(polling.wait_for_status(client_a, active, {"active"}, timeout), aiming.ACTIVE)
         if toggled is not None:
-            aim.add(lifecycle.wait_for_status(client_a, toggled, {"active"}, timeout), aiming.TOGGLE)
-        paused = lifecycle.wait_for_status(client_a, paused, {"active"}, timeout)
-        aim.add(lifecycle.pause_task(client_a, paused, timeout), aiming.PAUSED)
+            aim.add(polling.wait_for_status(client_a, toggled, {"active"}, timeout), aiming.TOGGLE)
+        paused = polling.wait_for_status(client_a, paused, {"active"}, timeout)
+        aim.add(polling.pause_task(client_a, paused, timeout), aiming.PAUSED)
         # Deleted up front, so every operation's cases address a deleted task from the first one (must be 404).
-        deleted = lifecycle.wait_build_settled(client_a, deleted, timeout)
+        deleted = polling.wait_build_settled(client_a, deleted, timeout)
         gone = client_a.delete(paths.task_path("me", str(deleted["id"])))
         assert 200 <= gone.status_code < 300, f"deleting a task for the generated tests answered {gone.status_code}"
         aim.add_deleted(deleted)
-    sender = Sender(
-        session=make_session(target.user_a), reproduce=contract.run_seed(request.config).reproduce(), aim=aim
-    )
+    sender = Sender(session=make_session(target.user_a), reproduce=loader.run_seed(request.config).reproduce(), aim=aim)
     before = len(traffic)
     yield sender
-    contract.report_line(
+    loader.report_line(
         request.config,
         f"tests/test_conformance.py: {sender.requests_sent} generated requests as user A, "
         f"{len(traffic) - before} in all (with setup, user B, lifecycle polls and check probes); "
@@ -113,7 +113,7 @@ def test_conformance(case: Case, conformance: Sender, target: Target) -> None:
             pytest.skip(SKIP_READ_ONLY_WRITE)
         if case.method.upper() != "GET":
             reject()  # an undeclared-method probe of a read: read-only mode sends nothing but GET
-    if aiming.operation_id(case) == contract.CREATE and not target.template_version_id:
+    if aiming.operation_id(case) == loader.CREATE and not target.template_version_id:
         pytest.skip(SKIP_NO_TEMPLATE)
     aimed = conformance.aim.aim(case)
     conformance.send(case, aimed=aimed)
@@ -127,7 +127,7 @@ def sender_b(request: pytest.FixtureRequest, target: Target, make_session: Calla
             "needs --second-session-token (a second ordinary member of the same organization) "
             "to check isolation between users"
         )
-    return Sender(session=make_session(target.user_b), reproduce=contract.run_seed(request.config).reproduce())
+    return Sender(session=make_session(target.user_b), reproduce=loader.run_seed(request.config).reproduce())
 
 
 reads = schemathesis.pytest.from_fixture("api_schema").include(method="GET")
@@ -148,7 +148,7 @@ def test_user_b_cannot_read_user_a_tasks(
     as_b = sender_b.send(case)
     mine = {str(task["id"]).lower() for task in registry.tasks if task.get("owner_id") == target.user_a.id}
     try:
-        if aiming.operation_id(case) == contract.LIST:
+        if aiming.operation_id(case) == loader.LIST:
             if as_b.status_code == 200:
                 leaked = mine & {str(task.get("id", "")).lower() for task in as_b.json().get("tasks", [])}
                 assert not leaked, (

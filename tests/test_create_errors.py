@@ -10,8 +10,8 @@ from typing import Any
 import httpx
 import pytest
 
-from coder_tasks_contract.fixtures import SKIP_NO_TEMPLATE
-from coder_tasks_contract.paths import task_path
+from coder_tasks_contract.plugin.fixtures import SKIP_NO_TEMPLATE
+from coder_tasks_contract.transport.paths import task_path
 
 from .support import (
     BAD_JSON,

@@ -8,9 +8,9 @@ from typing import Any
 import httpx
 import pytest
 
-from coder_tasks_contract.fixtures import SKIP_NO_TEMPLATE
-from coder_tasks_contract.levels import DISPLAY_NAME_TOO_LONG, Level
-from coder_tasks_contract.paths import task_path
+from coder_tasks_contract.plugin.fixtures import SKIP_NO_TEMPLATE
+from coder_tasks_contract.spec.levels import DISPLAY_NAME_TOO_LONG, Level
+from coder_tasks_contract.transport.paths import task_path
 
 from .support import (
     BAD_NAME,

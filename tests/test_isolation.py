@@ -12,9 +12,9 @@ from typing import Any
 import httpx
 import pytest
 
-from coder_tasks_contract import lifecycle
-from coder_tasks_contract.levels import Level
-from coder_tasks_contract.paths import task_path
+from coder_tasks_contract.spec.levels import Level
+from coder_tasks_contract.transport import polling
+from coder_tasks_contract.transport.paths import task_path
 
 from .support import (
     BAD_QUERY,
@@ -35,7 +35,7 @@ pytestmark = pytest.mark.needs_second_user
 def victim(target: Any, registry: Any, client_a: httpx.Client, client_b: httpx.Client) -> SharedTask:
     """User A's active task that user B tries to reach in this module (needs client_b, so it skips without B)."""
     request, response = create_task(target, registry, client_a, "ctc: isolation task of user A")
-    task = lifecycle.wait_for_status(client_a, response.json(), {"active"}, target.lifecycle_timeout)
+    task = polling.wait_for_status(client_a, response.json(), {"active"}, target.lifecycle_timeout)
     return SharedTask(request, response, task)
 
 

@@ -10,7 +10,7 @@ from typing import Any
 import httpx
 import pytest
 
-from coder_tasks_contract.paths import TASKS
+from coder_tasks_contract.transport.paths import TASKS
 
 from .support import DeletedTask, SharedTask, assert_status, json_body, list_tasks, parse_time
 

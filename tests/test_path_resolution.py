@@ -16,8 +16,8 @@ from typing import Any
 import httpx
 import pytest
 
-from coder_tasks_contract.levels import Level
-from coder_tasks_contract.paths import TASK_PREFIXES, TASKS, task_path
+from coder_tasks_contract.spec.levels import Level
+from coder_tasks_contract.transport.paths import TASK_PREFIXES, TASKS, task_path
 
 from .support import (
     OPERATIONS,

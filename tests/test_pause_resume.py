@@ -9,9 +9,9 @@ from typing import Any
 import httpx
 import pytest
 
-from coder_tasks_contract import lifecycle
-from coder_tasks_contract.levels import ALREADY_RUNNING, Level
-from coder_tasks_contract.paths import task_path
+from coder_tasks_contract.spec.levels import ALREADY_RUNNING, Level
+from coder_tasks_contract.transport import polling
+from coder_tasks_contract.transport.paths import task_path
 
 from .support import (
     UNCHECKED,
@@ -63,11 +63,11 @@ def test_pause_then_resume_answer_202_with_their_builds(
     only_at(level, level.pause_resume, PAUSE_RESUME)
     task = make_task(wait="active")
     _assert_build(client_a.post(task_path("me", task["id"], "/pause", prefix=prefix)), task, "stop")
-    task = lifecycle.wait_for_status(client_a, task, {"paused"}, target.lifecycle_timeout)
+    task = polling.wait_for_status(client_a, task, {"paused"}, target.lifecycle_timeout)
     logs = json_body(client_a.get(task_path("me", task["id"], "/logs", prefix=prefix)))
     assert logs.get("snapshot") is True, logs
     _assert_build(client_a.post(task_path("me", task["id"], "/resume", prefix=prefix)), task, "start")
-    lifecycle.wait_for_status(client_a, task, {"active"}, target.lifecycle_timeout)
+    polling.wait_for_status(client_a, task, {"active"}, target.lifecycle_timeout)
 
 
 @pytest.mark.operation("resumeTask", 409)

@@ -8,7 +8,7 @@ from typing import Any
 import httpx
 import pytest
 
-from coder_tasks_contract.paths import TASKS
+from coder_tasks_contract.transport.paths import TASKS
 
 from .support import BAD_QUERY, LIST_FAILED, UNCHECKED, assert_error
 

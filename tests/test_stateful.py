@@ -27,12 +27,14 @@ from hypothesis import HealthCheck, Phase, given
 from hypothesis import strategies as st
 from schemathesis.specs.openapi.schemas import OpenApiSchema
 
-from coder_tasks_contract import aiming, contract, levels, profiles, stateful
-from coder_tasks_contract.contract_checks import Sender
-from coder_tasks_contract.registry import TaskRegistry
-from coder_tasks_contract.reporting import safe_url
-from coder_tasks_contract.steptrail import StepTrail
-from coder_tasks_contract.target import Target
+from coder_tasks_contract.generated import aiming, loader, stateful
+from coder_tasks_contract.generated.checks import Sender
+from coder_tasks_contract.generated.steptrail import StepTrail
+from coder_tasks_contract.plugin import profiles
+from coder_tasks_contract.reports.files import safe_url
+from coder_tasks_contract.spec import levels
+from coder_tasks_contract.target.model import Target
+from coder_tasks_contract.transport.task_registry import TaskRegistry
 
 SKIP_READ_ONLY = "read-only mode (--read-only): the stateful tests create, change and delete a task"
 SKIP_NO_TEMPLATE = "needs --template-version-id (a template version with a coder_ai_task resource) to create tasks"
@@ -50,10 +52,10 @@ def sender(
         pytest.skip(SKIP_READ_ONLY)
     if not target.template_version_id:
         pytest.skip(SKIP_NO_TEMPLATE)
-    sender = Sender(session=make_session(target.user_a), reproduce=contract.run_seed(request.config).reproduce())
+    sender = Sender(session=make_session(target.user_a), reproduce=loader.run_seed(request.config).reproduce())
     before = len(traffic)
     yield sender
-    contract.report_line(
+    loader.report_line(
         request.config,
         f"tests/test_stateful.py: {sender.requests_sent} generated requests, "
         f"{len(traffic) - before} in all (with lifecycle builds and polls, and check probes)",
@@ -90,7 +92,7 @@ def _settings(**overrides: Any) -> hypothesis.settings:
 
 def _replay(request: pytest.FixtureRequest, target: Target) -> str:
     """The command that runs this test's scenarios again: same level, profile and seed (and deployment)."""
-    seed = contract.run_seed(request.config)
+    seed = loader.run_seed(request.config)
     words = [f"HYPOTHESIS_PROFILE={seed.profile}", "pytest", f"'{request.node.nodeid}'"]
     words += ["--coder-version", target.coder_version]
     if seed.seed is not None:
@@ -102,17 +104,17 @@ def _replay(request: pytest.FixtureRequest, target: Target) -> str:
 
 
 def _seeded(request: pytest.FixtureRequest, test: Any) -> Any:
-    seed = contract.run_seed(request.config).seed
+    seed = loader.run_seed(request.config).seed
     return hypothesis.seed(seed)(test) if seed is not None else test
 
 
 @pytest.mark.writes
-@pytest.mark.operation(contract.CREATE, 201)
-@pytest.mark.operation(contract.GET, 200, 404)
-@pytest.mark.operation(contract.LOGS, 200, 404)
-@pytest.mark.operation(contract.SEND, 204, 404)
-@pytest.mark.operation(contract.UPDATE_INPUT, 204, 404)
-@pytest.mark.operation(contract.DELETE, 202, 404)
+@pytest.mark.operation(loader.CREATE, 201)
+@pytest.mark.operation(loader.GET, 200, 404)
+@pytest.mark.operation(loader.LOGS, 200, 404)
+@pytest.mark.operation(loader.SEND, 204, 404)
+@pytest.mark.operation(loader.UPDATE_INPUT, 204, 404)
+@pytest.mark.operation(loader.DELETE, 202, 404)
 def test_task_lifecycle_through_links(
     request: pytest.FixtureRequest,
     api_schema: OpenApiSchema,
@@ -142,7 +144,7 @@ def test_task_lifecycle_through_links(
 
     _seeded(request, walk)()
     # Every completed walk reached every method the links lead to (a walk Hypothesis abandoned is not counted).
-    linked = {link.target.label for link in stateful.links_from(api_schema, contract.CREATE, "201")}
+    linked = {link.target.label for link in stateful.links_from(api_schema, loader.CREATE, "201")}
     assert walked, "no lifecycle walk ran to its end"
     for steps in walked:
         reached = {step.split(" ", 1)[0] for step in steps}

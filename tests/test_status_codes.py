@@ -9,8 +9,8 @@ from typing import Any
 import httpx
 import pytest
 
-from coder_tasks_contract.levels import Level
-from coder_tasks_contract.paths import task_path
+from coder_tasks_contract.spec.levels import Level
+from coder_tasks_contract.transport.paths import task_path
 
 from .support import (
     OPERATIONS,

@@ -85,7 +85,7 @@ def spec(level: str, output: Path | None) -> int:
     """Print (or write to ``output``) the OpenAPI document of ``level``: JSON for a ``.json`` file, else YAML."""
     import yaml
 
-    from coder_tasks_contract import levels
+    from coder_tasks_contract.spec import levels
 
     try:
         document = levels.build_spec(level)
@@ -110,7 +110,7 @@ def spec(level: str, output: Path | None) -> int:
 
 
 def build_parser() -> argparse.ArgumentParser:
-    from coder_tasks_contract import levels
+    from coder_tasks_contract.spec import levels
 
     parser = _Parser(
         prog=PROG,

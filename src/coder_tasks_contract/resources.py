@@ -29,7 +29,7 @@ LEVELS_DIR_NAME = "levels"
 UNREACHABLE_NAME = "unreachable.yaml"
 #: pytest settings of an installed suite (package data): the checkout's are in pyproject.toml.
 SUITE_INI_NAME = "suite.ini"
-PLUGIN = "coder_tasks_contract.plugin"
+PLUGIN = "coder_tasks_contract.plugin.hooks"
 
 
 class ResourceError(RuntimeError):

@@ -19,9 +19,9 @@ from typing import Any, Generic, TypeVar
 from starlette.responses import Response
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
-from coder_tasks_contract.server.app import create_app
-from coder_tasks_contract.server.gofmt import go_escape_path, go_json
-from coder_tasks_contract.server.model import World
+from coder_tasks_contract.server.api.app import create_app
+from coder_tasks_contract.server.domain.world import World
+from coder_tasks_contract.server.golang.gofmt import go_escape_path, go_json
 
 # Both mounts of the same handlers: /api/experimental/tasks, and /api/v2/tasks on servers from v2.29 on (ROUTE-1).
 MOUNTS = ("/api/experimental/tasks", "/api/v2/tasks")

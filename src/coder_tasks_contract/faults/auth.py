@@ -16,10 +16,10 @@ from starlette.types import ASGIApp
 
 from coder_tasks_contract.faults.asgi import Incoming, Reply, RequestRewrite, is_task_route, serve
 from coder_tasks_contract.faults.base import fault
-from coder_tasks_contract.server.auth import CSRF_TEXT, SESSION_COOKIE, AuthFailure
-from coder_tasks_contract.server.entities import User
-from coder_tasks_contract.server.middleware import text_error
-from coder_tasks_contract.server.model import World
+from coder_tasks_contract.server.api.middleware import text_error
+from coder_tasks_contract.server.domain.auth import CSRF_TEXT, SESSION_COOKIE, AuthFailure
+from coder_tasks_contract.server.domain.entities import User
+from coder_tasks_contract.server.domain.world import World
 
 UNSAFE = frozenset({"POST", "PUT", "PATCH", "DELETE"})
 

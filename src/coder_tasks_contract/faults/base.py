@@ -16,8 +16,8 @@ from dataclasses import dataclass
 
 from starlette.types import ASGIApp
 
-from coder_tasks_contract import clauses as clause_registry
-from coder_tasks_contract.server.model import World
+from coder_tasks_contract.server.domain.world import World
+from coder_tasks_contract.spec import clauses as clause_registry
 
 Factory = Callable[[World], ASGIApp]
 

@@ -11,10 +11,10 @@ from starlette.types import ASGIApp
 
 from coder_tasks_contract.faults.asgi import Reply, is_task_route, map_error, serve
 from coder_tasks_contract.faults.base import Catcher, fault
-from coder_tasks_contract.server.entities import Task, TemplateVersion, User
-from coder_tasks_contract.server.errors import NOT_FOUND_MESSAGE
-from coder_tasks_contract.server.model import World
-from coder_tasks_contract.server.names import name_error
+from coder_tasks_contract.server.domain.entities import Task, TemplateVersion, User
+from coder_tasks_contract.server.domain.errors import NOT_FOUND_MESSAGE
+from coder_tasks_contract.server.domain.names import name_error
+from coder_tasks_contract.server.domain.world import World
 
 BAD_JSON = "Request body must be valid JSON."
 TEMPLATE_VERSION_NOT_FOUND = "Template version not found or you do not have access to this resource"

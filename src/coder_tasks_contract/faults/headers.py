@@ -7,8 +7,8 @@ from starlette.types import ASGIApp
 
 from coder_tasks_contract.faults.asgi import Reply, ResponseRewrite, is_task_route, on_operations, serve
 from coder_tasks_contract.faults.base import Catcher, fault
-from coder_tasks_contract.server.middleware import JSON_TYPE
-from coder_tasks_contract.server.model import World
+from coder_tasks_contract.server.api.middleware import JSON_TYPE
+from coder_tasks_contract.server.domain.world import World
 
 
 def _json_type(replacement: str) -> ResponseRewrite:

@@ -10,11 +10,11 @@ from starlette.types import ASGIApp
 
 from coder_tasks_contract.faults.asgi import current_operation, serve
 from coder_tasks_contract.faults.base import fault
-from coder_tasks_contract.server.entities import Task, User
-from coder_tasks_contract.server.errors import Forbidden, NotFound
-from coder_tasks_contract.server.gofmt import try_uuid
-from coder_tasks_contract.server.model import World
-from coder_tasks_contract.server.query import TaskFilter, parse_task_query
+from coder_tasks_contract.server.domain.entities import Task, User
+from coder_tasks_contract.server.domain.errors import Forbidden, NotFound
+from coder_tasks_contract.server.domain.query import TaskFilter, parse_task_query
+from coder_tasks_contract.server.domain.world import World
+from coder_tasks_contract.server.golang.gofmt import try_uuid
 
 
 class _ForeignById(World):

@@ -2,7 +2,7 @@
 Coder version but answers one condition the way another version did.
 
 Each variant serves a later level (so the suite detects that level from the build version) with one field of the
-level table (``coder_tasks_contract.levels``) taken from an earlier level. The same answer is right at the earlier
+level table (``coder_tasks_contract.spec.levels``) taken from an earlier level. The same answer is right at the earlier
 level, which the faithful server at that level shows (selftests/test_levels_suite.py).
 """
 
@@ -14,8 +14,8 @@ from starlette.types import ASGIApp
 
 from coder_tasks_contract.faults.asgi import serve
 from coder_tasks_contract.faults.base import fault
-from coder_tasks_contract.levels import LEVEL_82F, LEVEL_229, LEVEL_NEWEST
-from coder_tasks_contract.server.model import World
+from coder_tasks_contract.server.domain.world import World
+from coder_tasks_contract.spec.levels import LEVEL_82F, LEVEL_229, LEVEL_NEWEST
 
 
 @fault("paths", "tests/test_path_resolution.py::test_unknown_user_segment_answers_404_not_found", ci=True)

@@ -10,11 +10,11 @@ from starlette.types import ASGIApp
 
 from coder_tasks_contract.faults.asgi import map_tasks, serve
 from coder_tasks_contract.faults.base import Catcher, fault
-from coder_tasks_contract.server.entities import Task, User, Workspace
-from coder_tasks_contract.server.errors import NotFound
-from coder_tasks_contract.server.gofmt import try_uuid
-from coder_tasks_contract.server.model import World
-from coder_tasks_contract.server.query import TaskFilter
+from coder_tasks_contract.server.domain.entities import Task, User, Workspace
+from coder_tasks_contract.server.domain.errors import NotFound
+from coder_tasks_contract.server.domain.query import TaskFilter
+from coder_tasks_contract.server.domain.world import World
+from coder_tasks_contract.server.golang.gofmt import try_uuid
 
 
 class _DeletedStillFound(World):

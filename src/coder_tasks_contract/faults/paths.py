@@ -11,10 +11,10 @@ from starlette.types import ASGIApp
 
 from coder_tasks_contract.faults.asgi import Incoming, Reply, current_operation, serve
 from coder_tasks_contract.faults.base import Catcher, fault
-from coder_tasks_contract.server.entities import Task, User
-from coder_tasks_contract.server.errors import NOT_FOUND_MESSAGE, BadRequest, NotFound
-from coder_tasks_contract.server.gofmt import go_quote, try_uuid
-from coder_tasks_contract.server.model import USER_PARAM_MESSAGE, World
+from coder_tasks_contract.server.domain.entities import Task, User
+from coder_tasks_contract.server.domain.errors import NOT_FOUND_MESSAGE, BadRequest, NotFound
+from coder_tasks_contract.server.domain.world import USER_PARAM_MESSAGE, World
+from coder_tasks_contract.server.golang.gofmt import go_quote, try_uuid
 
 _SPELLINGS = "tests/test_path_resolution.py::test_every_spelling_of_user_and_task_addresses_the_same_task"
 

@@ -9,9 +9,9 @@ from starlette.types import ASGIApp
 
 from coder_tasks_contract.faults.asgi import serve
 from coder_tasks_contract.faults.base import fault
-from coder_tasks_contract.server.entities import Task, User
-from coder_tasks_contract.server.model import NIL_UUID, TASK_STATUSES, World
-from coder_tasks_contract.server.query import QueryError, TaskFilter, split_query
+from coder_tasks_contract.server.domain.entities import Task, User
+from coder_tasks_contract.server.domain.query import QueryError, TaskFilter, split_query
+from coder_tasks_contract.server.domain.world import NIL_UUID, TASK_STATUSES, World
 
 
 class _QueryIgnored(World):

@@ -15,12 +15,12 @@ from starlette.types import ASGIApp
 
 from coder_tasks_contract.faults.asgi import Reply, serve
 from coder_tasks_contract.faults.base import fault
-from coder_tasks_contract.levels import Level
-from coder_tasks_contract.server.app import task_routes
-from coder_tasks_contract.server.errors import NOT_FOUND_MESSAGE
-from coder_tasks_contract.server.middleware import json_response
-from coder_tasks_contract.server.model import USER_PARAM_MESSAGE, World
-from coder_tasks_contract.server.router import Methods, method_not_allowed, route_not_found, split
+from coder_tasks_contract.server.api.app import task_routes
+from coder_tasks_contract.server.api.middleware import json_response
+from coder_tasks_contract.server.api.router import Methods, method_not_allowed, route_not_found, split
+from coder_tasks_contract.server.domain.errors import NOT_FOUND_MESSAGE
+from coder_tasks_contract.server.domain.world import USER_PARAM_MESSAGE, World
+from coder_tasks_contract.spec.levels import Level
 
 _ROUTE_NOT_FOUND = "Route not found."  # chi's NotFound handler in Coder: httpapi.RouteNotFound
 _RESOLVER_MESSAGES = frozenset({USER_PARAM_MESSAGE, NOT_FOUND_MESSAGE})

@@ -11,7 +11,7 @@ from starlette.types import ASGIApp
 
 from coder_tasks_contract.faults.asgi import Reply, map_tasks, on_operations, serve
 from coder_tasks_contract.faults.base import fault
-from coder_tasks_contract.server.model import World
+from coder_tasks_contract.server.domain.world import World
 
 
 def _tasks(world: World, change: Callable[[dict[str, Any]], None]) -> ASGIApp:

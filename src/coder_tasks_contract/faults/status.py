@@ -9,9 +9,9 @@ from starlette.types import ASGIApp
 
 from coder_tasks_contract.faults.asgi import Reply, on_operations, serve
 from coder_tasks_contract.faults.base import Catcher, fault
-from coder_tasks_contract.server.gofmt import go_json
-from coder_tasks_contract.server.middleware import JSON_TYPE
-from coder_tasks_contract.server.model import World
+from coder_tasks_contract.server.api.middleware import JSON_TYPE
+from coder_tasks_contract.server.domain.world import World
+from coder_tasks_contract.server.golang.gofmt import go_json
 
 
 def _swap(world: World, operation: str, was: int, now: int, body: object = None) -> ASGIApp:

@@ -11,10 +11,9 @@ import sys
 import threading
 from types import FrameType
 
-from coder_tasks_contract import levels
-
-from .entities import SPEEDS
-from .runner import start_reference_server
+from coder_tasks_contract.server.domain.entities import SPEEDS
+from coder_tasks_contract.server.runner import start_reference_server
+from coder_tasks_contract.spec import levels
 
 
 def _non_negative(raw: str) -> int:

@@ -13,13 +13,13 @@ from typing import Any
 import uvicorn
 from starlette.types import ASGIApp
 
-from .app import create_app
-from .clock import Clock
-from .control import Control, ControlMiddleware, ShiftableClock
-from .model import World
-from .recorder import RecordingMiddleware, RequestLog
-from .seed import SeedInfo, SeedUser, seed_world
-from .strict import StrictMiddleware
+from coder_tasks_contract.server.api.app import create_app
+from coder_tasks_contract.server.api.control import Control, ControlMiddleware, ShiftableClock
+from coder_tasks_contract.server.api.recorder import RecordingMiddleware, RequestLog
+from coder_tasks_contract.server.api.strict import StrictMiddleware
+from coder_tasks_contract.server.domain.clock import Clock
+from coder_tasks_contract.server.domain.seed import SeedInfo, SeedUser, seed_world
+from coder_tasks_contract.server.domain.world import World
 
 __all__ = ["ReferenceServer", "SeedInfo", "SeedUser", "start_reference_server"]
 

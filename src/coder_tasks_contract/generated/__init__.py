@@ -1,0 +1,10 @@
+"""The property-based and stateful tests that schemathesis generates from the document.
+
+- ``loader``: loads the level's document into schemathesis and configures it for the target.
+- ``checks_table``: which checks run where, with which statuses, and why; ``checks_doc`` renders it.
+- ``checks``: this suite's own checks, and the one place a generated case is sent and validated.
+- ``aiming``: aims generated cases at real users, this run's tasks and the target's template version.
+- ``stateful``: the link walk and schemathesis' state machine; ``steptrail`` keeps a scenario's steps.
+- ``agentbusy``: sending to an agent that may still be busy.
+- ``compat``: every use of schemathesis and Hypothesis internals, and version shims.
+"""

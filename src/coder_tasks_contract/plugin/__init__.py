@@ -1,0 +1,10 @@
+"""The pytest plugin: how a contract run is configured, wired and judged.
+
+- ``hooks``: the pytest hooks (options, markers, target resolution, report header, session-end safety net).
+- ``options``: every option, its env variable, ini key and default, declared in one table.
+- ``runstate``: the per-process state of a run (settings, registry, traffic, guard, target, clients, cleanup).
+- ``fixtures``: the fixtures tests use, each built from the one before it.
+- ``profiles``: the Hypothesis profiles.
+- ``verdicts``: a failure that rests on inferred clauses only becomes a contract warning.
+- ``exitcodes``: the exit codes beyond pytest's own.
+"""
