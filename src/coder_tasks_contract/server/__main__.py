@@ -54,8 +54,8 @@ def build_parser() -> argparse.ArgumentParser:
         "--speed",
         choices=sorted(SPEEDS),
         default="fast",
-        help="how long simulated builds and agent replies take: fast (create to active in 0.3 s) or realistic "
-        "(10 s) (default: fast)",
+        help="how long simulated builds and agent replies take: fast (create to active in 0.3 s), realistic "
+        "(10 s) or slow (55 s, a stop build 22 s, a reply 12 s: Coder-like) (default: fast)",
     )
     parser.add_argument(
         "--preexisting-tasks",

@@ -22,6 +22,9 @@ SPEEDS = {
     "fast": Speed("fast", timedelta(seconds=0.06), timedelta(seconds=0.15)),
     # create -> active in 10 s; a reply takes 4 s: slow enough to watch, fast enough to wait for.
     "realistic": Speed("realistic", timedelta(seconds=2), timedelta(seconds=4)),
+    # create -> active in 55 s, a stop or delete build 22 s, a reply 12 s: a Coder deployment's timings with a real
+    # provisioner and agent (what the benchmark's slow profile waits through).
+    "slow": Speed("slow", timedelta(seconds=11), timedelta(seconds=12)),
 }
 
 
