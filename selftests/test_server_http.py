@@ -359,13 +359,18 @@ def test_send_and_logs_round_trip(fake: Fake) -> None:
     assert all(isinstance(e["id"], int) and e["time"].endswith("Z") for e in entries)
 
 
-def test_send_empty_input_is_400_but_whitespace_passes(fake: Fake) -> None:
-    """SEND-3: the comparison is exact."""
+def test_send_empty_input_is_400_but_whitespace_reaches_the_app(fake: Fake) -> None:
+    """SEND-3, SEND-5: the comparison is exact, so whitespace reaches the app, which refuses it as AgentAPI does
+    (502 with the client's error as detail); padded text is relayed trimmed."""
     task = fake.active()
     path = f"{TASKS}/me/{task['id']}/send"
     empty = fake.alice.post(path, json={"input": ""})
     assert (empty.status_code, empty.json()) == (400, {"message": "Task input is required."})
-    assert fake.alice.post(path, json={"input": " "}).status_code == 204
+    blank = fake.alice.post(path, json={"input": " \t"})
+    assert blank.status_code == 502
+    assert blank.json()["message"] == "Task app rejected the message."
+    assert blank.json()["detail"]
+    assert fake.alice.post(path, json={"input": "  hi  "}).status_code == 204
 
 
 @pytest.mark.parametrize("suffix", ["/send", "/logs"])

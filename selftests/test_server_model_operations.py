@@ -108,8 +108,11 @@ def test_send_then_logs_show_the_exchange(world: World, seed: SeedInfo, clock: M
     """SEND-1/LOGS-1: the message is logged as input at once; the agent's output appears once it answered."""
     task = make_active(world, seed, clock, prompt="")
     alice = user(world, seed, "alice")
-    world.send(alice, task, "  ")  # whitespace passes send's exact "" check
-    assert [(m.role, m.content) for m in world.logs(alice, task)] == [("user", "  ")]
+    with pytest.raises(UpstreamFailure, match=r"Task app rejected the message\."):
+        world.send(alice, task, "  ")  # passes send's exact "" check; the app refuses it once trimmed (SEND-5)
+    assert world.logs(alice, task) == []
+    world.send(alice, task, " hi\n")
+    assert [(m.role, m.content) for m in world.logs(alice, task)] == [("user", "hi")]  # AgentAPI keeps it trimmed
     clock.advance(WORK)
     roles = [m.role for m in world.logs(alice, task)]
     assert roles == ["user", "agent"]

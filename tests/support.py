@@ -39,6 +39,7 @@ BAD_NAME: Final = "Unable to create a Task with the provided name."
 TEMPLATE_VERSION_NOT_FOUND: Final = "Template version not found or you do not have access to this resource"
 NOT_AN_AI_TEMPLATE: Final = 'Template does not have a valid "coder_ai_task" resource.'
 INPUT_REQUIRED: Final = "Task input is required."
+APP_REJECTED: Final = "Task app rejected the message."
 MUST_BE_PAUSED: Final = "Unable to update task input, task must be paused."
 MUST_BE_PAUSED_DETAIL: Final = "Please stop the task's workspace before updating the input."
 MUST_BE_ACTIVE: Final = "Task status must be active."

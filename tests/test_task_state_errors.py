@@ -14,10 +14,12 @@ from coder_tasks_contract.spec.levels import Level
 from coder_tasks_contract.transport.paths import task_path
 
 from .support import (
+    APP_REJECTED,
     BUILD_ACTIVE,
     INPUT_REQUIRED,
     MUST_BE_PAUSED,
     MUST_BE_PAUSED_DETAIL,
+    SOME_TEXT,
     DeletedTask,
     SharedTask,
     assert_error,
@@ -79,12 +81,17 @@ def test_send_empty_input_answers_400(client_a: httpx.Client, active_task: Share
 @pytest.mark.operation("sendTaskInput", 204)
 @pytest.mark.writes
 def test_send_accepts_whitespace_only_input(client_a: httpx.Client, target: Any, active_task: SharedTask) -> None:
-    """SEND-3: unlike PATCH /input, send compares with "" exactly, so a whitespace-only input is relayed
-    (204)."""
+    """SEND-3, SEND-5: unlike PATCH /input, send compares with "" exactly, so a whitespace-only input is relayed
+    to the task's app instead of refused with 400. What the app does with it is the app's: one that takes it
+    answers 204; coder/agentapi trims it to nothing and refuses it, which Coder answers 502 "Task app rejected
+    the message."."""
     path = task_path("me", active_task.id, "/send")
     response = send_input(client_a, path, "  ", timeout=target.lifecycle_timeout)
-    assert_status(response, 204)
-    assert_no_body(response, content_type=False)
+    if response.status_code == 502:
+        assert_error(response, 502, APP_REJECTED, detail=SOME_TEXT)
+    else:
+        assert_status(response, 204)
+        assert_no_body(response, content_type=False)
 
 
 def _paused_refusal(level: Level, suffix: str) -> Any:

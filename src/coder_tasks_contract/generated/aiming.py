@@ -181,6 +181,18 @@ def drop_go_aliases(case: Case[Any]) -> None:
         case.body = {key: value for key, value in body.items() if key not in aliases}
 
 
+def aim_send_body(case: Case[Any]) -> None:
+    """A positive send whose input is blank once trimmed gets a visible character. Coder relays such an input
+    (SEND-3) and the task's app decides: coder/agentapi trims it to nothing and refuses it, which Coder answers
+    502 (SEND-5). That is the app's answer, not the request's validity, so a positive case must not depend on it."""
+    body = case.body
+    positive = case.meta is None or case.meta.generation.mode.is_positive
+    if positive and isinstance(body, dict):
+        text = body.get("input")
+        if isinstance(text, str) and text and not text.strip():
+            case.body = {**body, "input": text + "x"}
+
+
 def _is_uuid(value: object) -> bool:
     if not isinstance(value, str):
         return False
@@ -244,6 +256,8 @@ class Aim:
         if "{user}" in case.path:
             aimed = self.aim_path(case, op, digest, probe, keep_invalid=read)
         drop_go_aliases(case)
+        if op == loader.SEND and case.method.upper() == "POST":
+            aim_send_body(case)
         if op == loader.CREATE and case.method.upper() == "POST":
             self.aim_create_body(case)
             final = case.meta

@@ -3,12 +3,19 @@
 Like coder/agentapi, it reports ``running`` while the agent works on the last user message and ``stable``
 otherwise; ``messages`` returns the conversation (role ``user`` or ``agent``, integer ids, timestamps). Time is
 lazy: a message is stored with the instant it appears, which may lie in the future, and is visible from then on.
+
+A user message is trimmed before it is kept, and one that is empty after trimming is refused (the app answers 500),
+as coder/agentapi does (lib/httpapi ``FormatMessage`` trims with ``msgfmt.TrimWhitespace``; the conversation's
+``Send`` returns ``ErrMessageValidationEmpty``; read at coder/agentapi 0016a60e). Coder relays a whitespace-only
+send (SEND-3), so this refusal is what makes it answer 502 "Task app rejected the message." (SEND-5).
 """
 
 from __future__ import annotations
 
 from dataclasses import dataclass
 from datetime import datetime, timedelta
+
+from coder_tasks_contract.server.golang.gofmt import go_trim_space
 
 
 @dataclass(frozen=True)
@@ -19,6 +26,10 @@ class Message:
     role: str  # "user" or "agent"
     content: str
     time: datetime
+
+
+class MessageRejected(Exception):
+    """The app refused a user message (AgentAPI answers a non-200 status): it was empty after trimming."""
 
 
 def agent_reply(text: str) -> str:
@@ -54,7 +65,12 @@ class AgentAPI:
         self._messages.append(Message(self._next_id(), "agent", text, at))
 
     def converse(self, text: str, at: datetime, work: timedelta) -> datetime:
-        """Record a user message at ``at``; the agent is busy for ``work`` and then answers. Returns the answer time."""
+        """Record a user message at ``at``; the agent is busy for ``work`` and then answers. Returns the answer time.
+
+        Raises MessageRejected, recording nothing, for a message that is empty once trimmed."""
+        text = go_trim_space(text)  # msgfmt.TrimWhitespace trims Unicode spaces as strings.TrimSpace does
+        if not text:
+            raise MessageRejected("message must not be empty")
         self._messages.append(Message(self._next_id(), "user", text, at))
         answered = at + work
         self._messages.append(Message(self._next_id(), "agent", agent_reply(text), answered))

@@ -6,9 +6,9 @@ from __future__ import annotations
 from datetime import datetime
 
 from coder_tasks_contract.server.domain import lifecycle
-from coder_tasks_contract.server.domain.agentapi import Message
+from coder_tasks_contract.server.domain.agentapi import Message, MessageRejected
 from coder_tasks_contract.server.domain.entities import Task, User, Workspace
-from coder_tasks_contract.server.domain.errors import BadRequest, Conflict, InternalError, refusal
+from coder_tasks_contract.server.domain.errors import BadRequest, Conflict, InternalError, UpstreamFailure, refusal
 from coder_tasks_contract.server.domain.world_base import BUILD_ACTIVE, db_text
 from coder_tasks_contract.server.domain.world_builds import BuildsMixin, summary
 from coder_tasks_contract.server.golang.gofmt import go_quote, go_trim_space
@@ -82,8 +82,13 @@ class InteractionMixin(BuildsMixin):
             raise BadRequest("Task input is required.")
 
     def _relay(self, task: Task, workspace: Workspace, text: str, now: datetime) -> None:
-        """SEND-1: the input reaches the agent as a user message; the app works on it, then waits again."""
-        done = task.agentapi.converse(text, now, self.speed.work)
+        """SEND-1: the input reaches the agent as a user message; the app works on it, then waits again. An input
+        the app refuses (SEND-5) answers 502 and changes nothing."""
+        try:
+            done = task.agentapi.converse(text, now, self.speed.work)
+        except MessageRejected as exc:
+            # Coder's wording; the detail is the AgentAPI client's error text, which differs between versions.
+            raise UpstreamFailure("Task app rejected the message.", f"send message: {exc}") from exc
         app_id = workspace.latest_build.app_id or ""
         self._report(workspace, app_id, "working", summary(text), now)
         self._report(workspace, app_id, "idle", "Waiting for input", done)
