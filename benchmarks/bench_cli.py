@@ -42,7 +42,8 @@ def schemathesis_executable() -> str:
 
 def command(url: str, token: str, *, max_examples: int, report_dir: Path) -> list[str]:
     """The command line: all checks and phases, the suite's budget and seed, the suite's generation choices for
-    credentials (none generated: they would outrank the real header) and NUL bytes (left out, see generated/loader.py)."""
+    credentials (none generated: they would outrank the real header) and NUL bytes (left out, see
+    generated/loader.py)."""
     return [
         schemathesis_executable(),
         "run",

@@ -2,7 +2,7 @@
 generation and phase settings that decide what they see (:data:`SETTINGS_NOTES`), and their rendering into
 schemathesis' ``[checks]`` and ``[[operations]]`` configuration (:func:`checks_config`).
 
-It is the single source: ``generated/loader.py`` hands :func:`checks_config` to schemathesis and ``checks_doc.py`` renders
+It is the single source: ``loader.py`` hands :func:`checks_config` to schemathesis and ``checks_doc.py`` renders
 ``docs/checks.md`` from the same records. No schemathesis import here, so the docs build without loading it.
 """
 

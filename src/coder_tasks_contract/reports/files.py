@@ -1,7 +1,7 @@
 """The report files of a contract run: where they go, what each test declares, and the coverage ledger.
 
-``plugin/hooks.py`` calls into this module from its hooks (the reproduce section of failures is ``reports/reproduce.py``, the
-terminal summary ``summary.py``; both read the state kept here):
+``plugin/hooks.py`` calls into this module from its hooks (the reproduce section of failures is ``reproduce.py``,
+the terminal summary ``summary.py``; both read the state kept here):
 
 - :func:`configure` (``pytest_configure``) aims ``--junitxml`` and pytest-html at the reports folder (``--reports-dir``,
   default ``reports/``) when the run collects the contract suite. Rule: reports are written when a command-line path
