@@ -166,20 +166,24 @@ def test_a_message_while_busy_is_refused_and_accepted_once_stable(standin: Start
 
 
 def test_input_is_handled_as_agentapi_handles_it(standin: Start) -> None:
-    """Beyond the model (real AgentAPI, lib/httpapi/claude.go FormatMessage and pty_conversation.go Send): the
-    input is trimmed, whitespace-only input is refused (500, "message must not be empty"), a ``raw`` message is
-    written to the terminal and not recorded, and a body without a valid ``type`` fails validation (422)."""
+    """As real AgentAPI does (lib/httpapi/claude.go FormatMessage, msgfmt.TrimWhitespace, pty_conversation.go
+    Send): the input is trimmed of ASCII whitespace only (a no-break space stays), whitespace-only input is refused
+    (500, "message must not be empty"), a ``raw`` message is written to the terminal and not recorded, and a body
+    without a valid ``type`` fails validation (422)."""
     client = standin("--busy", "0.1")
     assert post(client, "  ctc: padded \n").status_code == 200
     wait_stable(client)
     assert shape(messages(client))[1:] == [(1, "user", "ctc: padded"), (2, "agent", agent_reply("ctc: padded"))]
+    assert post(client, "\u00a0ctc: no-break\u00a0").status_code == 200
+    wait_stable(client)
+    assert messages(client)[3].content == "\u00a0ctc: no-break\u00a0"
     blank = post(client, " \t\n")
     assert blank.status_code == 500, blank.text
     assert blank.json()["errors"] == [{"message": "failed to send message: message must not be empty"}]
     assert post(client, "\x1b", "raw").json() == {"ok": True}
     assert client.post("/message", json={"content": "ctc: no type"}).status_code == 422
     assert status(client) == "stable"
-    assert len(messages(client)) == 3, "only user messages are recorded"
+    assert len(messages(client)) == 5, "only user messages are recorded"
 
 
 def test_a_restart_keeps_the_conversation_and_does_not_prompt_again(standin: Start, tmp_path: Path) -> None:
