@@ -22,6 +22,8 @@ from referencing import Registry, Resource
 from referencing.jsonschema import DRAFT202012
 from schemathesis.config import SchemathesisConfig
 
+from coder_tasks_contract.generated import compat
+
 REPO = Path(__file__).resolve().parents[1]
 SPEC_PATH = REPO / "spec" / "coder-tasks.yaml"
 LEDGER_PATH = REPO / "spec" / "swagger-differences.yaml"
@@ -236,10 +238,9 @@ def link_graph(document: dict[str, Any]) -> set[tuple[str, str]]:
     """(source operationId, target operationId) of every transition in schemathesis' state machine."""
     by_label = operations(document)
     machine = load_in_schemathesis(document).as_state_machine()
-    # `_transitions` is the only place schemathesis 4.32 keeps the link graph (pinned below 5 in pyproject).
     return {
         (by_label[source], by_label[link.target.label])
-        for source, transitions in machine._transitions.operations.items()
+        for source, transitions in compat.link_transitions(machine).operations.items()
         for link in transitions.outgoing
     }
 

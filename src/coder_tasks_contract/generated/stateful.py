@@ -23,7 +23,7 @@ from typing import Any
 
 import httpx
 from hypothesis import strategies as st
-from hypothesis.stateful import RULE_MARKER, Rule, precondition, rule
+from hypothesis.stateful import precondition, rule
 from schemathesis.core.failures import FailureGroup
 from schemathesis.core.parameters import ParameterLocation
 from schemathesis.core.result import Ok
@@ -108,14 +108,6 @@ def exact_status(expected: int, why: str) -> CheckFunction:
         return None
 
     return expected_status
-
-
-@dataclass
-class Prepared:
-    """What a case needs before it is sent: the task it addresses (ours, live) and the stage it needs."""
-
-    task: dict[str, Any] | None
-    stage: str
 
 
 @dataclass
@@ -262,8 +254,34 @@ class LinkWalk:
 
 
 def _no_other_rule(machine: Any) -> bool:
-    strategy = machine._rules_strategy
-    return not any(strategy.is_valid(other) for other in strategy.rules if other.function.__name__ != "list_tasks")
+    return not compat.another_rule_possible(machine, besides="list_tasks")
+
+
+def _linked_path_parameters(input: StepInput, aim: aiming.Aim) -> dict[str, Any]:
+    """The case's path parameters, with ``{user}`` and ``{task}`` taken from the link that led to the step.
+
+    schemathesis sometimes generates a linked parameter instead (a small true-random chance per step), but a
+    generated {task} could name a task the run did not create, and anything changed after generation counts as a
+    link-supplied value for ensure_resource_availability, which would then call a generated id's 404 a lost
+    resource. Unknown ids are test_conformance's job. Paths are compared literally by the stateful checks, so even
+    the owner keeps the link's spelling (me, username or id: USER-1).
+    """
+    case = input.case
+    params = dict(case.path_parameters)
+    if input.transition is None:
+        return params
+    applied = {name for location, name in input.applied_parameters if location == ParameterLocation.PATH}
+    linked = input.transition.parameters.get("path_parameters", {})
+    for name in ("user", "task"):
+        if f"{{{name}}}" not in case.path or name in applied:
+            continue
+        extracted = linked.get(name)
+        value = extracted.value.ok() if extracted is not None and isinstance(extracted.value, Ok) else None
+        if isinstance(value, str) and value:
+            params[name] = value
+        else:
+            params[name] = "me" if name == "user" else aim.registry.phantom_id()
+    return params
 
 
 def workflow_class(
@@ -289,9 +307,7 @@ def workflow_class(
     # Each created task is a real workspace: a scenario creates at most this many (the root rules are the
     # operations that start a chain, here createTask), enough to fill the scenario's steps with linked calls.
     creates_per_scenario = 2
-    for name in compat.root_rules(base):
-        root_rule: Rule = getattr(getattr(base, name), RULE_MARKER)
-        root_rule.preconditions = (*root_rule.preconditions, lambda machine: machine.creates < creates_per_scenario)
+    compat.limit_root_rules(base, lambda machine: machine.creates < creates_per_scenario)
 
     class TaskWorkflow(base):  # type: ignore[misc, valid-type]
         def setup(self) -> None:
@@ -333,30 +349,13 @@ def workflow_class(
             __tracebackhide__ = True
             case = input.case
             op = aiming.operation_id(case)
-            applied = {name for location, name in input.applied_parameters if location == ParameterLocation.PATH}
             aiming.drop_go_aliases(case)
             if op == loader.CREATE and input.transition is None:
                 aim.aim_path(case, op, aim.digest(case), False, keep_invalid=False)
                 aim.aim_create_body(case)
                 self.creates += 1
-            params = dict(case.path_parameters)
-            if input.transition is not None:
-                # Path parameters always come from the link. schemathesis sometimes generates one instead (a small
-                # true-random chance per step), but a generated {task} could name a task the run did not create,
-                # and anything changed after generation counts as a link-supplied value for
-                # ensure_resource_availability, which would then call a generated id's 404 a lost resource. Unknown
-                # ids are test_conformance's job. Paths are compared literally by the stateful checks, so even the
-                # owner keeps the link's spelling (me, username or id: USER-1).
-                linked = input.transition.parameters.get("path_parameters", {})
-                for name in ("user", "task"):
-                    if f"{{{name}}}" not in case.path or name in applied:
-                        continue
-                    extracted = linked.get(name)
-                    value = extracted.value.ok() if extracted is not None and isinstance(extracted.value, Ok) else None
-                    if isinstance(value, str) and value:
-                        params[name] = value
-                    else:
-                        params[name] = "me" if name == "user" else aim.registry.phantom_id()
+            # Path parameters always come from the link (see _linked_path_parameters).
+            params = _linked_path_parameters(input, aim)
             case.path_parameters = params
             task = self.live.get(str(params.get("task", "")).lower())
             wanted = stage(op)

@@ -20,8 +20,7 @@ from dataclasses import dataclass
 
 from hypothesis import HealthCheck, settings
 
-# Hypothesis' own CI detection, so this suite and Hypothesis agree on what "in CI" means.
-from hypothesis._settings import is_in_ci
+from coder_tasks_contract.generated.compat import is_in_ci
 
 ENV = "HYPOTHESIS_PROFILE"
 NAMES = ("default", "ci", "thorough")
