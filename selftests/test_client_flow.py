@@ -70,9 +70,10 @@ def test_a_client_runs_its_whole_flow(server: ReferenceServer) -> None:
         assert task["current_state"]["state"] in level.task_states
         # 5. Send a message and read the reply in the logs.
         ok(api.post(f"{path}/send", json={"input": "Also add a test"}), 204)
-        logs = poll(lambda: ok(api.get(f"{path}/logs"))["logs"], lambda entries: len(entries) >= 4, "logs")
-        assert [entry["type"] for entry in logs] == ["input", "output", "input", "output"]
-        assert logs[2]["content"] == "Also add a test"
+        logs = poll(lambda: ok(api.get(f"{path}/logs"))["logs"], lambda entries: len(entries) >= 5, "logs")
+        # The agent's first screen, the prompt and its answer, the message and its answer.
+        assert [entry["type"] for entry in logs] == ["output", "input", "output", "input", "output"]
+        assert logs[3]["content"] == "Also add a test"
         # 6. Pause and resume where the level has them; elsewhere the routes do not exist.
         if level.pause_resume:
             build = ok(api.post(f"{path}/pause"), 202)["workspace_build"]

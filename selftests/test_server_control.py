@@ -170,6 +170,6 @@ def test_hold_keeps_a_task_initializing_until_released(fake: Fake) -> None:
     seen = fake.get(task)
     assert (seen["status"], seen["current_state"]["state"]) == ("active", "idle")
     logs = fake.alice.get(f"{TASKS}/me/{task['id']}/logs").json()["logs"]
-    assert [entry["content"] for entry in logs][:1] == ["Fix the bug"]  # the prompt reached the agent after all
+    assert [entry["content"] for entry in logs][1:2] == ["Fix the bug"]  # the prompt reached the agent after all
     # Holding an active task is refused: nothing is queued to hold.
     assert control(fake, f"tasks/{task['id']}/hold").status_code == 400

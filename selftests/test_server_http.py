@@ -12,6 +12,8 @@ from typing import Any
 
 import pytest
 
+from coder_tasks_contract.server.domain.agentapi import GREETING
+
 from .server_http_support import JSON_TYPE, NOT_FOUND, STAGE, TASKS, WORK, Fake, new_name, start_fake
 
 
@@ -354,8 +356,9 @@ def test_send_and_logs_round_trip(fake: Fake) -> None:
     logs = fake.alice.get(path + "/logs")
     assert logs.status_code == 200
     entries = logs.json()["logs"]
-    assert (entries[0]["type"], entries[0]["content"]) == ("input", "Add a README")
-    assert entries[1]["type"] == "output"
+    assert (entries[0]["id"], entries[0]["type"]) == (0, "output")  # AgentAPI's conversation opens with the agent
+    assert (entries[1]["type"], entries[1]["content"]) == ("input", "Add a README")
+    assert entries[2]["type"] == "output"
     assert all(isinstance(e["id"], int) and e["time"].endswith("Z") for e in entries)
 
 
@@ -386,10 +389,12 @@ def test_send_and_logs_need_an_active_task(fake: Fake, suffix: str) -> None:
     }
 
 
-def test_logs_are_empty_list_before_any_message(fake: Fake) -> None:
-    """LOGS-1: logs is [] when empty, never null."""
+def test_logs_open_with_the_agents_first_screen(fake: Fake) -> None:
+    """LOGS-1: with no prompt, the logs hold only the agent's first screen, as coder/agentapi's conversation opens
+    with an agent message (id 0)."""
     task = fake.active(input="")
-    assert fake.alice.get(f"{TASKS}/me/{task['id']}/logs").json() == {"logs": []}
+    logs = fake.alice.get(f"{TASKS}/me/{task['id']}/logs").json()["logs"]
+    assert [(entry["id"], entry["type"], entry["content"]) for entry in logs] == [(0, "output", GREETING)]
 
 
 # ---- Task JSON (SCHEMA-1) --------------------------------------------------------------------------------------------

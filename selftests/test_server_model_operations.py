@@ -110,12 +110,13 @@ def test_send_then_logs_show_the_exchange(world: World, seed: SeedInfo, clock: M
     alice = user(world, seed, "alice")
     with pytest.raises(UpstreamFailure, match=r"Task app rejected the message\."):
         world.send(alice, task, "  ")  # passes send's exact "" check; the app refuses it once trimmed (SEND-5)
-    assert world.logs(alice, task) == []
-    world.send(alice, task, " hi\n")
-    assert [(m.role, m.content) for m in world.logs(alice, task)] == [("user", "hi")]  # AgentAPI keeps it trimmed
+    assert [m.role for m in world.logs(alice, task)] == ["agent"]  # only the agent's first screen
+    world.send(alice, task, " hi\n\u00a0")
+    # AgentAPI keeps it trimmed of ASCII whitespace only (msgfmt.TrimWhitespace)
+    assert [(m.role, m.content) for m in world.logs(alice, task)][1:] == [("user", "hi\n\u00a0")]
     clock.advance(WORK)
     roles = [m.role for m in world.logs(alice, task)]
-    assert roles == ["user", "agent"]
+    assert roles == ["agent", "user", "agent"]
     with pytest.raises(BadRequest, match=r"Task input is required\."):
         world.send(alice, task, "")
 
@@ -127,4 +128,4 @@ def test_stop_cancels_what_the_agent_had_not_done(world: World, seed: SeedInfo, 
     world.send(alice, task, "long job")
     stop(world, seed, task)
     clock.advance(timedelta(seconds=10).total_seconds())
-    assert [m.role for m in task.agentapi.messages(clock.now())] == ["user"]
+    assert [m.role for m in task.agentapi.messages(clock.now())] == ["agent", "user"]

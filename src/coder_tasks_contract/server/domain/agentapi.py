@@ -4,10 +4,11 @@ Like coder/agentapi, it reports ``running`` while the agent works on the last us
 otherwise; ``messages`` returns the conversation (role ``user`` or ``agent``, integer ids, timestamps). Time is
 lazy: a message is stored with the instant it appears, which may lie in the future, and is visible from then on.
 
-A user message is trimmed before it is kept, and one that is empty after trimming is refused (the app answers 500),
-as coder/agentapi does (lib/httpapi ``FormatMessage`` trims with ``msgfmt.TrimWhitespace``; the conversation's
-``Send`` returns ``ErrMessageValidationEmpty``; read at coder/agentapi 0016a60e). Coder relays a whitespace-only
-send (SEND-3), so this refusal is what makes it answer 502 "Task app rejected the message." (SEND-5).
+As in coder/agentapi (read at 0016a60e and 00ff7ffd): the conversation opens with an agent message, the agent's
+first screen (``NewPTY``); a user message is trimmed of ASCII whitespace before it is kept (``FormatMessage`` with
+``msgfmt.TrimWhitespace``, ``strings.Trim(msg, " \\t\\n\\r\\f\\v")``), and one that is then empty is refused (the app
+answers 500: ``ErrMessageValidationEmpty``). Coder relays a whitespace-only send (SEND-3), so this refusal is what
+makes it answer 502 "Task app rejected the message." (SEND-5).
 """
 
 from __future__ import annotations
@@ -15,7 +16,10 @@ from __future__ import annotations
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 
-from coder_tasks_contract.server.golang.gofmt import go_trim_space
+#: What ``msgfmt.TrimWhitespace`` trims: ASCII whitespace only (a no-break space stays).
+AGENTAPI_SPACES = " \t\n\r\f\v"
+#: The fake agent's first screen, the agent message every conversation opens with.
+GREETING = "Ready. What should I work on?"
 
 
 @dataclass(frozen=True)
@@ -68,7 +72,7 @@ class AgentAPI:
         """Record a user message at ``at``; the agent is busy for ``work`` and then answers. Returns the answer time.
 
         Raises MessageRejected, recording nothing, for a message that is empty once trimmed."""
-        text = go_trim_space(text)  # msgfmt.TrimWhitespace trims Unicode spaces as strings.TrimSpace does
+        text = text.strip(AGENTAPI_SPACES)
         if not text:
             raise MessageRejected("message must not be empty")
         self._messages.append(Message(self._next_id(), "user", text, at))

@@ -6,10 +6,10 @@ from __future__ import annotations
 from datetime import datetime
 
 from coder_tasks_contract.server.domain import lifecycle
+from coder_tasks_contract.server.domain.agentapi import AGENTAPI_SPACES, GREETING
 from coder_tasks_contract.server.domain.entities import AppStatus, Build, Task, User, Workspace
 from coder_tasks_contract.server.domain.errors import Conflict, NotFound
 from coder_tasks_contract.server.domain.world_base import BUILD_ACTIVE, WorldBase, new_id
-from coder_tasks_contract.server.golang.gofmt import go_trim_space
 from coder_tasks_contract.spec import levels
 
 
@@ -66,7 +66,9 @@ class BuildsMixin(WorldBase):
         """When the app turns healthy, the agent works on the prompt (first start only) or reports it is idle."""
         ready = lifecycle.app_healthy_at(build)
         assert build.app_id is not None
-        if first and go_trim_space(task.prompt):
+        if first:
+            task.agentapi.greet(ready, GREETING)
+        if first and task.prompt.strip(AGENTAPI_SPACES):
             done = task.agentapi.converse(task.prompt, ready, self.speed.work)
             self._report(workspace, build.app_id, "working", summary(task.prompt), ready)
             self._report(workspace, build.app_id, "idle", "Waiting for input", done)
