@@ -8,23 +8,18 @@ rendering (``checks_config``) to schemathesis. The operationIds are re-exported 
 from __future__ import annotations
 
 import random
-from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any, cast
+from typing import Any
 
 import pytest
 import requests
 import schemathesis
-from schemathesis.config import ChecksConfig, GenerationConfig, ProjectConfig, SchemathesisConfig
-from schemathesis.config._output import DEFAULT_KEYS_TO_SANITIZE
-from schemathesis.core.transport import Response
-from schemathesis.generation.case import Case
-from schemathesis.schemas import APIOperation
+from schemathesis.config import SanitizationConfig, SchemathesisConfig
 from schemathesis.specs.openapi.schemas import OpenApiSchema
-from schemathesis.transport.requests import REQUESTS_TRANSPORT, RequestsTransport
 
 from coder_tasks_contract import resources
+from coder_tasks_contract.generated import compat
 from coder_tasks_contract.generated.checks_table import (
     CREATE,
     DELETE,
@@ -67,7 +62,7 @@ __all__ = [
 # The defaults match `token` and `session` as substrings already; Coder's three token carriers are listed by name
 # anyway so the intent survives a change of schemathesis' defaults (setting the list replaces the defaults, so
 # they are kept). AUTH-1: cookie `coder_session_token`, header `Coder-Session-Token`, query `access_token`.
-SANITIZED_KEYS = (*DEFAULT_KEYS_TO_SANITIZE, "coder-session-token", "coder_session_token", "access_token")
+SANITIZED_KEYS = (*SanitizationConfig().keys_to_sanitize, "coder-session-token", "coder_session_token", "access_token")
 
 
 def build_config(
@@ -111,25 +106,6 @@ def build_config(
     return SchemathesisConfig.from_dict(data)
 
 
-class _GuardedProbeTransport(RequestsTransport):
-    """schemathesis' requests transport, but a request sent without a session goes through ``fallback``.
-
-    ``ignored_auth`` (and ``object_level_authorization``) re-send a case through ``send_probe``, which drops
-    ``session`` and ``auth`` from the call's keyword arguments (schemathesis/specs/openapi/_auth_retry.py,
-    ``build_retry_transport_kwargs``): they would go out on a fresh, unguarded ``requests.Session``. The fallback
-    is the guarded session without credentials, so those probes are guarded, paced and recorded like the rest.
-    """
-
-    def __init__(self, fallback: requests.Session) -> None:
-        super().__init__()
-        # Serializers are registered on schemathesis' module-level transport; share them, do not copy a snapshot.
-        self._serializers = REQUESTS_TRANSPORT._serializers
-        self._fallback = fallback
-
-    def send(self, case: Case[Any], *, session: requests.Session | None = None, **kwargs: Any) -> Response:
-        return super().send(case, session=session if session is not None else self._fallback, **kwargs)
-
-
 def load(
     spec: Path,
     *,
@@ -145,79 +121,9 @@ def load(
         raise FileNotFoundError(f"OpenAPI document not found: {spec} (pass --spec PATH)")
     config = build_config(base_url=base_url, request_timeout=request_timeout, seed=seed, level=level)
     schema = schemathesis.openapi.from_dict(levels.build_spec(level, base=spec), config=config)
-    transport = _GuardedProbeTransport(probe_session)
-    # `BaseSchema.transport` is a property returning schemathesis' module-level transport; a subclass per load
-    # overrides it. `clone()` (used by the pytest integration for every test) keeps `self.__class__`.
-    guarded = type(
-        "GuardedOpenApiSchema",
-        (type(schema),),
-        {"transport": property(lambda self: transport), "__module__": __name__},
-    )
-    schema.__class__ = guarded
-    _memoize_config_lookups(schema.config)
+    compat.route_sessionless_requests(schema, probe_session)
+    compat.memoize_config_lookups(schema.config)
     return schema
-
-
-def _memoize_config_lookups(project: ProjectConfig) -> None:
-    """Make ``generation_for`` and ``checks_config_for`` of the loaded schema's configuration remember their answer
-    per (operation, phase).
-
-    schemathesis merges the configuration anew on every call (``ProjectConfig`` in schemathesis/config/
-    _projects.py: every ``[[operations]]`` entry's filter is matched against the operation, then the matching
-    entries, the phase and the project are merged with ``from_hierarchy``), and it asks once per drawn case
-    (``generation_for``, specs/openapi/_hypothesis.py) and once per validated answer (``checks_config_for``,
-    ``Case.validate_response``). ``checks_config`` gives every operation entries, so that was about a tenth of a
-    run. The inputs do not change after loading (nothing here calls ``update``; if anything does, it forgets),
-    and the callers only read the merged objects. ``ProjectConfig`` has ``__slots__``, so the memo lives in a
-    closure of a per-load subclass with no new slots (the same trick as the transport above).
-    """
-    base = type(project)
-    memo: dict[tuple[str, str | None, str | None], Any] = {}
-
-    def remembered(
-        kind: str, operation: APIOperation[Any, Any, Any, Any] | None, phase: str | None, compute: Callable[[], Any]
-    ) -> Any:
-        key = (kind, operation.label if operation is not None else None, phase)
-        found = memo.get(key)
-        if found is None:
-            found = memo[key] = compute()
-        return found
-
-    def generation_for(
-        self: ProjectConfig, *, operation: APIOperation[Any, Any, Any, Any] | None = None, phase: str | None = None
-    ) -> GenerationConfig:
-        return cast(
-            GenerationConfig,
-            remembered(
-                "generation", operation, phase, lambda: base.generation_for(self, operation=operation, phase=phase)
-            ),
-        )
-
-    def checks_config_for(
-        self: ProjectConfig, *, operation: APIOperation[Any, Any, Any, Any] | None = None, phase: str | None = None
-    ) -> ChecksConfig:
-        return cast(
-            ChecksConfig,
-            remembered(
-                "checks", operation, phase, lambda: base.checks_config_for(self, operation=operation, phase=phase)
-            ),
-        )
-
-    def update(self: ProjectConfig, **kwargs: Any) -> None:
-        memo.clear()
-        base.update(self, **kwargs)
-
-    project.__class__ = type(
-        "MemoizedProjectConfig",
-        (base,),
-        {
-            "__slots__": (),
-            "__module__": __name__,
-            "generation_for": generation_for,
-            "checks_config_for": checks_config_for,
-            "update": update,
-        },
-    )
 
 
 def spec_path(config: pytest.Config) -> Path:
