@@ -13,7 +13,8 @@ from typing import Any
 import pytest
 
 from coder_tasks_contract import __version__, resources
-from coder_tasks_contract.plugin import exitcodes, options, profiles, verdicts
+from coder_tasks_contract.generated import loader
+from coder_tasks_contract.plugin import exitcodes, options, profiles, progress, verdicts
 from coder_tasks_contract.plugin.runstate import (
     SKIP_NO_SECOND_USER,
     SKIP_NO_TEMPLATE,
@@ -25,6 +26,7 @@ from coder_tasks_contract.plugin.runstate import (
 )
 from coder_tasks_contract.reports import files, reproduce, summary
 from coder_tasks_contract.spec import levels
+from coder_tasks_contract.spec.vocabulary import OPENAPI_METHODS
 from coder_tasks_contract.target import preflight
 from coder_tasks_contract.target.model import Target, User
 from coder_tasks_contract.transport.task_registry import new_run_id
@@ -71,6 +73,7 @@ def pytest_configure(config: pytest.Config) -> None:
     config.stash[STATE_KEY] = state
     config.stash[TRAFFIC_KEY] = state.traffic
     files.configure(config, contract_run=contract_run)
+    progress.configure(config, state)
 
 
 def _in_this_checkout(config: pytest.Config) -> bool:
@@ -151,13 +154,12 @@ def pytest_sessionstart(session: pytest.Session) -> None:
 
 def _spec_line(config: pytest.Config, state: RunState) -> str:
     """The document the generated tests load: the spec file with the overlays of its level (LEVEL-1 to LEVEL-3)."""
-    spec = Path(state.settings.spec) if state.settings.spec else resources.default_spec(config.rootpath)
+    spec = loader.spec_path(config)
     target = state.target
     level = target.coder_version if target is not None else state.settings.coder_version or levels.DEFAULT.name
     try:
         document = levels.build_spec(level, base=spec)
-        methods = {"get", "put", "post", "delete", "patch", "head", "options", "trace"}
-        count = sum(len(methods & set(item)) for item in (document.get("paths") or {}).values())
+        count = sum(len(set(OPENAPI_METHODS) & set(item)) for item in (document.get("paths") or {}).values())
         return f"coder spec: {spec} at level {level} ({count} operations)"
     except (OSError, ValueError, AttributeError, TypeError) as exc:
         return f"coder spec: {spec} (unreadable: {type(exc).__name__})"
