@@ -15,7 +15,8 @@ import pytest
 import yaml
 
 from coder_tasks_contract.reports import ledger
-from coder_tasks_contract.reports.ledger import Operation, RunInfo, TestRecord
+from coder_tasks_contract.reports.ledger import inputs, markdown, model
+from coder_tasks_contract.reports.ledger.model import Operation, RunInfo, TestRecord
 from coder_tasks_contract.spec import levels
 from coder_tasks_contract.transport.traffic import Exchange, Traffic
 
@@ -35,11 +36,11 @@ def _build(
     tests: Sequence[TestRecord] = (),
     unreachable: dict[tuple[str, int], str] | None = None,
     **run: Any,
-) -> ledger.Ledger:
+) -> model.Ledger:
     return ledger.build(OPERATIONS, exchanges, tests, unreachable or {}, RunInfo(**run))
 
 
-def _pair(built: ledger.Ledger, operation_id: str, status: int) -> ledger.PairEntry:
+def _pair(built: model.Ledger, operation_id: str, status: int) -> model.PairEntry:
     for op, pair in built.pairs():
         if op.operation_id == operation_id and pair.status == status:
             return pair
@@ -48,7 +49,7 @@ def _pair(built: ledger.Ledger, operation_id: str, status: int) -> ledger.PairEn
 
 # -- inputs ---------------------------------------------------------------------------------------------------------
 def test_the_spec_yields_seven_operations_with_their_documented_statuses() -> None:
-    operations = {op.operation_id: op for op in ledger.load_operations(SPEC)}
+    operations = {op.operation_id: op for op in inputs.load_operations(SPEC)}
     assert set(operations) == {
         "listTasks",
         "createTask",
@@ -65,17 +66,17 @@ def test_the_spec_yields_seven_operations_with_their_documented_statuses() -> No
 
 def test_default_and_range_responses_promise_no_status_to_exercise() -> None:
     document = {"paths": {"/x": {"get": {"operationId": "getX", "responses": {"200": {}, "4XX": {}, "default": {}}}}}}
-    assert ledger.load_operations(document) == [Operation("getX", "GET", "/x", (200,))]
+    assert inputs.load_operations(document) == [Operation("getX", "GET", "/x", (200,))]
 
 
 def test_an_operation_without_an_operation_id_is_a_clear_error() -> None:
-    with pytest.raises(ledger.LedgerError, match=r"GET /x has no operationId"):
-        ledger.load_operations({"paths": {"/x": {"get": {"responses": {"200": {}}}}}})
+    with pytest.raises(model.LedgerError, match=r"GET /x has no operationId"):
+        inputs.load_operations({"paths": {"/x": {"get": {"responses": {"200": {}}}}}})
 
 
 def test_every_entry_of_the_real_unreachable_file_is_a_documented_pair_with_a_reason() -> None:
-    operations = ledger.load_operations(SPEC)
-    reasons = ledger.load_unreachable(UNREACHABLE, operations)
+    operations = inputs.load_operations(SPEC)
+    reasons = inputs.load_unreachable(UNREACHABLE, operations)
     assert ("createTask", 406) in reasons
     assert all(len(reason) > 20 for reason in reasons.values())
 
@@ -83,22 +84,27 @@ def test_every_entry_of_the_real_unreachable_file_is_a_documented_pair_with_a_re
 @pytest.mark.parametrize(
     ("content", "message"),
     [
-        pytest.param("unreachable:\n  - operation: listTasks\n    status: 403\n", "needs operation, status and reason",
-                     id="no-reason"),
-        pytest.param("unreachable:\n  - {operation: listTasks, status: 418, reason: teapot}\n",
+        pytest.param("unreachable:\n  - operation: listTasks\n    status: 403\n",
+                     r"unreachable/0: 'reason' is a required property", id="no-reason"),
+        pytest.param("unreachable:\n  - {operation: listTasks, status: 418, reason: a teapot never answers this}\n",
                      "listTasks 418.*not a documented status", id="undocumented-pair"),
-        pytest.param("- just a list\n", "top-level 'unreachable:' list", id="wrong-shape"),
+        pytest.param("- just a list\n", r"\(top\): .* is not of type 'object'", id="wrong-shape"),
+        pytest.param("unreachable: []\nelements:\n  - {criterion: paths, keys: ['*'], reason: a reason long enough}\n",
+                     r"elements/0/criterion: 'paths' is not one of", id="unknown-criterion"),
+        pytest.param("unreachable: []\nelements:\n  - {criterion: path, keys: ['*'], targets: [staging],"
+                     " reason: a reason long enough}\n", r"elements/0/targets/0: 'staging' is not one of",
+                     id="unknown-target-kind"),
     ],
 )  # fmt: skip
 def test_a_bad_unreachable_file_is_a_one_line_error(tmp_path: Path, content: str, message: str) -> None:
     path = tmp_path / "unreachable.yaml"
     path.write_text(content)
-    with pytest.raises(ledger.LedgerError, match=message):
-        ledger.load_unreachable(path, OPERATIONS)
+    with pytest.raises(model.LedgerError, match=message):
+        inputs.load_unreachable(path, OPERATIONS)
 
 
 def test_no_unreachable_file_means_no_reasons(tmp_path: Path) -> None:
-    assert ledger.load_unreachable(tmp_path / "absent.yaml", OPERATIONS) == {}
+    assert inputs.load_unreachable(tmp_path / "absent.yaml", OPERATIONS) == {}
 
 
 # -- deciding each pair ---------------------------------------------------------------------------------------------
@@ -114,19 +120,19 @@ def test_a_pair_seen_in_traffic_is_exercised_by_the_tests_that_caused_it() -> No
         [TestRecord("tests/test_list.py::test_a", "passed"), TestRecord("tests/test_list.py::test_b", "failed")],
     )
     pair = _pair(built, "listTasks", 200)
-    assert pair.state == ledger.EXERCISED
+    assert pair.state == model.EXERCISED
     assert [(ref.nodeid, ref.outcome) for ref in pair.exercised_by] == [
         ("tests/test_list.py::test_a", "passed"),
         ("tests/test_list.py::test_b", "failed"),
     ]
-    assert _pair(built, "listTasks", 400).state != ledger.EXERCISED
+    assert _pair(built, "listTasks", 400).state != model.EXERCISED
 
 
 def test_responses_outside_any_test_count_and_say_so() -> None:
     built = _build([Exchange("POST", CREATE.path, 201, None)])
     pair = _pair(built, "createTask", 201)
-    assert pair.state == ledger.EXERCISED
-    assert [ref.nodeid for ref in pair.exercised_by] == [ledger.OUTSIDE_TESTS]
+    assert pair.state == model.EXERCISED
+    assert [ref.nodeid for ref in pair.exercised_by] == [model.OUTSIDE_TESTS]
     assert "session fixtures or the cleanup" in (pair.reason or "")
 
 
@@ -143,7 +149,7 @@ def test_an_operation_nothing_covers_and_nothing_explains_is_a_gap() -> None:
         },
     )
     assert built.gaps == ["deleteTask 202", "deleteTask 404"]
-    assert _pair(built, "deleteTask", 202).state == ledger.MISSING
+    assert _pair(built, "deleteTask", 202).state == model.MISSING
     assert "tests/unreachable.yaml gives no reason" in (_pair(built, "deleteTask", 202).reason or "")
     assert built.operations_exercised == 2
 
@@ -151,14 +157,14 @@ def test_an_operation_nothing_covers_and_nothing_explains_is_a_gap() -> None:
 def test_a_reason_from_unreachable_yaml_explains_a_pair() -> None:
     built = _build(unreachable={("createTask", 404): "needs another organization"})
     pair = _pair(built, "createTask", 404)
-    assert (pair.state, pair.reason) == (ledger.UNREACHABLE, "needs another organization")
+    assert (pair.state, pair.reason) == (model.UNREACHABLE, "needs another organization")
     assert "createTask 404" not in built.gaps
 
 
 def test_a_pair_listed_unreachable_but_seen_is_exercised_with_a_note_to_fix_the_list() -> None:
     built = _build([Exchange("POST", CREATE.path, 404, "t::x")], unreachable={("createTask", 404): "never"})
     pair = _pair(built, "createTask", 404)
-    assert pair.state == ledger.EXERCISED
+    assert pair.state == model.EXERCISED
     assert "update that entry" in (pair.reason or "")
 
 
@@ -169,35 +175,35 @@ def test_skipped_declaring_tests_explain_a_pair_with_their_reasons() -> None:
         TestRecord("t::iso[b]", "skipped", reason, (("createTask", (404,)),)),
     ]
     pair = _pair(_build(tests=tests), "createTask", 404)
-    assert (pair.state, pair.reason) == (ledger.SKIPPED, reason)
+    assert (pair.state, pair.reason) == (model.SKIPPED, reason)
     assert [ref.nodeid for ref in pair.declared_by] == ["t::iso[a]", "t::iso[b]"]
 
 
 def test_read_only_mode_explains_every_unseen_pair_of_a_writing_operation_only() -> None:
     built = _build(read_only=True)
-    assert _pair(built, "deleteTask", 202).state == ledger.READ_ONLY
-    assert _pair(built, "createTask", 201).reason == ledger.READ_ONLY_REASON
-    assert _pair(built, "listTasks", 400).state == ledger.MISSING
+    assert _pair(built, "deleteTask", 202).state == model.READ_ONLY
+    assert _pair(built, "createTask", 201).reason == model.READ_ONLY_REASON
+    assert _pair(built, "listTasks", 400).state == model.MISSING
 
 
 def test_a_failed_declaring_test_marks_the_pair_failed() -> None:
     tests = [TestRecord("t::create_dup", "failed", declares=(("createTask", (400,)),))]
     pair = _pair(_build(tests=tests), "createTask", 400)
-    assert pair.state == ledger.FAILED
+    assert pair.state == model.FAILED
     assert "t::create_dup" in (pair.reason or "")
 
 
 def test_a_passing_test_whose_marker_claims_an_unseen_status_leaves_a_gap() -> None:
     tests = [TestRecord("t::claims", "passed", declares=(("deleteTask", (202, 404)),))]
     built = _build([Exchange("DELETE", DELETE.path, 202, "t::claims")], tests)
-    assert _pair(built, "deleteTask", 202).state == ledger.EXERCISED
-    assert _pair(built, "deleteTask", 404).state == ledger.MISSING
+    assert _pair(built, "deleteTask", 202).state == model.EXERCISED
+    assert _pair(built, "deleteTask", 404).state == model.MISSING
     assert "marker claims more" in (_pair(built, "deleteTask", 404).reason or "")
 
 
 def test_a_narrowed_run_says_not_run_instead_of_missing() -> None:
     built = _build(narrowed="-k 'test_list'")
-    assert _pair(built, "deleteTask", 202).state == ledger.NOT_RUN
+    assert _pair(built, "deleteTask", 202).state == model.NOT_RUN
     assert built.gaps == []
 
 
@@ -215,14 +221,14 @@ def test_statuses_the_spec_does_not_document_are_listed_separately() -> None:
     built = _build([Exchange("GET", LIST.path, 503, "t::a"), Exchange("TRACE", LIST.path, 405, "t::b")])
     listing = next(entry for entry in built.operations if entry.operation.operation_id == "listTasks")
     assert list(listing.undocumented) == [503]  # TRACE is no operation of the spec
-    assert built.count(ledger.EXERCISED) == 0
+    assert built.count(model.EXERCISED) == 0
 
 
 def test_declarations_round_trip_through_their_property_text() -> None:
-    text = ledger.format_declaration("updateTaskInput", [204, 409])
+    text = inputs.format_declaration("updateTaskInput", [204, 409])
     assert text == "updateTaskInput 204 409"
-    assert ledger.parse_declaration(text) == ("updateTaskInput", (204, 409))
-    assert ledger.parse_declaration("getTask") == ("getTask", ())
+    assert inputs.parse_declaration(text) == ("updateTaskInput", (204, 409))
+    assert inputs.parse_declaration("getTask") == ("getTask", ())
 
 
 # -- writing --------------------------------------------------------------------------------------------------------
@@ -235,7 +241,7 @@ def test_markdown_has_a_table_per_operation_and_flags_gaps() -> None:
         server_version="v2.28.1",
         run_id="abc",
     )
-    text = ledger.render_markdown(built)
+    text = markdown.render_markdown(built)
     assert "**Operations exercised: 1/3; statuses exercised: 1/8.**" in text
     for op in OPERATIONS:
         assert f"## {op.operation_id}: `{op.method} {op.path}`" in text
@@ -250,7 +256,7 @@ def test_markdown_has_a_table_per_operation_and_flags_gaps() -> None:
 def test_long_test_lists_are_shortened_in_markdown_but_complete_in_json() -> None:
     exchanges = [Exchange("GET", LIST.path, 200, f"t::test_{n}") for n in range(5)]
     built = _build(exchanges)
-    assert "and 2 more" in ledger.render_markdown(built)
+    assert "and 2 more" in markdown.render_markdown(built)
     data = json.loads(json.dumps(built.to_json()))
     listing = data["operations"][0]
     assert listing["operation_id"] == "listTasks"
@@ -309,21 +315,21 @@ def test_every_documented_pair_is_declared_by_a_contract_test_or_listed_unreacha
     assert collected["code"] == 0, done.stdout[-3000:]
     declared = {(args[0], int(status)) for _, args in collected["found"] for status in args[1:]}
     assert len(collected["found"]) > 50  # the collection did see the suite's markers
-    operations = ledger.load_operations(levels.build_spec(level, base=SPEC))
-    unreachable = ledger.load_unreachable(UNREACHABLE, operations)
+    operations = inputs.load_operations(levels.build_spec(level, base=SPEC))
+    unreachable = inputs.load_unreachable(UNREACHABLE, operations)
     unaccounted = [
         f"{op.operation_id} {status}"
         for op in operations
         for status in op.statuses
         if (op.operation_id, status) not in declared
         and (levels.canonical_operation_id(op.operation_id), status) not in declared
-        and ledger.unreachable_reason(unreachable, op.operation_id, status) is None
+        and inputs.unreachable_reason(unreachable, op.operation_id, status) is None
     ]
     assert unaccounted == [], (
         f"{unaccounted}: declare these with @pytest.mark.operation or explain them in tests/unreachable.yaml"
     )
     both = sorted(
-        f"{op} {status}" for op, status in declared if ledger.unreachable_reason(unreachable, op, status) is not None
+        f"{op} {status}" for op, status in declared if inputs.unreachable_reason(unreachable, op, status) is not None
     )
     assert both == [], "tests/unreachable.yaml lists pairs that tests declare: drop those entries"
 
@@ -335,20 +341,21 @@ def test_entries_scoped_to_levels_are_documented_pairs_of_each_level_they_name()
     assert scoped, "tests/unreachable.yaml has no level-scoped entry to check"
     for entry in scoped:
         for name in entry["levels"]:
-            operations = ledger.load_operations(levels.build_spec(name, base=SPEC))
-            reasons = ledger.load_unreachable(UNREACHABLE, operations)
+            operations = inputs.load_operations(levels.build_spec(name, base=SPEC))
+            reasons = inputs.load_unreachable(UNREACHABLE, operations)
             assert (entry["operation"], entry["status"]) in reasons, (name, entry["operation"], entry["status"])
 
 
 def test_a_level_scoped_entry_is_left_out_where_its_pair_is_not_documented(tmp_path: Path) -> None:
     path = tmp_path / "unreachable.yaml"
-    path.write_text("unreachable:\n  - {operation: createTask, status: 409, levels: [newest], reason: busy}\n")
-    assert ledger.load_unreachable(path, OPERATIONS) == {}
+    entry = "{operation: createTask, status: 409, levels: [%s], reason: only while another build runs}"
+    path.write_text(f"unreachable:\n  - {entry % 'newest'}\n")
+    assert inputs.load_unreachable(path, OPERATIONS) == {}
     with_409 = (*OPERATIONS[:1], Operation("createTask", "POST", CREATE.path, (201, 409)))
-    assert ledger.load_unreachable(path, with_409) == {("createTask", 409): "busy"}
-    path.write_text("unreachable:\n  - {operation: createTask, status: 409, levels: [2.30], reason: busy}\n")
-    with pytest.raises(ledger.LedgerError, match=r"entry 1 levels must be a list of 82f, 2.29, newest"):
-        ledger.load_unreachable(path, with_409)
+    assert inputs.load_unreachable(path, with_409) == {("createTask", 409): "only while another build runs"}
+    path.write_text(f"unreachable:\n  - {entry % '2.30'}\n")
+    with pytest.raises(model.LedgerError, match=r"unreachable/0/levels/0: 2\.3 is not one of"):
+        inputs.load_unreachable(path, with_409)
 
 
 def test_tests_that_declare_a_pair_are_listed_first_and_outside_traffic_last() -> None:
@@ -359,4 +366,4 @@ def test_tests_that_declare_a_pair_are_listed_first_and_outside_traffic_last() -
     ]
     tests = [TestRecord("t::generated", "passed"), TestRecord("t::declares", "passed", None, (("deleteTask", (202,)),))]
     pair = _pair(_build(exchanges, tests), "deleteTask", 202)
-    assert [ref.nodeid for ref in pair.exercised_by] == ["t::declares", "t::generated", ledger.OUTSIDE_TESTS]
+    assert [ref.nodeid for ref in pair.exercised_by] == ["t::declares", "t::generated", model.OUTSIDE_TESTS]

@@ -7,9 +7,12 @@
   --template-version-id.
 - 11 TASKS_LEFT_BEHIND: tests ran, but a task this run created could not be deleted at the end; the run prints
   each one by name. Takes precedence over 1 and 2: it needs an operator.
+- 12 COVERAGE_BELOW_MINIMUM: every test passed, but the run reached a lower Test Coverage Level than
+  ``--min-coverage-level`` asks for (or the ledger that measures it could not be built). Only replaces 0.
 """
 
 from __future__ import annotations
 
 TARGET_UNUSABLE = 10
 TASKS_LEFT_BEHIND = 11
+COVERAGE_BELOW_MINIMUM = 12

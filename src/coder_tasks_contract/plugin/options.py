@@ -105,6 +105,14 @@ def _run_label(raw: str) -> str:
     return raw.lower()
 
 
+def _coverage_level(raw: str) -> int:
+    # A Test Coverage Level of Martin-Lopez et al.: TCL0 (nothing) to TCL7 (every criterion, operation flows too).
+    match = re.fullmatch(r"(?:tcl)?([0-7])", raw.strip().lower())
+    if match is None:
+        raise ValueError("must be a Test Coverage Level TCL0 to TCL7 (or its number 0-7)")
+    return int(match.group(1))
+
+
 def _coder_version(raw: str) -> str:
     # A level name, or a Coder version judged as its level would be (levels.parse_choice says what to pass).
     return levels.parse_choice(raw)
@@ -228,6 +236,14 @@ OPTIONS: tuple[Option, ...] = (
         metavar="LEVEL",
         parse=_coder_version,
     ),
+    Option(
+        "--min-coverage-level",
+        "CODER_TASKS_MIN_COVERAGE_LEVEL",
+        "Fail the run (exit code 12) when it reaches a lower Test Coverage Level than this, TCL0 to TCL7, of the ten "
+        "REST coverage criteria in the ledger (default: no minimum; docs/reports.md).",
+        metavar="TCLn",
+        parse=_coverage_level,
+    ),
 )
 
 BY_DEST: dict[str, Option] = {option.dest: option for option in OPTIONS}
@@ -300,6 +316,7 @@ class Settings:
     reports_dir: str
     coder_version: str | None
     strict_inferred: bool = False
+    min_coverage_level: int | None = None
 
     @property
     def embedded(self) -> bool:
@@ -342,4 +359,5 @@ def load_settings(config: pytest.Config) -> Settings:
         reports_dir=values["coder_reports_dir"],
         coder_version=values["coder_coder_version"],
         strict_inferred=values["coder_strict_inferred"],
+        min_coverage_level=values["coder_min_coverage_level"],
     )

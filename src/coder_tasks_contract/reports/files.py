@@ -31,6 +31,15 @@ from coder_tasks_contract import __version__, resources
 from coder_tasks_contract.plugin import exitcodes, verdicts
 from coder_tasks_contract.plugin.runstate import run_state
 from coder_tasks_contract.reports import ledger
+from coder_tasks_contract.reports.ledger.inputs import (
+    format_declaration,
+    load_element_rules,
+    load_operations,
+    load_unreachable,
+    parse_declaration,
+)
+from coder_tasks_contract.reports.ledger.markdown import render_markdown
+from coder_tasks_contract.reports.ledger.model import EXERCISED, Ledger, LedgerError, RunInfo, TestRecord
 from coder_tasks_contract.spec import levels
 from coder_tasks_contract.transport import repro
 
@@ -59,9 +68,11 @@ class Reports:
     html: Path | None = None
     tests: dict[str, _TestState] = field(default_factory=dict)
     deselected: int = 0
-    built: ledger.Ledger | None = None
+    built: Ledger | None = None
     problem: str | None = None
     written: list[Path] = field(default_factory=list)
+    #: Why ``--min-coverage-level`` failed the run (exit 12), for the summary.
+    gate: str | None = None
 
     @property
     def enabled(self) -> bool:
@@ -123,7 +134,7 @@ def tag_operations(item: pytest.Item) -> None:
             statuses = [int(status) for status in marker.args[1:]]
         except (TypeError, ValueError):
             continue  # not a status code: nothing the ledger can match
-        item.user_properties.append((OPERATION_PROPERTY, ledger.format_declaration(str(marker.args[0]), statuses)))
+        item.user_properties.append((OPERATION_PROPERTY, format_declaration(str(marker.args[0]), statuses)))
 
 
 def record_report(config: pytest.Config, report: pytest.TestReport) -> None:
@@ -135,7 +146,7 @@ def record_report(config: pytest.Config, report: pytest.TestReport) -> None:
     test = state.tests.setdefault(report.nodeid, _TestState())
     for name, value in report.user_properties:
         if name == OPERATION_PROPERTY and isinstance(value, str) and value.strip():
-            test.declares[value] = ledger.parse_declaration(value)
+            test.declares[value] = parse_declaration(value)
     if report.failed:
         test.outcome = "failed"
     elif report.skipped and test.outcome != "failed":
@@ -210,7 +221,7 @@ def _narrowed(session: pytest.Session, state: Reports) -> str | None:
     return ", ".join(dict.fromkeys(reasons)) or None
 
 
-def build_ledger(session: pytest.Session) -> ledger.Ledger:
+def build_ledger(session: pytest.Session) -> Ledger:
     """The coverage ledger of this run (LedgerError if the spec or unreachable.yaml cannot be read)."""
     from coder_tasks_contract.generated import loader  # loaded already: tests/test_conformance.py imports schemathesis
 
@@ -224,26 +235,31 @@ def build_ledger(session: pytest.Session) -> ledger.Ledger:
     try:
         document = levels.build_spec(level, base=spec)
     except ValueError as exc:  # OverlayError: an unreadable base document or overlay
-        raise ledger.LedgerError(str(exc)) from None
-    operations = ledger.load_operations(document)
+        raise LedgerError(str(exc)) from None
+    operations = load_operations(document)
     suite = resources.suite_dir_of(config) or config.rootpath / "tests"
-    unreachable = ledger.load_unreachable(suite / resources.UNREACHABLE_NAME, operations)
+    unreachable = load_unreachable(suite / resources.UNREACHABLE_NAME, operations)
+    rules = load_element_rules(suite / resources.UNREACHABLE_NAME)
     where = ""
     if target is not None:
         where = safe_url(target.base_url) + (" (embedded reference server)" if target.embedded else "")
-    info = ledger.RunInfo(
+    info = RunInfo(
         target=where,
         server_version=target.server_version if target is not None else "",
         run_id=run.run_id,
         spec=relative(spec, config.rootpath),
         read_only=run.settings.read_only,
         narrowed=_narrowed(session, state),
+        level=str(level),
+        target_kind="" if target is None else ("reference" if target.embedded else "deployment"),
     )
     records = [
-        ledger.TestRecord(nodeid, test.outcome, test.skip_reason, tuple(test.declares.values()))
+        TestRecord(nodeid, test.outcome, test.skip_reason, tuple(test.declares.values()))
         for nodeid, test in state.tests.items()
     ]
-    return ledger.build(operations, run.traffic.exchanges, records, unreachable, info)
+    return ledger.build(
+        operations, run.traffic.exchanges, records, unreachable, info, document=document, element_rules=rules
+    )
 
 
 def relative(path: Path, root: Path) -> str:
@@ -263,15 +279,17 @@ def finish(session: pytest.Session) -> None:
     redact = redactor(run)
     try:
         state.built = build_ledger(session)
-    except (ledger.LedgerError, OSError) as exc:
+    except (LedgerError, OSError) as exc:
         state.problem = f"coverage ledger not written: {exc}"
+        _coverage_gate(session, None)
         return
+    _coverage_gate(session, state.built)
     md = state.directory / LEDGER_MD
     js = state.directory / LEDGER_JSON
     try:
         state.directory.mkdir(parents=True, exist_ok=True)
         clause_book = verdicts.book(config)
-        md.write_text(redact(ledger.render_markdown(state.built) + clause_book.render_markdown()), encoding="utf-8")
+        md.write_text(redact(render_markdown(state.built) + clause_book.render_markdown()), encoding="utf-8")
         data = dict(state.built.to_json(), clauses=clause_book.to_json())
         js.write_text(redact(json.dumps(data, indent=2)) + "\n", encoding="utf-8")
     except OSError as exc:
@@ -281,7 +299,19 @@ def finish(session: pytest.Session) -> None:
     _junit_properties(config, state.built)
 
 
-def _junit_properties(config: pytest.Config, built: ledger.Ledger) -> None:
+def _coverage_gate(session: pytest.Session, built: Ledger | None) -> None:
+    """``--min-coverage-level``: a run that passed but reached a lower TCL (or could not measure it) exits 12."""
+    minimum = run_state(session.config).settings.min_coverage_level
+    if minimum is None or session.exitstatus != 0:
+        return  # a failing run fails already; a leak (11) needs an operator first
+    reached = built.coverage.tcl if built is not None and built.coverage is not None else None
+    if reached is None or reached < minimum:
+        session.exitstatus = exitcodes.COVERAGE_BELOW_MINIMUM
+        shown = "could not be measured" if reached is None else f"is TCL{reached}"
+        reports(session.config).gate = f"coverage gate FAILED: the run's coverage level {shown}, below TCL{minimum}"
+
+
+def _junit_properties(config: pytest.Config, built: Ledger) -> None:
     """Run-level ``<properties>`` of the JUnit testsuite: target, server version, run id, coverage."""
     for plugin in config.pluginmanager.get_plugins():
         add = getattr(plugin, "add_global_property", None)
@@ -293,7 +323,9 @@ def _junit_properties(config: pytest.Config, built: ledger.Ledger) -> None:
         add("coder_server_version", run.server_version)
         add("coder_run_id", run.run_id)
         add("coder_operations_exercised", f"{built.operations_exercised}/{len(built.operations)}")
-        add("coder_statuses_exercised", f"{built.count(ledger.EXERCISED)}/{built.total_pairs}")
+        add("coder_statuses_exercised", f"{built.count(EXERCISED)}/{built.total_pairs}")
+        if built.coverage is not None:
+            add("coder_coverage_level", f"TCL{built.coverage.tcl}")
 
 
 def preflight_failed(config: pytest.Config, message: str) -> None:

@@ -35,7 +35,7 @@ from coder_tasks_contract.target.model import User
 from coder_tasks_contract.transport import paths, repro
 from coder_tasks_contract.transport.task_registry import OwnedTask, TaskRegistry
 from coder_tasks_contract.transport.throttle import RateLimiter, parse_retry_after
-from coder_tasks_contract.transport.traffic import Traffic
+from coder_tasks_contract.transport.traffic import Traffic, body_facts, media_type, query_pairs
 
 SAFE_METHODS = frozenset({"GET", "HEAD", "OPTIONS"})
 BUILD_TRANSITIONS = frozenset({"start", "stop"})
@@ -347,7 +347,13 @@ class Guard:
         """Record the exchange; register what a create made; note deletes and fresh workspace ids."""
         method = request.method.upper()
         status = received.status
-        self.traffic.record(method, admission.route, status, sample=lambda: self._sample(request, received))
+        self.traffic.record(
+            method,
+            admission.route,
+            status,
+            sample=lambda: self._sample(request, received),
+            details=lambda: _details(request, received),
+        )
         if admission.create:
             # 4xx: refused before anything was made (CREATE-2). 5xx: the task row may exist; keep the slot.
             self.registry.settle_create(created=not (400 <= status < 500))
@@ -374,6 +380,14 @@ class Guard:
                 for task in body["tasks"]:
                     if isinstance(task, dict):
                         self.registry.refresh(task)
+
+
+def _details(request: Outgoing, received: Received) -> tuple[tuple[tuple[str, str], ...], str, str, frozenset[str]]:
+    """What the coverage criteria need of an exchange: query, request and response media types, body facts."""
+    content = received.content()
+    request_type = media_type(request.headers.get("content-type")) if request.body else ""
+    response_type = media_type(received.header("content-type")) if content else ""
+    return query_pairs(request.url), request_type, response_type, body_facts(content, response_type)
 
 
 def _json_object(received: Received) -> dict[str, Any] | None:

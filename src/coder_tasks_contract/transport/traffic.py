@@ -7,31 +7,116 @@ the controller sees the whole run.
 
 from __future__ import annotations
 
+import json
+import re
 import threading
 from collections import deque
 from collections.abc import Callable, Iterable, Iterator
-from dataclasses import asdict, dataclass
+from dataclasses import dataclass
 from typing import Any
+from urllib.parse import parse_qsl, urlsplit
 
 #: How many of a test's most recent exchanges are kept, redacted, for its failure report (``reports/files.py``).
 RECENT_PER_TEST = 5
 
 
+#: Body facts are taken from JSON bodies up to this size; a larger one (a long chat log) counts by its status only.
+MAX_FACT_BODY = 1 << 20
+#: A string value kept as a fact only if it looks like an enum value (``active``, ``shutting_down``): never names,
+#: prompts, IDs or tokens, which the coverage criteria do not need.
+_ENUM_LIKE = re.compile(r"[a-z][a-z0-9_]{0,31}")
+
+
 @dataclass(frozen=True)
 class Exchange:
-    """One response: request method, route template, status code, and the node id of the test that caused it."""
+    """One response: request method, route template, status code, and the node id of the test that caused it.
+
+    The rest feeds the coverage criteria (``reports/ledger/criteria.py``): the query parameters sent (values of
+    token-carrying ones blanked), the request's and the response's media types, and the response body's facts
+    (:func:`body_facts`)."""
 
     method: str
     route: str
     status: int
     nodeid: str | None
+    query: tuple[tuple[str, str], ...] = ()
+    request_type: str = ""
+    response_type: str = ""
+    facts: frozenset[str] = frozenset()
 
     def to_json(self) -> dict[str, Any]:
-        return asdict(self)
+        return {
+            "method": self.method,
+            "route": self.route,
+            "status": self.status,
+            "nodeid": self.nodeid,
+            "query": [list(pair) for pair in self.query],
+            "request_type": self.request_type,
+            "response_type": self.response_type,
+            "facts": sorted(self.facts),
+        }
 
     @classmethod
     def from_json(cls, data: dict[str, Any]) -> Exchange:
-        return cls(str(data["method"]), str(data["route"]), int(data["status"]), data.get("nodeid"))
+        return cls(
+            str(data["method"]),
+            str(data["route"]),
+            int(data["status"]),
+            data.get("nodeid"),
+            tuple((str(key), str(value)) for key, value in data.get("query", ())),
+            str(data.get("request_type", "")),
+            str(data.get("response_type", "")),
+            frozenset(str(fact) for fact in data.get("facts", ())),
+        )
+
+
+def media_type(header: str | None) -> str:
+    """``application/json`` of ``Application/JSON; charset=utf-8``; "" for no header."""
+    return (header or "").split(";", 1)[0].strip().lower()
+
+
+def query_pairs(url: str) -> tuple[tuple[str, str], ...]:
+    """The query parameters of ``url``; a parameter whose name mentions a token keeps its name only (AUTH-1: the
+    session token can travel as ``coder_session_token`` or ``access_token``)."""
+    pairs = parse_qsl(urlsplit(url).query, keep_blank_values=True)
+    return tuple((key, "" if "token" in key.lower() else value) for key, value in pairs)
+
+
+def body_facts(content: bytes, content_type: str) -> frozenset[str]:
+    """What a JSON body shows, as ``path<TAB>kind`` facts: the kind (``null``, ``object``, ``array``, ``string``,
+    ``number``, ``boolean``) of each value, and ``path<TAB>=<JSON value>`` for booleans and enum-like strings.
+    Paths join keys with ``.``; ``[]`` stands for every item of an array, so a list of fifty tasks gives the
+    facts of one. Not JSON, empty or too large: no facts."""
+    if not content or len(content) > MAX_FACT_BODY or "json" not in content_type:
+        return frozenset()
+    try:
+        body = json.loads(content)
+    except (ValueError, UnicodeDecodeError):
+        return frozenset()
+    facts: set[str] = set()
+    _walk(body, "", facts)
+    return frozenset(facts)
+
+
+def _walk(value: object, path: str, facts: set[str]) -> None:
+    if isinstance(value, dict):
+        facts.add(f"{path}\tobject")
+        for key, item in value.items():
+            _walk(item, f"{path}.{key}" if path else str(key), facts)
+    elif isinstance(value, list):
+        facts.add(f"{path}\tarray")
+        for item in value:
+            _walk(item, f"{path}[]", facts)
+    elif value is None:
+        facts.add(f"{path}\tnull")
+    elif isinstance(value, bool):
+        facts.update((f"{path}\tboolean", f"{path}\t={json.dumps(value)}"))
+    elif isinstance(value, str):
+        facts.add(f"{path}\tstring")
+        if _ENUM_LIKE.fullmatch(value):
+            facts.add(f"{path}\t={json.dumps(value)}")
+    else:
+        facts.add(f"{path}\tnumber")
 
 
 class Traffic:
@@ -53,9 +138,21 @@ class Traffic:
             return str(node.nodeid)
         return self.current_nodeid
 
-    def record(self, method: str, route: str, status: int, *, sample: Callable[[], object] | None = None) -> Exchange:
-        """Add one exchange; ``sample`` (called only during a test) makes the redacted copy kept for its report."""
-        exchange = Exchange(method.upper(), route, status, self._nodeid_now())
+    def record(
+        self,
+        method: str,
+        route: str,
+        status: int,
+        *,
+        sample: Callable[[], object] | None = None,
+        details: Callable[[], tuple[tuple[tuple[str, str], ...], str, str, frozenset[str]]] | None = None,
+    ) -> Exchange:
+        """Add one exchange; ``sample`` (called only during a test) makes the redacted copy kept for its report;
+        ``details`` gives (query, request type, response type, body facts) for the coverage criteria."""
+        query, request_type, response_type, facts = details() if details is not None else ((), "", "", frozenset())
+        exchange = Exchange(
+            method.upper(), route, status, self._nodeid_now(), query, request_type, response_type, facts
+        )
         kept = sample() if sample is not None and exchange.nodeid is not None else None
         with self._lock:
             self._exchanges.append(exchange)

@@ -16,26 +16,20 @@ A (operation, status) pair gets exactly one state, decided in this order:
 
 Pure data in, data out: ``reports/files.py`` feeds it from the run and writes ``ledger.md`` and ``ledger.json``.
 
-The ledger is split by job: ``ledger_model`` (states and data), ``ledger_inputs`` (reading the spec and
-``unreachable.yaml``), this module (deciding each pair's state) and ``ledger_markdown`` (``ledger.md``); every name
-stays importable from here.
+The ledger is split by job: ``model`` (states and data), ``inputs`` (reading the spec and ``unreachable.yaml``),
+this module (deciding each pair's state), ``criteria`` and ``coverage`` (the ten coverage criteria and the TCL) and
+``markdown`` (``ledger.md``). Callers import each name from the module that defines it.
 """
 
 from __future__ import annotations
 
 import re
-from collections.abc import Iterable, Mapping, Sequence
+from collections.abc import Callable, Iterable, Mapping, Sequence
+from dataclasses import dataclass
+from typing import Any
 
-from coder_tasks_contract.reports.ledger.inputs import (
-    HTTP_METHODS,
-    LEVEL_NAMES,
-    format_declaration,
-    load_operations,
-    load_unreachable,
-    parse_declaration,
-    unreachable_reason,
-)
-from coder_tasks_contract.reports.ledger.markdown import SHOWN_TESTS, render_markdown
+from coder_tasks_contract.reports.ledger import coverage, criteria
+from coder_tasks_contract.reports.ledger.inputs import ElementRule, unreachable_reason
 from coder_tasks_contract.reports.ledger.model import (
     EXERCISED,
     FAILED,
@@ -45,10 +39,8 @@ from coder_tasks_contract.reports.ledger.model import (
     READ_ONLY,
     READ_ONLY_REASON,
     SKIPPED,
-    STATES,
     UNREACHABLE,
     Ledger,
-    LedgerError,
     Operation,
     OperationEntry,
     PairEntry,
@@ -57,39 +49,6 @@ from coder_tasks_contract.reports.ledger.model import (
     TestRef,
 )
 from coder_tasks_contract.transport.traffic import Exchange
-
-# Callers use ``ledger.<name>`` for everything the ledger modules define.
-__all__ = [
-    "EXERCISED",
-    "FAILED",
-    "HTTP_METHODS",
-    "LEVEL_NAMES",
-    "MISSING",
-    "NOT_RUN",
-    "OUTSIDE_TESTS",
-    "READ_ONLY",
-    "READ_ONLY_REASON",
-    "SHOWN_TESTS",
-    "SKIPPED",
-    "STATES",
-    "UNREACHABLE",
-    "Ledger",
-    "LedgerError",
-    "Operation",
-    "OperationEntry",
-    "PairEntry",
-    "RunInfo",
-    "TestRecord",
-    "TestRef",
-    "build",
-    "format_declaration",
-    "load_operations",
-    "load_unreachable",
-    "parse_declaration",
-    "render_markdown",
-    "subtest_route",
-    "unreachable_reason",
-]
 
 # schemathesis names each operation's subtest ``test_conformance[METHOD /path]``.
 _SUBTEST_OPERATION = re.compile(r"\[(?P<method>[A-Z]+) (?P<path>/[^\]]*)\]$")
@@ -112,8 +71,35 @@ def build(
     tests: Iterable[TestRecord],
     unreachable: Mapping[tuple[str, int], str],
     run: RunInfo,
+    *,
+    document: Mapping[str, Any] | None = None,
+    element_rules: Sequence[ElementRule] = (),
 ) -> Ledger:
-    """The ledger of one run (see the module docstring for how each pair's state is decided)."""
+    """The ledger of one run (see the module docstring for how each pair's state is decided); with the level's
+    ``document``, also its ten coverage criteria (``coverage.judge``, ``element_rules`` from ``unreachable.yaml``)."""
+    exchanges = list(exchanges)
+    built = _pairs_ledger(operations, exchanges, tests, unreachable, run)
+    if document is not None:
+        pairs = {(op.operation_id, pair.status): pair for op, pair in built.pairs()}
+        built.coverage = coverage.judge(
+            criteria.elements(document),
+            operations,
+            exchanges,
+            pairs,
+            element_rules,
+            level=run.level,
+            target_kind=run.target_kind,
+        )
+    return built
+
+
+def _pairs_ledger(
+    operations: Sequence[Operation],
+    exchanges: Iterable[Exchange],
+    tests: Iterable[TestRecord],
+    unreachable: Mapping[tuple[str, int], str],
+    run: RunInfo,
+) -> Ledger:
     records = list(tests)
     outcomes = {record.nodeid: record.outcome for record in records}
     by_route = {(op.method, op.path): op for op in operations}
@@ -163,6 +149,67 @@ def _declarations(
     return found
 
 
+@dataclass(frozen=True)
+class _Unseen:
+    """What decides the state of a pair no response showed."""
+
+    op: Operation
+    declared: list[TestRecord]
+    unreachable: str | None
+    run: RunInfo
+
+    @property
+    def outcomes(self) -> set[str]:
+        return {record.outcome for record in self.declared}
+
+
+def _not_reachable(c: _Unseen) -> tuple[str, str] | None:
+    return (UNREACHABLE, c.unreachable) if c.unreachable is not None else None
+
+
+def _read_only(c: _Unseen) -> tuple[str, str] | None:
+    return (READ_ONLY, READ_ONLY_REASON) if c.run.read_only and c.op.method != "GET" else None
+
+
+def _skipped(c: _Unseen) -> tuple[str, str] | None:
+    if not c.declared or c.outcomes != {"skipped"}:
+        return None
+    reasons = dict.fromkeys(record.skip_reason or "skipped (no reason given)" for record in c.declared)
+    return SKIPPED, "; ".join(reasons)
+
+
+def _failed(c: _Unseen) -> tuple[str, str] | None:
+    if "failed" not in c.outcomes:
+        return None
+    failed = [record.nodeid for record in c.declared if record.outcome == "failed"]
+    return FAILED, f"the test(s) declaring it failed: {', '.join(failed)}"
+
+
+def _claims_more(c: _Unseen) -> tuple[str, str] | None:
+    if not c.declared:
+        return None
+    return MISSING, (
+        "declared by tests that passed without this status ever being answered: "
+        "the operation marker claims more than the test shows"
+    )
+
+
+def _not_run(c: _Unseen) -> tuple[str, str] | None:
+    return (NOT_RUN, "no test selected in this narrowed run declares it") if c.run.narrowed else None
+
+
+#: Rules 2 to 7 of the module docstring, in its order: the first that applies decides.
+_UNSEEN_RULES: tuple[Callable[[_Unseen], tuple[str, str] | None], ...] = (
+    _not_reachable,
+    _read_only,
+    _skipped,
+    _failed,
+    _claims_more,
+    _not_run,
+)
+_NO_REASON = "no test exercises it and tests/unreachable.yaml gives no reason"
+
+
 def _decide(
     op: Operation,
     status: int,
@@ -177,32 +224,19 @@ def _decide(
     exercised = sorted(_unique(seen), key=lambda ref: (ref.nodeid not in claimed, ref.nodeid == OUTSIDE_TESTS))
     pair = PairEntry(status, MISSING, exercised_by=exercised, declared_by=declared_refs)
     if seen:
-        pair.state = EXERCISED
-        if unreachable is not None:
-            pair.reason = "exercised although tests/unreachable.yaml lists it as not reachable: update that entry"
-        elif all(ref.nodeid == OUTSIDE_TESTS for ref in pair.exercised_by) and not any(
-            ref.outcome == "passed" for ref in declared_refs
-        ):
-            pair.reason = "seen only in session fixtures or the cleanup, and no passing test declares it"
+        pair.state, pair.reason = EXERCISED, _exercised_note(pair, unreachable, declared_refs)
         return pair
-    outcomes = {record.outcome for record in declared}
-    if unreachable is not None:
-        pair.state, pair.reason = UNREACHABLE, unreachable
-    elif run.read_only and op.method != "GET":
-        pair.state, pair.reason = READ_ONLY, READ_ONLY_REASON
-    elif declared and outcomes == {"skipped"}:
-        reasons = dict.fromkeys(record.skip_reason or "skipped (no reason given)" for record in declared)
-        pair.state, pair.reason = SKIPPED, "; ".join(reasons)
-    elif "failed" in outcomes:
-        failed = [record.nodeid for record in declared if record.outcome == "failed"]
-        pair.state, pair.reason = FAILED, f"the test(s) declaring it failed: {', '.join(failed)}"
-    elif declared:
-        pair.reason = (
-            "declared by tests that passed without this status ever being answered: "
-            "the operation marker claims more than the test shows"
-        )
-    elif run.narrowed:
-        pair.state, pair.reason = NOT_RUN, "no test selected in this narrowed run declares it"
-    else:
-        pair.reason = "no test exercises it and tests/unreachable.yaml gives no reason"
+    unseen = _Unseen(op, declared, unreachable, run)
+    pair.state, pair.reason = next(
+        (decided for rule in _UNSEEN_RULES if (decided := rule(unseen)) is not None), (MISSING, _NO_REASON)
+    )
     return pair
+
+
+def _exercised_note(pair: PairEntry, unreachable: str | None, declared: list[TestRef]) -> str | None:
+    if unreachable is not None:
+        return "exercised although tests/unreachable.yaml lists it as not reachable: update that entry"
+    only_outside = all(ref.nodeid == OUTSIDE_TESTS for ref in pair.exercised_by)
+    if only_outside and not any(ref.outcome == "passed" for ref in declared):
+        return "seen only in session fixtures or the cleanup, and no passing test declares it"
+    return None

@@ -4,9 +4,20 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 
-from coder_tasks_contract.reports.ledger.model import EXERCISED, MISSING, OUTSIDE_TESTS, STATES, Ledger, TestRef
+from coder_tasks_contract.reports.ledger.coverage import Coverage, Judged
+from coder_tasks_contract.reports.ledger.model import (
+    EXERCISED,
+    MISSING,
+    OUTSIDE_TESTS,
+    STATES,
+    UNREACHABLE,
+    Ledger,
+    TestRef,
+)
 
 SHOWN_TESTS = 3
+#: Elements named per reason in the not-reachable list (the JSON file has every one).
+SHOWN_ELEMENTS = 6
 
 
 def _cell(text: str) -> str:
@@ -46,6 +57,8 @@ def render_markdown(ledger: Ledger) -> str:
     if gaps:
         lines.append("")
         lines.append(f"**MISSING (nothing exercises and nothing explains): {', '.join(gaps)}.**")
+    if ledger.coverage is not None:
+        lines += _criteria_section(ledger.coverage)
     for entry in ledger.operations:
         op = entry.operation
         exercised = sum(1 for pair in entry.pairs if pair.state == EXERCISED)
@@ -67,3 +80,42 @@ def render_markdown(ledger: Ledger) -> str:
         "MISSING (a gap in the suite)."
     )
     return "\n".join(lines) + "\n"
+
+
+def _criteria_section(coverage: Coverage) -> list[str]:
+    """The ten criteria: a table of totals, the elements not covered, and the not-reachable ones grouped by reason."""
+    lines = ["", f"## Coverage criteria: TCL{coverage.tcl}", ""]
+    lines += [
+        "Test Coverage Level and the ten criteria of Martin-Lopez et al. (A-TEST 2019), of the level's document; "
+        "percentages are of the reachable elements.",
+        "",
+        "| Criterion | Elements | Covered | Not reachable | Covered of reachable |",
+        "|---|---|---|---|---|",
+    ]
+    for totals in coverage.totals.values():
+        lines.append(
+            f"| {totals.criterion} | {totals.total} | {totals.covered} | {totals.unreachable} | {totals.percent:.1f}% |"
+        )
+    missing = [judged for name in coverage.totals for judged in coverage.missing(name)]
+    if missing:
+        lines += ["", "**Not covered:**", ""]
+        lines += [
+            f"- {_element(judged)}" + (f" ({_cell(judged.reason)})" if judged.reason else "") for judged in missing
+        ]
+    by_reason: dict[str, list[Judged]] = {}
+    for judged in coverage.judged:
+        if judged.state == UNREACHABLE:
+            by_reason.setdefault(judged.reason, []).append(judged)
+    if by_reason:
+        lines += ["", "Not reachable, by reason:", ""]
+        for reason, group in by_reason.items():
+            shown = ", ".join(_element(judged) for judged in group[:SHOWN_ELEMENTS])
+            more = f", and {len(group) - SHOWN_ELEMENTS} more" if len(group) > SHOWN_ELEMENTS else ""
+            lines.append(f"- {_cell(reason)}: {shown}{more}")
+    return lines
+
+
+def _element(judged: Judged) -> str:
+    element = judged.element
+    where = f"{element.operation} " if element.operation else ""
+    return f"{element.criterion} `{where}{element.key}`"

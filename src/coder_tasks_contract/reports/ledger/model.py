@@ -5,7 +5,10 @@ from __future__ import annotations
 
 from collections.abc import Iterable
 from dataclasses import dataclass, field
-from typing import Any, ClassVar
+from typing import TYPE_CHECKING, Any, ClassVar
+
+if TYPE_CHECKING:
+    from coder_tasks_contract.reports.ledger.coverage import Coverage
 
 EXERCISED = "exercised"
 UNREACHABLE = "not reachable"
@@ -63,6 +66,10 @@ class RunInfo:
     read_only: bool = False
     #: Why not every test was selected (e.g. "-k test_list"); None for a full run.
     narrowed: str | None = None
+    #: The contract level the run judged by, and the kind of target ("reference" or "deployment"): what the
+    #: ``elements:`` entries of ``unreachable.yaml`` are scoped by.
+    level: str = ""
+    target_kind: str = ""
 
 
 @dataclass(frozen=True)
@@ -129,6 +136,8 @@ class OperationEntry:
 class Ledger:
     run: RunInfo
     operations: list[OperationEntry]
+    #: The ten coverage criteria and the TCL (``coverage.judge``), when the level's document was at hand.
+    coverage: Coverage | None = None
 
     def pairs(self) -> Iterable[tuple[Operation, PairEntry]]:
         for entry in self.operations:
@@ -170,8 +179,11 @@ class Ledger:
                 "spec": self.run.spec,
                 "read_only": self.run.read_only,
                 "narrowed": self.run.narrowed,
+                "level": self.run.level,
+                "target_kind": self.run.target_kind,
             },
             "totals": self.totals(),
             "gaps": self.gaps,
+            "coverage_criteria": self.coverage.to_json() if self.coverage is not None else None,
             "operations": [entry.to_json() for entry in self.operations],
         }
