@@ -12,6 +12,7 @@ import logging
 import re
 import threading
 import time
+from collections import defaultdict
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass, field
@@ -22,6 +23,7 @@ from starlette.types import ASGIApp, Message, Receive, Scope, Send
 from coder_tasks_contract.server.api.app import create_app
 from coder_tasks_contract.server.domain.world import World
 from coder_tasks_contract.server.runner import ReferenceServer, start_reference_server
+from coder_tasks_contract.spec import levels
 
 TASKS = "/api/experimental/tasks"
 # A pause between requests at least this long, with none in flight, counts as the server sitting idle: the suite
@@ -107,13 +109,20 @@ class Tally:
 
 
 class CountingApp:
-    """ASGI middleware counting every HTTP request by route group; thread-safe snapshots for the benchmark."""
+    """ASGI middleware counting every HTTP request by route group; thread-safe snapshots for the benchmark.
+
+    It also counts requests per (user, path), the key of Coder's rate limit (RATE-1: the API key's user, then
+    httprate's ``KeyByEndpoint``, which is the request's URL path whatever its method). ``users`` maps a session
+    token to its user's name; a token is looked up, never kept.
+    """
 
     def __init__(self, app: ASGIApp) -> None:
         self._app = app
         self._lock = threading.Lock()
         self._tally = Tally()
         self._in_flight = 0
+        self._arrivals: dict[tuple[str, str], list[float]] = defaultdict(list)
+        self.users: dict[str, str] = {}
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         if scope["type"] != "http":
@@ -139,7 +148,9 @@ class CountingApp:
         finally:
             ended = time.monotonic()
             group = route_group(scope["method"], scope["path"])
+            user = self._user(scope)
             with self._lock:
+                self._arrivals[(user, scope["path"])].append(started)
                 self._in_flight -= 1
                 counts = self._tally.groups.setdefault(group, GroupTally())
                 counts.requests += 1
@@ -148,6 +159,18 @@ class CountingApp:
                 if self._tally.first is None:
                     self._tally.first = started
                 self._tally.last = ended
+
+    def _user(self, scope: Scope) -> str:
+        for name, value in scope.get("headers", ()):
+            if name == b"coder-session-token":
+                return self.users.get(value.decode("latin-1"), "(other token)")
+        return "(no token)"
+
+    def endpoints(self) -> dict[tuple[str, str], list[float]]:
+        """Arrival times (monotonic seconds) per (user, URL path) since the last reset: what Coder's rate limit
+        counts."""
+        with self._lock:
+            return {key: list(times) for key, times in self._arrivals.items()}
 
     def snapshot(self) -> Tally:
         with self._lock:
@@ -158,6 +181,7 @@ class CountingApp:
     def reset(self) -> None:
         with self._lock:
             self._tally = Tally()
+            self._arrivals = defaultdict(list)
 
 
 @dataclass
@@ -176,24 +200,28 @@ class CountedServer:
         users = self.server.seed.users
         return {"CODER_SESSION_TOKEN": users["alice"].token, "CODER_SECOND_SESSION_TOKEN": users["bob"].token}
 
-    def suite_args(self) -> list[str]:
-        """Command-line options aiming the suite at this server (the tokens go in the environment)."""
+    def suite_args(self, *, paced: bool = False) -> list[str]:
+        """Command-line options aiming the suite at this server (the tokens go in the environment); ``paced``
+        keeps the suite's own pacing for a deployment instead of lifting it."""
         versions = self.server.seed.template_versions
-        return [
+        args = [
             "--base-url",
             self.url,
             "--template-version-id",
             versions["ai_task"],
             "--non-task-template-version-id",
             versions["no_ai_task"],
-            "--rate-limit",
-            UNLIMITED_RATE,
         ]
+        return args if paced else [*args, "--rate-limit", UNLIMITED_RATE]
 
 
 @contextmanager
 def counted_server(
-    *, preexisting_tasks: int = 0, factory: Callable[[World], ASGIApp] | None = None
+    *,
+    preexisting_tasks: int = 0,
+    factory: Callable[[World], ASGIApp] | None = None,
+    speed: str = "fast",
+    coder_version: str | None = None,
 ) -> Iterator[CountedServer]:
     """Start the reference server (or the variant ``factory`` builds) behind a :class:`CountingApp`; stop it after."""
     holder: list[CountingApp] = []
@@ -203,7 +231,13 @@ def counted_server(
         holder.append(counter)
         return counter
 
-    server = start_reference_server(speed="fast", app_factory=build, preexisting_tasks=preexisting_tasks)
+    server = start_reference_server(
+        speed=speed,
+        app_factory=build,
+        preexisting_tasks=preexisting_tasks,
+        coder_version=coder_version or levels.DEFAULT.name,
+    )
+    holder[0].users = {user.token: name for name, user in server.seed.users.items()}
     try:
         yield CountedServer(server, holder[0])
     finally:

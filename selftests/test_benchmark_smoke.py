@@ -6,6 +6,7 @@ tests of this module.
 
 from __future__ import annotations
 
+import importlib
 import importlib.util
 import json
 import re
@@ -193,3 +194,64 @@ def test_flake_check_names_each_failure_by_test_id_and_what_failed(monkeypatch: 
         ("tests/test_conformance.py::test_conformance[GET /api/v2/tasks]", "FailedHealthCheck: filtering"),
     ]
     assert module.failures_in("INTERNALERROR> boom\n", 3) == [("<run>", "exit code 3: INTERNALERROR> boom")]
+
+
+# -- the realistic profile (issue 18): wall time against the floor builds and the rate limit set ---------------------
+
+REALISTIC = PROJECT_ROOT / "benchmarks" / "bench_realistic.py"
+
+
+def _bench_module(name: str, monkeypatch: pytest.MonkeyPatch) -> Any:
+    """A benchmark module imported as its script would be (its siblings importable by their plain names)."""
+    monkeypatch.syspath_prepend(str(PROJECT_ROOT / "benchmarks"))
+    return importlib.import_module(name)
+
+
+def test_the_floor_comes_from_the_server_s_timeline(monkeypatch: pytest.MonkeyPatch) -> None:
+    """At ``slow`` a start build reaches active in 55 s and a stop build ends in 22 s (the server's --help says so);
+    the rate limit's floor is a full window per 512 requests beyond the first batch."""
+    realistic = _bench_module("bench_realistic", monkeypatch)
+    assert realistic.build_seconds("slow") == {"create_to_active": 55.0, "stop": 22.0, "start": 55.0}
+    assert realistic.build_seconds("realistic") == {"create_to_active": 10.0, "stop": 4.0, "start": 10.0}
+    assert [realistic.rate_floor_seconds(n) for n in (0, 1, 512, 513, 1024, 1025)] == [0, 0, 0, 60, 60, 120]
+
+
+def test_the_busiest_minute_of_a_key_is_counted_in_a_sliding_window(monkeypatch: pytest.MonkeyPatch) -> None:
+    realistic = _bench_module("bench_realistic", monkeypatch)
+    assert realistic.peak_per_window([]) == 0
+    # 10.0 to 61.0 fall in one 60 s window; 0.0 and 60.0 are a whole window apart, so never counted together.
+    assert realistic.peak_per_window([0.0, 10.0, 59.9, 60.0, 61.0]) == 4
+    assert realistic.peak_per_window([0.0, 60.0, 120.0]) == 1
+    figures = realistic.endpoint_figures({("alice", "/a"): [0.0, 1.0, 2.0], ("bob", "/a"): [0.0]})
+    assert figures["keys"] == 2
+    assert figures["busiest"][0] == {"user": "alice", "path": "/a", "requests": 3, "peak_per_minute": 3}
+
+
+def test_the_realistic_profile_reports_wall_floor_tasks_and_requests(tmp_path: Path) -> None:
+    """One fast run of a slice of the suite (the minute-long profile is for reading, not for the self-tests)."""
+    report_path = tmp_path / "realistic.json"
+    args = ["--speeds", "fast", "--no-embedded", "--json", str(report_path), "--", "tests/test_list.py"]
+    completed = subprocess.run(
+        [sys.executable, str(REALISTIC), *args],
+        cwd=PROJECT_ROOT,
+        capture_output=True,
+        text=True,
+        timeout=600,
+        check=False,
+    )
+    output = completed.stdout + completed.stderr
+    assert completed.returncode == 0, output[-3000:]
+    report = json.loads(report_path.read_text(encoding="utf-8"))
+    (run,) = report["runs"]
+    assert run["suite"]["exit_code"] == 0
+    assert run["floor_builds_seconds"] == pytest.approx(0.72)  # 5 + 2 + 5 stages of 60 ms
+    assert run["ratio_wall_to_floor"] == pytest.approx(run["wall_seconds"] / run["floor_seconds"], rel=0.01)
+    # Tasks made, counted in the server's world: each came from one create the counter saw, and none was left.
+    assert 0 < run["tasks_created"] <= run["requests_by_group"]["create"]
+    assert run["tasks_left"] == 0
+    # Requests per rate-limit key (user, path): the keys add up to the server's count.
+    assert run["rate_limit"]["busiest_requests"] <= run["requests"]
+    assert run["rate_limit"]["busiest"][0]["user"] in {"alice", "bob"}
+    assert "PASS tasks <= 8" in output or "MISS tasks <= 8" in output
+    assert not TOKEN_SHAPE.search(output)
+    assert not TOKEN_SHAPE.search(report_path.read_text(encoding="utf-8"))
