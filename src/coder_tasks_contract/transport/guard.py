@@ -355,31 +355,39 @@ class Guard:
             details=lambda: _details(request, received),
         )
         if admission.create:
-            # 4xx: refused before anything was made (CREATE-2). 5xx: the task row may exist; keep the slot.
-            self.registry.settle_create(created=not (400 <= status < 500))
-            if 200 <= status < 300:
-                task = _json_object(received)
-                if task is not None and "id" in task:
-                    creator = admission.identity.username if admission.identity else None
-                    self.registry.add(task, creator=creator)
-            elif status == 400 and self.on_create_refused is not None and self._uses_target_template(request):
-                answer = _json_object(received) or {}
-                self.on_create_refused(status, str(answer.get("message", "")))
-            return
-        if method == "DELETE" and admission.task is not None and 200 <= status < 300:
+            self._observe_create(request, admission, received)
+        elif method == "DELETE" and admission.task is not None and 200 <= status < 300:
             self.registry.mark_deleted(admission.task.id)
+        elif method == "GET" and status == 200:
+            self._observe_read(admission.route, received)
+
+    def _observe_create(self, request: Outgoing, admission: Admission, received: Received) -> None:
+        status = received.status
+        # 4xx: refused before anything was made (CREATE-2). 5xx: the task row may exist; keep the slot.
+        self.registry.settle_create(created=not (400 <= status < 500))
+        if 200 <= status < 300:
+            task = _json_object(received)
+            if task is not None and "id" in task:
+                creator = admission.identity.username if admission.identity else None
+                self.registry.add(task, creator=creator)
+        elif status == 400 and self.on_create_refused is not None and self._uses_target_template(request):
+            answer = _json_object(received) or {}
+            self.on_create_refused(status, str(answer.get("message", "")))
+
+    def _observe_read(self, route: str, received: Received) -> None:
+        """A task or the task list as read: refresh what the registry knows (fresh workspace ids)."""
+        canonical = paths.canonical_template(route)  # whichever mount the request used (ROUTE-1)
+        if not canonical.startswith(paths.TASKS):
             return
-        canonical = paths.canonical_template(admission.route)  # whichever mount the request used (ROUTE-1)
-        if method == "GET" and status == 200 and canonical.startswith(paths.TASKS):
-            body = _json_object(received)
-            if body is None:
-                return
-            if canonical == paths.ROUTE_TASK and "id" in body:
-                self.registry.refresh(body)
-            elif canonical == paths.ROUTE_TASKS and isinstance(body.get("tasks"), list):
-                for task in body["tasks"]:
-                    if isinstance(task, dict):
-                        self.registry.refresh(task)
+        body = _json_object(received)
+        if body is None:
+            return
+        if canonical == paths.ROUTE_TASK and "id" in body:
+            self.registry.refresh(body)
+        elif canonical == paths.ROUTE_TASKS and isinstance(body.get("tasks"), list):
+            for task in body["tasks"]:
+                if isinstance(task, dict):
+                    self.registry.refresh(task)
 
 
 def _details(request: Outgoing, received: Received) -> tuple[tuple[tuple[str, str], ...], str, str, frozenset[str]]:
