@@ -116,29 +116,29 @@ def parse_args(argv: Sequence[str] | None) -> argparse.Namespace:
     return args
 
 
-def main(argv: Sequence[str] | None = None) -> int:
-    args = parse_args(argv)
-    if args.list:
-        for fault in catalogue():
-            ci = "ci" if fault.ci else "  "
-            print(f"{fault.name:<38} {fault.area:<10} {ci}  {' '.join(fault.clauses):<24} {fault.clause}")
-        return 0
-    faults = [get(name) for name in args.only] if args.only else catalogue(ci_only=args.ci)
-    names = ([] if args.no_faithful else [FAITHFUL]) + [fault.name for fault in faults]
-    print(f"running the contract suite against {len(names)} variant(s), {args.workers} at a time ...", flush=True)
-    started = time.monotonic()
+def print_catalogue() -> None:
+    """One line per fault: name, area, CI subset mark, clause ids, description."""
+    for fault in catalogue():
+        ci = "ci" if fault.ci else "  "
+        print(f"{fault.name:<38} {fault.area:<10} {ci}  {' '.join(fault.clauses):<24} {fault.clause}")
+
+
+def run_variants(names: list[str], workers: int) -> dict[str, SuiteRun]:
+    """Run the suite against each variant (a fault name or the faithful server), ``workers`` at a time."""
+    print(f"running the contract suite against {len(names)} variant(s), {workers} at a time ...", flush=True)
     results: dict[str, SuiteRun] = {}
     context = multiprocessing.get_context("spawn")  # the variants serve from threads: never fork them
-    with ProcessPoolExecutor(max_workers=args.workers, mp_context=context) as pool:
+    with ProcessPoolExecutor(max_workers=workers, mp_context=context) as pool:
         futures = {pool.submit(_run, name): name for name in names}
         for future in as_completed(futures):
             run = results[futures[future]] = future.result()
             mark = "FAILED" if run.first_failure else ("passed" if run.exit_code == 0 else f"exit {run.exit_code}")
             print(f"  {run.variant}: {mark} in {run.wall_seconds:.1f}s", flush=True)
-    wall = time.monotonic() - started
-    rows = [(fault, results[fault.name]) for fault in faults]
-    faithful = results.get(FAITHFUL)
-    report = summary(rows, faithful, wall, args.workers)
+    return results
+
+
+def print_outcome(rows: list[tuple[Fault, SuiteRun]], faithful: SuiteRun | None, report: dict[str, Any]) -> None:
+    """The table, then the kill rate and every reason the run is not clean."""
     print()
     print(render_table(rows))
     print()
@@ -154,6 +154,22 @@ def main(argv: Sequence[str] | None = None) -> int:
     if faithful is not None:
         alarm = "none" if faithful.passed else f"FALSE ALARM: {faithful.first_failure or f'exit {faithful.exit_code}'}"
         print(f"faithful server: {faithful.tests} tests in {faithful.wall_seconds:.1f}s; false alarms: {alarm}")
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    args = parse_args(argv)
+    if args.list:
+        print_catalogue()
+        return 0
+    faults = [get(name) for name in args.only] if args.only else catalogue(ci_only=args.ci)
+    names = ([] if args.no_faithful else [FAITHFUL]) + [fault.name for fault in faults]
+    started = time.monotonic()
+    results = run_variants(names, args.workers)
+    wall = time.monotonic() - started
+    rows = [(fault, results[fault.name]) for fault in faults]
+    faithful = results.get(FAITHFUL)
+    report = summary(rows, faithful, wall, args.workers)
+    print_outcome(rows, faithful, report)
     print(f"wall time: {wall:.1f}s with {args.workers} worker(s)")
     args.json.parent.mkdir(parents=True, exist_ok=True)
     args.json.write_text(json.dumps(report, indent=2) + "\n", encoding="utf-8")
