@@ -1,10 +1,13 @@
 """Fixtures of the targeted tests: a few tasks shared for the whole run, so that the run starts few workspaces.
 
-Each shared task is created once per session and only read or left in its state by the tests that use it:
+Each shared task comes from the run's task pool (``task_pool.py``), created once per session (all of them at once,
+before the first test) and only read or left in its state by the tests that use it:
 - ``active_task``: an active task (reads, send, logs, path resolution, error cases that change nothing).
 - ``paused_task``: a task whose workspace was stopped (PATCH /input, send/logs on a non-active task).
 - ``deleted_task``: a task deleted right after its first build (DELETE 202, then 404 everywhere).
-Tests that must change a task in a way others would notice create their own with ``make_task`` and say why.
+- ``display_named_task``: an active task created with a display name; user B's target in test_isolation.py.
+Tests that must change a task in a way others would notice take ``task_pool.active()`` (brought back to active
+first), or create their own with ``make_task`` and say why.
 
 ``api_schema`` is the OpenAPI document of the target's contract level loaded into schemathesis, for the generated
 tests (test_conformance.py, test_stateful.py).
@@ -18,18 +21,27 @@ from __future__ import annotations
 import logging
 import re
 from collections.abc import Callable, Iterator
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING
 
 import httpx
 import pytest
+import requests
 
 from coder_tasks_contract.plugin.fixtures import collection_level
 from coder_tasks_contract.spec import levels
 from coder_tasks_contract.spec.levels import Level
-from coder_tasks_contract.transport import polling
-from coder_tasks_contract.transport.paths import TASK_PREFIXES, task_path
-
-from .support import DeletedTask, SharedTask, create_task
+from coder_tasks_contract.target.model import Target
+from coder_tasks_contract.transport.paths import TASK_PREFIXES
+from coder_tasks_contract.transport.task_pool import (
+    ACTIVE,
+    DELETED,
+    PAUSED,
+    TOGGLE,
+    VICTIM,
+    DeletedTask,
+    SharedTask,
+    TaskPool,
+)
 
 if TYPE_CHECKING:  # schemathesis is imported only by the runs that use the generated tests
     from schemathesis.specs.openapi.schemas import OpenApiSchema
@@ -75,7 +87,7 @@ def prefix(request: pytest.FixtureRequest, level: Level) -> str:
 
 @pytest.fixture(scope="module")
 def api_schema(
-    request: pytest.FixtureRequest, target: Any, level: Level, make_session: Callable[..., Any]
+    request: pytest.FixtureRequest, target: Target, level: Level, make_session: Callable[..., requests.Session]
 ) -> OpenApiSchema:
     """The document of the target's level (``levels.build_spec``: the base plus the level's overlays) loaded for
     the target, with the level's check settings; schemathesis' credential-less probes go through the guard too."""
@@ -90,30 +102,55 @@ def api_schema(
     )
 
 
+# The pooled tasks each fixture takes (``task_pool.py``): every one the selected tests need is created at once before
+# the first test runs, so their builds overlap (``_prefetch_tasks``); a fixture missing here is created on first use.
+POOLED: dict[str, tuple[str, ...]] = {
+    "active_task": (ACTIVE,),
+    "paused_task": (PAUSED,),
+    "deleted_task": (DELETED,),
+    "victim": (VICTIM,),
+    "display_named_task": (VICTIM,),
+    "conformance": (ACTIVE, PAUSED, DELETED, TOGGLE),
+}
+
+
+@pytest.fixture(scope="session", autouse=True)
+def _prefetch_tasks(request: pytest.FixtureRequest) -> None:
+    """Create the pooled tasks the selected tests need before the first one runs (as xdist, ``-k`` or ``--lf``
+    selected them: only those), so their builds run side by side instead of one after another."""
+    needs = [state for item in request.session.items for name in item.fixturenames for state in POOLED.get(name, ())]
+    if not needs:
+        return
+    try:
+        pool: TaskPool = request.getfixturevalue("task_pool")
+    except pytest.skip.Exception:
+        return  # read-only, or no template: the tests that take a task skip on their own
+    pool.prefetch(needs)
+
+
 @pytest.fixture(scope="session")
-def active_task(target: Any, registry: Any, client_a: httpx.Client) -> SharedTask:
+def active_task(task_pool: TaskPool) -> SharedTask:
     """User A's active task, shared by every test that reads it or leaves it active."""
-    request, response = create_task(target, registry, client_a, "ctc: shared active task; reply briefly")
-    task = polling.wait_for_status(client_a, response.json(), {"active"}, target.lifecycle_timeout)
-    return SharedTask(request, response, task)
+    return task_pool.shared(ACTIVE)
 
 
 @pytest.fixture(scope="session")
-def paused_task(target: Any, registry: Any, client_a: httpx.Client) -> SharedTask:
+def paused_task(task_pool: TaskPool) -> SharedTask:
     """User A's paused task (workspace stopped), shared by the tests that need a task that is not active."""
-    request, response = create_task(target, registry, client_a, "ctc: shared paused task")
-    task = polling.wait_for_status(client_a, response.json(), {"active"}, target.lifecycle_timeout)
-    task = polling.pause_task(client_a, task, target.lifecycle_timeout)
-    return SharedTask(request, response, task)
+    return task_pool.shared(PAUSED)
 
 
 @pytest.fixture(scope="session")
-def deleted_task(target: Any, registry: Any, client_a: httpx.Client) -> DeletedTask:
+def deleted_task(task_pool: TaskPool) -> DeletedTask:
     """User A's task deleted once its first build finished (DELETE-2), with the DELETE answer for the 202 test."""
-    _, response = create_task(target, registry, client_a, "ctc: task to delete")
-    task = polling.wait_build_settled(client_a, response.json(), target.lifecycle_timeout)
-    deletion = client_a.delete(task_path("me", str(task["id"])))
-    return DeletedTask(task, deletion)
+    return task_pool.deleted()
+
+
+@pytest.fixture(scope="session")
+def display_named_task(task_pool: TaskPool) -> SharedTask:
+    """User A's active task created with a display name padded by spaces through the mount Coder documents at this
+    level (NAME-4); isolation tests share it (``victim``), as nothing changes it."""
+    return task_pool.shared(VICTIM)
 
 
 @pytest.fixture(scope="session")

@@ -16,8 +16,11 @@ import httpx
 import pytest
 
 from coder_tasks_contract.spec.levels import PAUSE_OPERATIONS, Level
+from coder_tasks_contract.target.model import Target
 from coder_tasks_contract.target.secret import Secret
 from coder_tasks_contract.transport.paths import TASKS, task_path
+from coder_tasks_contract.transport.task_pool import SharedTask
+from coder_tasks_contract.transport.task_registry import TaskRegistry
 
 from .support import (
     CSRF_MISMATCH_PREFIX,
@@ -26,7 +29,6 @@ from .support import (
     OPERATIONS,
     SIGNED_OUT,
     WRITE_OPERATIONS,
-    SharedTask,
     assert_error,
     assert_not_found,
     assert_plain_text,
@@ -127,7 +129,7 @@ def _served(level: Level, operation: str) -> None:
 
 @pytest.mark.parametrize("operation", _operation_params(401))
 def test_no_token_answers_401_signed_out(
-    anonymous_client: httpx.Client, registry: Any, level: Level, operation: str
+    anonymous_client: httpx.Client, registry: TaskRegistry, level: Level, operation: str
 ) -> None:
     """AUTH-6: a request without any token answers 401 with the signed-out message, the "must be provided" detail
     and a ``WWW-Authenticate: Bearer`` challenge, on every operation (authentication runs before anything else)."""
@@ -155,8 +157,8 @@ BAD_TOKENS = [
 @pytest.mark.parametrize("operation", _operation_params(401))
 def test_bad_token_answers_401_with_its_detail(
     anonymous_client: httpx.Client,
-    target: Any,
-    registry: Any,
+    target: Target,
+    registry: TaskRegistry,
     level: Level,
     operation: str,
     make_token: Any,
@@ -189,7 +191,7 @@ TRANSPORTS = [
 @pytest.mark.operation("listTasks", 200)
 @pytest.mark.parametrize("transport", [*TRANSPORTS, pytest.param("cookie", id="cookie")])
 def test_every_transport_authenticates_a_read(
-    anonymous_client: httpx.Client, target: Any, active_task: SharedTask, transport: str
+    anonymous_client: httpx.Client, target: Target, active_task: SharedTask, transport: str
 ) -> None:
     """AUTH-1: the token is accepted from the cookie, either query parameter, the Coder-Session-Token header in any
     case, and ``Authorization: Bearer`` (prefix in any case, spaces trimmed): the list answers 200 as user A."""
@@ -203,7 +205,7 @@ def test_every_transport_authenticates_a_read(
 @pytest.mark.writes
 @pytest.mark.parametrize("transport", TRANSPORTS)
 def test_every_transport_authenticates_a_write(
-    anonymous_client: httpx.Client, target: Any, registry: Any, transport: str
+    anonymous_client: httpx.Client, target: Target, registry: TaskRegistry, transport: str
 ) -> None:
     """AUTH-1, CSRF-2: without a cookie no CSRF rule applies, so each transport authenticates a DELETE, which then
     reaches the task resolver: a task id that matches nothing answers the 404 not-found body, not 401 or 400."""
@@ -227,7 +229,7 @@ PAIRS = [
 @pytest.mark.operation("listTasks", 401)
 @pytest.mark.parametrize(("first", "later"), PAIRS)
 def test_an_invalid_token_in_an_earlier_source_wins_over_a_valid_later_one(
-    anonymous_client: httpx.Client, target: Any, first: str, later: str
+    anonymous_client: httpx.Client, target: Target, first: str, later: str
 ) -> None:
     """AUTH-4: the token is read from the first source present (cookie, query coder_session_token,
     Coder-Session-Token, Authorization Bearer, access_token); a malformed one there answers 401 with its own detail
@@ -239,7 +241,7 @@ def test_an_invalid_token_in_an_earlier_source_wins_over_a_valid_later_one(
 @pytest.mark.operation("listTasks", 200)
 @pytest.mark.parametrize(("first", "later"), PAIRS)
 def test_an_empty_earlier_source_is_skipped(
-    anonymous_client: httpx.Client, target: Any, first: str, later: str
+    anonymous_client: httpx.Client, target: Target, first: str, later: str
 ) -> None:
     """AUTH-2: a source that is present but empty does not count: the valid token in a later source is used (200)."""
     response = _send(anonymous_client, "GET", TASKS, [(first, Secret("")), (later, target.user_a.token)])
@@ -258,7 +260,7 @@ def _write_params() -> list[Any]:
     ]
 
 
-def _csrf_request(registry: Any, level: Level, operation: str, prefix: str) -> tuple[str, str, dict[str, Any]]:
+def _csrf_request(registry: TaskRegistry, level: Level, operation: str, prefix: str) -> tuple[str, str, dict[str, Any]]:
     """The write under test at mount ``prefix``; skips pause and resume at levels that do not serve them."""
     _served(level, operation)
     return operation_request(operation, "me", registry.phantom_id(), prefix)
@@ -266,7 +268,7 @@ def _csrf_request(registry: Any, level: Level, operation: str, prefix: str) -> t
 
 @pytest.mark.parametrize("operation", _write_params())
 def test_cookie_only_write_fails_the_csrf_check(
-    anonymous_client: httpx.Client, target: Any, registry: Any, level: Level, operation: str, prefix: str
+    anonymous_client: httpx.Client, target: Target, registry: TaskRegistry, level: Level, operation: str, prefix: str
 ) -> None:
     """CSRF-1: a POST, PATCH or DELETE authenticated only by the ``coder_session_token`` cookie answers 400
     text/plain "Something is wrong with your CSRF token..." on every write of the level, through every mount (ROUTE-1)
@@ -279,7 +281,7 @@ def test_cookie_only_write_fails_the_csrf_check(
 
 @pytest.mark.parametrize("operation", _write_params())
 def test_cookie_and_a_different_header_fail_with_the_mismatch_text(
-    anonymous_client: httpx.Client, target: Any, registry: Any, level: Level, operation: str, prefix: str
+    anonymous_client: httpx.Client, target: Target, registry: TaskRegistry, level: Level, operation: str, prefix: str
 ) -> None:
     """CSRF-3: a cookie write whose Coder-Session-Token header holds a different value answers 400 text/plain
     "CSRF error encountered. ... the values do not match. ...", on every write of the level, through every
@@ -302,7 +304,7 @@ def test_cookie_and_a_different_header_fail_with_the_mismatch_text(
     ],
 )
 def test_cookie_write_with_a_matching_token_passes_the_csrf_check(
-    anonymous_client: httpx.Client, target: Any, registry: Any, companion: str
+    anonymous_client: httpx.Client, target: Target, registry: TaskRegistry, companion: str
 ) -> None:
     """CSRF-2: the CSRF rule does not apply when the cookie comes with the same token in the Coder-Session-Token
     header or coder_session_token query parameter, or with an Authorization Bearer header: the DELETE reaches the

@@ -12,7 +12,6 @@ request goes through user A's guarded session, as do the re-sends of schemathesi
 from __future__ import annotations
 
 from collections.abc import Callable, Iterator
-from typing import Any
 
 import httpx
 import pytest
@@ -25,26 +24,17 @@ from coder_tasks_contract.generated import aiming, loader
 from coder_tasks_contract.generated.checks import Sender, add_note
 from coder_tasks_contract.plugin import profiles
 from coder_tasks_contract.spec.levels import Level
+from coder_tasks_contract.spec.vocabulary import SKIP_NO_SECOND_USER
 from coder_tasks_contract.target.model import Target
-from coder_tasks_contract.transport import paths, polling
+from coder_tasks_contract.transport import polling, task_pool
+from coder_tasks_contract.transport.task_pool import TaskPool
 from coder_tasks_contract.transport.task_registry import TaskRegistry
+from coder_tasks_contract.transport.traffic import Traffic
 
 SKIP_READ_ONLY_WRITE = "read-only mode (--read-only): this operation changes tasks, so its generated cases are not sent"
 SKIP_NO_TEMPLATE = (
     "needs --template-version-id (a template version with a coder_ai_task resource) to send generated creates"
 )
-
-
-def _create(client: httpx.Client, registry: TaskRegistry, template_version_id: str, prompt: str) -> dict[str, Any]:
-    response = client.post(
-        paths.task_path("me"),
-        json={"template_version_id": template_version_id, "name": registry.next_name(), "input": prompt},
-    )
-    # Any 2xx with a task will do here: the status itself is judged by test_conformance[POST ...], which then
-    # names the operation, instead of every subtest failing in this setup.
-    assert 200 <= response.status_code < 300, f"creating a task for the generated tests answered {response.status_code}"
-    task: dict[str, Any] = response.json()
-    return task
 
 
 @pytest.fixture(scope="module")
@@ -54,7 +44,7 @@ def conformance(
     registry: TaskRegistry,
     client_a: httpx.Client,
     make_session: Callable[..., requests.Session],
-    traffic: Any,
+    traffic: Traffic,
     level: Level,
 ) -> Iterator[Sender]:
     """User A's sender, aimed at tasks of this run: an active one, a paused one (INPUT-4, AGENT-1), a deleted one, and
@@ -68,26 +58,18 @@ def conformance(
         settle=lambda ref: polling.wait_build_settled(client_a, ref.data, target.lifecycle_timeout) and None,
     )
     if not target.read_only and target.template_version_id:
-        # All three are created before any is awaited: on a deployment each one is a real workspace build.
-        timeout = target.lifecycle_timeout
-        active = _create(client_a, registry, target.template_version_id, "ctc conformance: active task")
-        paused = _create(client_a, registry, target.template_version_id, "ctc conformance: paused task")
-        deleted = _create(client_a, registry, target.template_version_id, "ctc conformance: deleted task")
-        toggled = (
-            _create(client_a, registry, target.template_version_id, "ctc conformance: paused and resumed")
-            if level.pause_resume
-            else None
-        )
-        aim.add(polling.wait_for_status(client_a, active, {"active"}, timeout), aiming.ACTIVE)
-        if toggled is not None:
-            aim.add(polling.wait_for_status(client_a, toggled, {"active"}, timeout), aiming.TOGGLE)
-        paused = polling.wait_for_status(client_a, paused, {"active"}, timeout)
-        aim.add(polling.pause_task(client_a, paused, timeout), aiming.PAUSED)
+        # The run's pooled tasks (created together before the first test, task_pool.py): the generated cases only
+        # read them or leave them in their state; the toggled one is brought back to active first.
+        pool: TaskPool = request.getfixturevalue("task_pool")
+        aim.add(dict(pool.shared(task_pool.ACTIVE).task), aiming.ACTIVE)
+        if level.pause_resume:
+            aim.add(dict(pool.active(task_pool.TOGGLE).task), aiming.TOGGLE)
+        aim.add(dict(pool.shared(task_pool.PAUSED).task), aiming.PAUSED)
         # Deleted up front, so every operation's cases address a deleted task from the first one (must be 404).
-        deleted = polling.wait_build_settled(client_a, deleted, timeout)
-        gone = client_a.delete(paths.task_path("me", str(deleted["id"])))
-        assert 200 <= gone.status_code < 300, f"deleting a task for the generated tests answered {gone.status_code}"
-        aim.add_deleted(deleted)
+        deleted = pool.deleted()
+        gone = deleted.deletion.status_code
+        assert 200 <= gone < 300, f"deleting a task for the generated tests answered {gone}"
+        aim.add_deleted(dict(deleted.task))
     sender = Sender(session=make_session(target.user_a), reproduce=loader.run_seed(request.config).reproduce(), aim=aim)
     before = len(traffic)
     yield sender
@@ -123,10 +105,7 @@ def test_conformance(case: Case, conformance: Sender, target: Target) -> None:
 def sender_b(request: pytest.FixtureRequest, target: Target, make_session: Callable[..., requests.Session]) -> Sender:
     """User B's guarded sender (a second ordinary member of the same organization)."""
     if target.user_b is None:
-        pytest.skip(
-            "needs --second-session-token (a second ordinary member of the same organization) "
-            "to check isolation between users"
-        )
+        pytest.skip(SKIP_NO_SECOND_USER)
     return Sender(session=make_session(target.user_b), reproduce=loader.run_seed(request.config).reproduce())
 
 

@@ -4,14 +4,16 @@ PATCH /input and send decode alike, ERR-3)."""
 
 from __future__ import annotations
 
-from collections.abc import Callable
 from typing import Any
 
 import httpx
 import pytest
 
 from coder_tasks_contract.plugin.fixtures import SKIP_NO_TEMPLATE
+from coder_tasks_contract.target.model import Target
 from coder_tasks_contract.transport.paths import task_path
+from coder_tasks_contract.transport.task_pool import SharedTask, TaskFactory
+from coder_tasks_contract.transport.task_registry import TaskRegistry
 
 from .support import (
     BAD_JSON,
@@ -20,7 +22,6 @@ from .support import (
     NOT_AN_AI_TEMPLATE,
     SOME_TEXT,
     TEMPLATE_VERSION_NOT_FOUND,
-    SharedTask,
     assert_error,
     assert_status,
     json_body,
@@ -30,7 +31,7 @@ from .support import (
 ALNUM = "must be alphanumeric with hyphens"
 
 
-def _needs_template(target: Any) -> str:
+def _needs_template(target: Target) -> str:
     if target.template_version_id is None:
         pytest.skip(SKIP_NO_TEMPLATE)
     return str(target.template_version_id)
@@ -60,7 +61,7 @@ def _needs_template(target: Any) -> str:
     ],
 )
 def test_invalid_task_name_answers_400_with_its_detail(
-    client_a: httpx.Client, target: Any, name: str, detail: str
+    client_a: httpx.Client, target: Target, name: str, detail: str
 ) -> None:
     """NAME-1: a name longer than 32 bytes, with characters outside [a-zA-Z0-9-], with leading, trailing or
     double hyphens, untrimmed, or one of the reserved ``new``/``create`` answers 400 "Unable to create a Task with
@@ -74,7 +75,7 @@ def test_invalid_task_name_answers_400_with_its_detail(
 @pytest.mark.writes
 @pytest.mark.needs_template
 def test_duplicate_name_answers_409_with_name_validation(
-    client_a: httpx.Client, target: Any, active_task: SharedTask, prefix: str
+    client_a: httpx.Client, target: Target, active_task: SharedTask, prefix: str
 ) -> None:
     """CREATE-6: a name the owner's live task (and workspace) already has answers 409
     ``Workspace "<name>" already exists.`` with validations ``[{"field": "name", ...}]``, through every mount
@@ -87,7 +88,7 @@ def test_duplicate_name_answers_409_with_name_validation(
 @pytest.mark.operation("createTask", 409)
 @pytest.mark.writes
 @pytest.mark.needs_template
-def test_duplicate_name_is_case_insensitive(client_a: httpx.Client, target: Any, active_task: SharedTask) -> None:
+def test_duplicate_name_is_case_insensitive(client_a: httpx.Client, target: Target, active_task: SharedTask) -> None:
     """CREATE-6: the same name in upper case also collides (workspace names compare case-insensitively): 409
     with the ``name`` validation."""
     body = {"template_version_id": _needs_template(target), "input": "ctc: duplicate", "name": active_task.name.upper()}
@@ -99,9 +100,7 @@ def test_duplicate_name_is_case_insensitive(client_a: httpx.Client, target: Any,
 @pytest.mark.operation("createTask", 201, 409)
 @pytest.mark.writes
 @pytest.mark.needs_template
-def test_a_deleted_tasks_name_can_be_used_again(
-    client_a: httpx.Client, target: Any, make_task: Callable[..., dict[str, Any]]
-) -> None:
+def test_a_deleted_tasks_name_can_be_used_again(client_a: httpx.Client, target: Target, make_task: TaskFactory) -> None:
     """DELETE-1, CREATE-7: deleting a task frees its name. The duplicate check is about live workspaces, so a create
     with the name may answer 409 while the delete build still runs, then 201. (Its own task: the name is reused.)"""
     task = make_task(wait="settled")
@@ -121,7 +120,7 @@ def test_a_deleted_tasks_name_can_be_used_again(
 @pytest.mark.operation("createTask", 400)
 @pytest.mark.writes
 @pytest.mark.parametrize("omit", [pytest.param(False, id="unknown-id"), pytest.param(True, id="omitted")])
-def test_unknown_template_version_answers_400(client_a: httpx.Client, registry: Any, omit: bool) -> None:
+def test_unknown_template_version_answers_400(client_a: httpx.Client, registry: TaskRegistry, omit: bool) -> None:
     """CREATE-3: a template version that does not exist (or is omitted: the nil UUID) answers 400
     ``{"message": "Template version not found or you do not have access to this resource"}``."""
     body: dict[str, Any] = {"input": "ctc: must not be created"}
@@ -132,7 +131,7 @@ def test_unknown_template_version_answers_400(client_a: httpx.Client, registry: 
 
 @pytest.mark.operation("createTask", 400)
 @pytest.mark.writes
-def test_template_without_ai_task_answers_400(client_a: httpx.Client, target: Any) -> None:
+def test_template_without_ai_task_answers_400(client_a: httpx.Client, target: Target) -> None:
     """CREATE-4: a template version whose template has no coder_ai_task resource answers 400
     ``Template does not have a valid "coder_ai_task" resource.``"""
     if target.non_task_template_version_id is None:

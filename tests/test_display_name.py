@@ -3,20 +3,20 @@ trimmed, at most 64 bytes. Skipped at levels without it (82f: the field is an un
 
 from __future__ import annotations
 
-from typing import Any
-
 import httpx
 import pytest
 
 from coder_tasks_contract.plugin.fixtures import SKIP_NO_TEMPLATE
 from coder_tasks_contract.spec.levels import DISPLAY_NAME_TOO_LONG, Level
+from coder_tasks_contract.target.model import Target
 from coder_tasks_contract.transport.paths import task_path
+from coder_tasks_contract.transport.task_pool import DISPLAY_NAME, SharedTask
+from coder_tasks_contract.transport.task_registry import TaskRegistry
 
 from .support import (
     BAD_NAME,
     SOME_TEXT,
     TEMPLATE_VERSION_NOT_FOUND,
-    SharedTask,
     assert_error,
     assert_status,
     json_body,
@@ -27,7 +27,7 @@ pytestmark = pytest.mark.needs_template
 
 
 @pytest.fixture
-def template_version_id(target: Any, level: Level) -> str:
+def template_version_id(target: Target, level: Level) -> str:
     """The target's AI-task template version; skips where display_name is not the contract or nothing can be made."""
     only_at(level, level.display_name, "display_name arrived with v2.29 (#20856, NAME-4)")
     if target.template_version_id is None:
@@ -47,19 +47,15 @@ def test_every_task_has_a_display_name(client_a: httpx.Client, active_task: Shar
 @pytest.mark.operation("createTask", 201)
 @pytest.mark.writes
 def test_display_name_is_stored_trimmed(
-    client_a: httpx.Client, registry: Any, template_version_id: str, level: Level
+    client_a: httpx.Client, template_version_id: str, display_named_task: SharedTask, level: Level
 ) -> None:
     """NAME-4 (#20856): ``display_name`` is trimmed before it is stored: the 201 and a later GET, through the mount
-    Coder documents at this level, show it without the surrounding whitespace."""
-    body = {
-        "template_version_id": template_version_id,
-        "name": registry.next_name(),
-        "input": "ctc: task with a display name",
-        "display_name": "  ctc display name  ",
-    }
-    response = client_a.post(task_path("me", prefix=level.documented_prefix), json=body)
-    assert_status(response, 201)
-    created = json_body(response)
+    Coder documents at this level, show it without the surrounding whitespace. (The pooled task that was created
+    with a padded display name through that mount: its 201 is kept for this test.)"""
+    assert display_named_task.request["display_name"] == DISPLAY_NAME, display_named_task.request
+    assert display_named_task.creation.url.path.startswith(level.documented_prefix), display_named_task.creation.url
+    assert_status(display_named_task.creation, 201)
+    created = json_body(display_named_task.creation)
     assert created["display_name"] == "ctc display name"
     fetched = json_body(client_a.get(task_path("me", created["id"], prefix=level.documented_prefix)))
     assert fetched["display_name"] == "ctc display name"
@@ -76,7 +72,7 @@ def test_display_name_is_stored_trimmed(
     ],
 )
 def test_display_name_longer_than_64_bytes_answers_400(
-    client_a: httpx.Client, registry: Any, template_version_id: str, display_name: str
+    client_a: httpx.Client, registry: TaskRegistry, template_version_id: str, display_name: str
 ) -> None:
     """NAME-4 (#20856): a display name longer than 64 bytes after trimming answers 400 "Display name must be 64
     characters or less." (the rest of the request is valid, so only the display name can be at fault)."""
@@ -92,7 +88,7 @@ def test_display_name_longer_than_64_bytes_answers_400(
 @pytest.mark.operation("createTask", 400)
 @pytest.mark.writes
 def test_display_name_is_checked_after_the_template_version_and_the_name(
-    client_a: httpx.Client, registry: Any, template_version_id: str
+    client_a: httpx.Client, registry: TaskRegistry, template_version_id: str
 ) -> None:
     """NAME-4, CREATE-2: Coder's tasksCreate checks the template version, then ``coder_ai_task``, then the name, and
     only then the display name: a request that is wrong in both answers the earlier check's error, not the display

@@ -1,8 +1,9 @@
 """Isolation between two ordinary members: user B cannot see, change or delete user A's task (RBAC-2, RBAC-3, RBAC-5).
 
 B's writes go to a task of A's that the run created, so the write guard lets them through; a correct server
-answers 404 before touching it. That task is created only for this module (``victim``): a server that wrongly
-let B delete or change it would otherwise take a shared task down and turn one failure into many.
+answers 404 before touching it. That task (``victim``) is not the shared active task: a server that wrongly let B
+delete or change it would otherwise take that task down and turn one failure into many. Besides this module, only
+test_display_name.py reads it (``display_named_task``, the same pooled task).
 """
 
 from __future__ import annotations
@@ -13,16 +14,15 @@ import httpx
 import pytest
 
 from coder_tasks_contract.spec.levels import Level
-from coder_tasks_contract.transport import polling
+from coder_tasks_contract.target.model import Target
 from coder_tasks_contract.transport.paths import task_path
+from coder_tasks_contract.transport.task_pool import SharedTask
 
 from .support import (
     BAD_QUERY,
-    SharedTask,
     assert_error,
     assert_not_found,
     assert_status,
-    create_task,
     json_body,
     list_tasks,
     only_at,
@@ -32,11 +32,9 @@ pytestmark = pytest.mark.needs_second_user
 
 
 @pytest.fixture(scope="module")
-def victim(target: Any, registry: Any, client_a: httpx.Client, client_b: httpx.Client) -> SharedTask:
+def victim(client_b: httpx.Client, display_named_task: SharedTask) -> SharedTask:
     """User A's active task that user B tries to reach in this module (needs client_b, so it skips without B)."""
-    request, response = create_task(target, registry, client_a, "ctc: isolation task of user A")
-    task = polling.wait_for_status(client_a, response.json(), {"active"}, target.lifecycle_timeout)
-    return SharedTask(request, response, task)
+    return display_named_task
 
 
 # How B can address A's task. B's own "me" with A's task *name* would designate B's task of that name, which the
@@ -59,7 +57,7 @@ READ_ADDRESSES = [*ADDRESSES, pytest.param(lambda a, task: ("me", task.name), id
     ],
 )
 def test_other_member_cannot_read_the_task(
-    client_b: httpx.Client, target: Any, victim: SharedTask, address: Any, suffix: str
+    client_b: httpx.Client, target: Target, victim: SharedTask, address: Any, suffix: str
 ) -> None:
     """RBAC-2: B reading A's task (get, logs) by id or by name, under ``me`` or A's username or UUID, gets
     the exact 404 not-found body: existence is not leaked."""
@@ -78,7 +76,7 @@ def _assert_unchanged(client_a: httpx.Client, victim: SharedTask) -> None:
 @pytest.mark.writes
 @pytest.mark.parametrize("address", ADDRESSES)
 def test_other_member_cannot_delete_the_task(
-    client_a: httpx.Client, client_b: httpx.Client, target: Any, victim: SharedTask, address: Any
+    client_a: httpx.Client, client_b: httpx.Client, target: Target, victim: SharedTask, address: Any
 ) -> None:
     """DELETE-3, RBAC-3: B's DELETE of A's task answers 404 and A's task still exists afterwards."""
     user, task = address(target.user_a, victim)
@@ -90,7 +88,7 @@ def test_other_member_cannot_delete_the_task(
 @pytest.mark.writes
 @pytest.mark.parametrize("address", ADDRESSES)
 def test_other_member_cannot_change_the_prompt(
-    client_a: httpx.Client, client_b: httpx.Client, target: Any, victim: SharedTask, address: Any
+    client_a: httpx.Client, client_b: httpx.Client, target: Target, victim: SharedTask, address: Any
 ) -> None:
     """INPUT-6, RBAC-3: B's PATCH /input on A's task answers 404 and A's prompt is unchanged."""
     user, task = address(target.user_a, victim)
@@ -102,7 +100,7 @@ def test_other_member_cannot_change_the_prompt(
 @pytest.mark.writes
 @pytest.mark.parametrize("address", ADDRESSES)
 def test_other_member_cannot_send_to_the_task(
-    client_a: httpx.Client, client_b: httpx.Client, target: Any, run_id: str, victim: SharedTask, address: Any
+    client_a: httpx.Client, client_b: httpx.Client, target: Target, run_id: str, victim: SharedTask, address: Any
 ) -> None:
     """RBAC-3: B's send to A's task answers 404 and nothing B sent reaches A's logs."""
     user, task = address(target.user_a, victim)
@@ -125,7 +123,7 @@ def test_other_member_cannot_send_to_the_task(
 def test_other_member_cannot_pause_or_resume_the_task(
     client_a: httpx.Client,
     client_b: httpx.Client,
-    target: Any,
+    target: Target,
     victim: SharedTask,
     level: Level,
     address: Any,
@@ -141,7 +139,7 @@ def test_other_member_cannot_pause_or_resume_the_task(
 
 @pytest.mark.operation("createTask", 404)
 @pytest.mark.writes
-def test_other_member_cannot_create_a_task_for_the_owner(client_b: httpx.Client, target: Any, prefix: str) -> None:
+def test_other_member_cannot_create_a_task_for_the_owner(client_b: httpx.Client, target: Target, prefix: str) -> None:
     """USER-3: B addressing A's username in ``{user}`` gets 404 from the ``{user}`` resolver, through every
     mount (ROUTE-1). (An empty body: even a server that let B through would fail decoding and create nothing.)"""
     response = client_b.post(task_path(target.user_a.username, prefix=prefix), content=b"")
@@ -149,7 +147,7 @@ def test_other_member_cannot_create_a_task_for_the_owner(client_b: httpx.Client,
 
 
 @pytest.mark.operation("listTasks", 200)
-def test_other_member_does_not_list_the_task(client_b: httpx.Client, target: Any, victim: SharedTask) -> None:
+def test_other_member_does_not_list_the_task(client_b: httpx.Client, target: Target, victim: SharedTask) -> None:
     """LIST-4, RBAC-5: B's list (no ``q``) holds only B's tasks, not A's."""
     tasks = list_tasks(client_b)
     assert victim.id not in {task["id"] for task in tasks}
@@ -158,14 +156,14 @@ def test_other_member_does_not_list_the_task(client_b: httpx.Client, target: Any
 
 @pytest.mark.operation("listTasks", 200)
 def test_other_member_filtering_by_owner_uuid_gets_an_empty_list(
-    client_b: httpx.Client, target: Any, victim: SharedTask
+    client_b: httpx.Client, target: Target, victim: SharedTask
 ) -> None:
     """QUERY-4, RBAC-5: ``owner:<A's UUID>`` is taken as is; B may read none of A's tasks, so the list is empty."""
     assert list_tasks(client_b, f"owner:{target.user_a.id}") == []
 
 
 @pytest.mark.operation("listTasks", 400)
-def test_other_member_cannot_filter_by_the_owners_username(client_b: httpx.Client, target: Any) -> None:
+def test_other_member_cannot_filter_by_the_owners_username(client_b: httpx.Client, target: Target) -> None:
     """QUERY-13, RBAC-5: B cannot resolve A's username, so ``owner:<A's username>`` answers 400 "Invalid task search
     query." with the owner validation."""
     username = target.user_a.username.lower()  # the query is lower-cased before parsing (QUERY-1)

@@ -10,9 +10,12 @@ from typing import Any
 import httpx
 import pytest
 
+from coder_tasks_contract.target.model import Target
 from coder_tasks_contract.transport.paths import TASKS
+from coder_tasks_contract.transport.task_pool import DeletedTask, SharedTask
+from coder_tasks_contract.transport.task_registry import TaskRegistry
 
-from .support import DeletedTask, SharedTask, assert_status, json_body, list_tasks, parse_time
+from .support import assert_status, json_body, list_tasks, parse_time
 
 
 def _ids(tasks: list[dict[str, Any]]) -> set[str]:
@@ -29,7 +32,7 @@ def test_list_is_newest_first(client_a: httpx.Client, active_task: SharedTask, p
 
 
 @pytest.mark.operation("listTasks", 200)
-def test_a_member_sees_only_their_own_tasks(client_a: httpx.Client, target: Any, active_task: SharedTask) -> None:
+def test_a_member_sees_only_their_own_tasks(client_a: httpx.Client, target: Target, active_task: SharedTask) -> None:
     """LIST-4, RBAC-5: without ``q`` a member's list holds their own tasks and no task of another owner."""
     tasks = list_tasks(client_a)
     assert active_task.id in _ids(tasks)
@@ -52,7 +55,7 @@ OWNER_QUERIES = [
 @pytest.mark.parametrize("make_q", OWNER_QUERIES)
 def test_owner_filter_selects_the_callers_tasks(
     client_a: httpx.Client,
-    target: Any,
+    target: Target,
     active_task: SharedTask,
     paused_task: SharedTask,
     make_q: Callable[[Any], str],
@@ -102,7 +105,7 @@ def test_organization_filter_selects_that_organizations_tasks(
 
 @pytest.mark.operation("listTasks", 200)
 @pytest.mark.parametrize("key", ["owner", "organization"])
-def test_unknown_uuid_filter_answers_an_empty_list(client_a: httpx.Client, registry: Any, key: str) -> None:
+def test_unknown_uuid_filter_answers_an_empty_list(client_a: httpx.Client, registry: TaskRegistry, key: str) -> None:
     """QUERY-4, QUERY-5: a UUID in ``owner:``/``organization:`` is taken as is, with no existence check: one that
     matches nothing answers 200 ``{"tasks": [], "count": 0}`` (an empty array, never null)."""
     response = client_a.get(TASKS, params={"q": f"{key}:{registry.phantom_id()}"})

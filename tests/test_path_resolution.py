@@ -17,13 +17,15 @@ import httpx
 import pytest
 
 from coder_tasks_contract.spec.levels import Level
+from coder_tasks_contract.target.model import Target
 from coder_tasks_contract.transport.paths import TASK_PREFIXES, TASKS, task_path
+from coder_tasks_contract.transport.task_pool import SharedTask
+from coder_tasks_contract.transport.task_registry import TaskRegistry
 
 from .support import (
     OPERATIONS,
     ROUTE_NOT_FOUND,
     WRITE_OPERATIONS,
-    SharedTask,
     assert_not_found,
     assert_refusal,
     assert_status,
@@ -50,7 +52,7 @@ TASK_SPELLINGS = [
 @pytest.mark.parametrize("user_spelling", USER_SPELLINGS)
 def test_every_spelling_of_user_and_task_addresses_the_same_task(
     client_a: httpx.Client,
-    target: Any,
+    target: Target,
     active_task: SharedTask,
     user_spelling: Callable[[Any], str],
     task_spelling: Callable[[SharedTask], str],
@@ -65,7 +67,7 @@ def test_every_spelling_of_user_and_task_addresses_the_same_task(
 
 @pytest.mark.operation("getTaskLogs", 200)
 def test_logs_resolve_by_upper_case_username_and_name(
-    client_a: httpx.Client, target: Any, active_task: SharedTask
+    client_a: httpx.Client, target: Target, active_task: SharedTask
 ) -> None:
     """USER-1, TASKREF-2: the sub-resources use the same resolvers: logs by upper-case username and upper-case task name
     answer 200."""
@@ -95,7 +97,12 @@ UNKNOWN_USERS = [
 
 
 def _request_as_unknown_user(
-    client: httpx.Client, run_id: str, registry: Any, operation: str, make_user: Callable[[str, Any], str], prefix: str
+    client: httpx.Client,
+    run_id: str,
+    registry: TaskRegistry,
+    operation: str,
+    make_user: Callable[[str, Any], str],
+    prefix: str,
 ) -> tuple[str, httpx.Response]:
     user = make_user(run_id, registry)
     method, path, kwargs = operation_request(operation, user, registry.phantom_id(), prefix)
@@ -107,7 +114,7 @@ def _request_as_unknown_user(
 def test_unknown_user_segment_answers_400_with_user_message(
     client_a: httpx.Client,
     run_id: str,
-    registry: Any,
+    registry: TaskRegistry,
     level: Level,
     prefix: str,
     operation: str,
@@ -126,7 +133,7 @@ def test_unknown_user_segment_answers_400_with_user_message(
 def test_unknown_user_segment_answers_404_not_found(
     client_a: httpx.Client,
     run_id: str,
-    registry: Any,
+    registry: TaskRegistry,
     level: Level,
     prefix: str,
     operation: str,
@@ -152,7 +159,9 @@ def _task_params() -> list[Any]:
 
 
 @pytest.mark.parametrize("operation", _task_params())
-def test_unknown_task_answers_404_not_found(client_a: httpx.Client, registry: Any, prefix: str, operation: str) -> None:
+def test_unknown_task_answers_404_not_found(
+    client_a: httpx.Client, registry: TaskRegistry, prefix: str, operation: str
+) -> None:
     """TASKREF-3: a task UUID that matches no task answers the exact 404 not-found body, on every task route,
     through every mount of the level."""
     method, path, kwargs = operation_request(operation, "me", registry.phantom_id(), prefix)
@@ -249,7 +258,7 @@ RESOLVER_FIRST = [
 
 @pytest.mark.parametrize(("method", "suffix"), RESOLVER_FIRST)
 def test_task_resolver_answers_before_routing(
-    client_a: httpx.Client, registry: Any, prefix: str, method: str, suffix: str
+    client_a: httpx.Client, registry: TaskRegistry, prefix: str, method: str, suffix: str
 ) -> None:
     """ROUTE-2, TASKREF-3: a request under ``<mount>/me/<phantom task>/`` answers the task resolver's 404 not-found
     body whatever the rest of the path or the method, because the resolver runs before chi matches a route."""
@@ -268,7 +277,7 @@ def test_task_resolver_answers_before_routing(
 def test_user_resolver_answers_before_routing(
     client_a: httpx.Client,
     run_id: str,
-    registry: Any,
+    registry: TaskRegistry,
     level: Level,
     prefix: str,
     method: str,

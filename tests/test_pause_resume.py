@@ -10,12 +10,15 @@ import httpx
 import pytest
 
 from coder_tasks_contract.spec.levels import ALREADY_RUNNING, Level
+from coder_tasks_contract.target.model import Target
 from coder_tasks_contract.transport import polling
 from coder_tasks_contract.transport.paths import task_path
+from coder_tasks_contract.transport.task_pool import TOGGLE, SharedTask, TaskPool
+from coder_tasks_contract.transport.task_registry import TaskRegistry
 
 from .support import (
+    BUILD_ACTIVE,
     UNCHECKED,
-    SharedTask,
     assert_error,
     assert_not_found,
     assert_status,
@@ -28,7 +31,6 @@ from .support import (
 
 PAUSE_RESUME = "pause and resume arrived after v2.31 (#21889, #21948, #22544; PAUSE-1)"
 SNAPSHOTS = "logs of a paused task are refused before #21771 (LOGS-3)"
-BUILD_ACTIVE = "A workspace build is already active."
 # Fresh tasks the pause-during-build test may use when a fast target finishes a build between its GET and POST.
 BUSY_ATTEMPTS = 3
 
@@ -55,13 +57,14 @@ def _assert_build(response: httpx.Response, task: dict[str, Any], transition: st
 @pytest.mark.writes
 @pytest.mark.needs_template
 def test_pause_then_resume_answer_202_with_their_builds(
-    client_a: httpx.Client, target: Any, level: Level, make_task: Any, prefix: str
+    client_a: httpx.Client, target: Target, level: Level, task_pool: TaskPool, prefix: str
 ) -> None:
     """PAUSE-1, PAUSE-2 (#21889, #21948): POST .../pause on an active task answers 202 with the queued ``stop`` build
     and the task becomes paused, its logs then being the stored snapshot (#21771); POST .../resume answers 202 with a
-    ``start`` build and the task becomes active again. Through each mount (own task: it changes state)."""
+    ``start`` build and the task becomes active again. Through each mount, on the pooled task whose takers pause and
+    resume it (``task_pool.active``: brought back to active first, so no other test sees it change)."""
     only_at(level, level.pause_resume, PAUSE_RESUME)
-    task = make_task(wait="active")
+    task = task_pool.active(TOGGLE).task
     _assert_build(client_a.post(task_path("me", task["id"], "/pause", prefix=prefix)), task, "stop")
     task = polling.wait_for_status(client_a, task, {"paused"}, target.lifecycle_timeout)
     logs = json_body(client_a.get(task_path("me", task["id"], "/logs", prefix=prefix)))
@@ -86,14 +89,17 @@ def test_resume_of_a_running_task_answers_409(
 @pytest.mark.operation("pauseTask", 409)
 @pytest.mark.writes
 @pytest.mark.needs_template
-def test_pause_while_the_first_build_runs_answers_409(client_a: httpx.Client, level: Level, make_task: Any) -> None:
+def test_pause_while_the_first_build_runs_answers_409(
+    client_a: httpx.Client, level: Level, task_pool: TaskPool
+) -> None:
     """PAUSE-4 (#21889; the 409 is inferred from the workspace build rules, DELETE-2): pause while the task's first
-    build is queued or running answers 409 "A workspace build is already active." and queues nothing. Its own task,
-    caught while a GET shows the build busy; a target whose builds always finish first makes the test skip."""
+    build is queued or running answers 409 "A workspace build is already active." and queues nothing. A task caught
+    while a GET shows its first build busy (``task_pool.unsettled``: shared with the other tests that need one while
+    that build lasts, as a 409 changes nothing); a target whose builds always finish first makes the test skip."""
     only_at(level, level.pause_resume, PAUSE_RESUME)
     outcomes = []
     for _ in range(BUSY_ATTEMPTS):
-        task = make_task(wait=None)
+        task = task_pool.unsettled()
         before = json_body(client_a.get(task_path("me", task["id"])))
         if before.get("workspace_status") not in {"pending", "starting"}:
             outcomes.append(f"build already finished (workspace_status {before.get('workspace_status')!r})")
@@ -120,7 +126,7 @@ def test_pause_while_the_first_build_runs_answers_409(client_a: httpx.Client, le
     ],
 )
 def test_pause_and_resume_of_an_unknown_task_answer_404(
-    client_a: httpx.Client, registry: Any, level: Level, prefix: str, suffix: str
+    client_a: httpx.Client, registry: TaskRegistry, level: Level, prefix: str, suffix: str
 ) -> None:
     """TASKREF-3: pause and resume resolve ``{task}`` like every task route: a UUID no task has answers the exact
     not-found body (not "Route not found.": the routes exist at this level)."""

@@ -35,6 +35,7 @@ from coder_tasks_contract.reports.files import safe_url
 from coder_tasks_contract.spec import levels
 from coder_tasks_contract.target.model import Target
 from coder_tasks_contract.transport.task_registry import TaskRegistry
+from coder_tasks_contract.transport.traffic import Traffic
 
 SKIP_READ_ONLY = "read-only mode (--read-only): the stateful tests create, change and delete a task"
 SKIP_NO_TEMPLATE = "needs --template-version-id (a template version with a coder_ai_task resource) to create tasks"
@@ -45,7 +46,7 @@ def sender(
     request: pytest.FixtureRequest,
     target: Target,
     make_session: Callable[..., requests.Session],
-    traffic: Any,
+    traffic: Traffic,
 ) -> Iterator[Sender]:
     """User A's guarded sender for the stateful tests; reports how many requests they sent."""
     if target.read_only:

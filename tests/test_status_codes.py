@@ -10,13 +10,14 @@ import httpx
 import pytest
 
 from coder_tasks_contract.spec.levels import Level
+from coder_tasks_contract.target.model import Target
 from coder_tasks_contract.transport.paths import task_path
+from coder_tasks_contract.transport.task_pool import DeletedTask, SharedTask
+from coder_tasks_contract.transport.task_registry import TaskRegistry
 
 from .support import (
     OPERATIONS,
     WRITE_OPERATIONS,
-    DeletedTask,
-    SharedTask,
     assert_no_body,
     assert_status,
     assert_task_shape,
@@ -48,7 +49,7 @@ def test_list_answers_200_with_tasks_and_count(
 @pytest.mark.operation("createTask", 201)
 @pytest.mark.writes
 def test_create_answers_201_with_the_task_that_was_asked_for(
-    target: Any, active_task: SharedTask, level: Level
+    target: Target, active_task: SharedTask, level: Level
 ) -> None:
     """CREATE-1: POST /tasks/{user} answers 201 JSON with a Task whose name, initial_prompt (= input),
     template_version_id and owner are what the request asked for. (The 201 is the shared task's creation.)"""
@@ -67,7 +68,7 @@ def test_create_answers_201_with_the_task_that_was_asked_for(
 
 @pytest.mark.operation("getTask", 200)
 def test_get_answers_200_with_the_task(
-    target: Any, client_a: httpx.Client, active_task: SharedTask, level: Level, prefix: str
+    target: Target, client_a: httpx.Client, active_task: SharedTask, level: Level, prefix: str
 ) -> None:
     """GET-1: GET /tasks/{user}/{task} answers 200 JSON with the Task; it matches the created one."""
     response = client_a.get(task_path("me", active_task.id, prefix=prefix))
@@ -92,7 +93,7 @@ def test_delete_answers_202_without_body(client_a: httpx.Client, deleted_task: D
 @pytest.mark.operation("updateTaskInput", 204)
 @pytest.mark.writes
 def test_update_input_answers_204_and_replaces_initial_prompt(
-    target: Any, client_a: httpx.Client, run_id: str, paused_task: SharedTask
+    target: Target, client_a: httpx.Client, run_id: str, paused_task: SharedTask
 ) -> None:
     """INPUT-1: PATCH /input on a paused task answers 204 with no body, sets initial_prompt, and starts no build
     (the task stays paused, same build number)."""
@@ -111,7 +112,7 @@ def test_update_input_answers_204_and_replaces_initial_prompt(
 @pytest.mark.operation("sendTaskInput", 204)
 @pytest.mark.writes
 def test_send_answers_204_and_the_input_shows_in_the_logs(
-    target: Any, client_a: httpx.Client, run_id: str, active_task: SharedTask
+    target: Target, client_a: httpx.Client, run_id: str, active_task: SharedTask
 ) -> None:
     """SEND-1, ROUTE-9: POST /send on an active task answers 204 with no body and no content type; the text is
     relayed to the agent as a user message, which the logs then show as an ``input`` entry."""
@@ -162,7 +163,7 @@ def _assert_coder_headers(response: httpx.Response) -> None:
 
 @pytest.mark.parametrize("operation", _operation_params())
 def test_every_answer_carries_coders_middleware_headers(
-    operation: str, client_a: httpx.Client, registry: Any, active_task: SharedTask
+    operation: str, client_a: httpx.Client, registry: TaskRegistry, active_task: SharedTask
 ) -> None:
     """ROUTE-5: Coder's outer middleware sets ``X-Content-Type-Options: nosniff`` and ``X-Coder-Build-Version`` on every
     response: checked on an error answer of each operation (a task that cannot exist, or an empty create body) and,

@@ -11,7 +11,9 @@ import httpx
 import pytest
 
 from coder_tasks_contract.spec.levels import Level
+from coder_tasks_contract.target.model import Target
 from coder_tasks_contract.transport.paths import task_path
+from coder_tasks_contract.transport.task_pool import DeletedTask, SharedTask, TaskPool
 
 from .support import (
     APP_REJECTED,
@@ -20,8 +22,6 @@ from .support import (
     MUST_BE_PAUSED,
     MUST_BE_PAUSED_DETAIL,
     SOME_TEXT,
-    DeletedTask,
-    SharedTask,
     assert_error,
     assert_no_body,
     assert_not_found,
@@ -80,7 +80,7 @@ def test_send_empty_input_answers_400(client_a: httpx.Client, active_task: Share
 
 @pytest.mark.operation("sendTaskInput", 204)
 @pytest.mark.writes
-def test_send_accepts_whitespace_only_input(client_a: httpx.Client, target: Any, active_task: SharedTask) -> None:
+def test_send_accepts_whitespace_only_input(client_a: httpx.Client, target: Target, active_task: SharedTask) -> None:
     """SEND-3, SEND-5: unlike PATCH /input, send compares with "" exactly, so a whitespace-only input is relayed
     to the task's app instead of refused with 400. What the app does with it is the app's: one that takes it
     answers 204; coder/agentapi trims it to nothing and refuses it, which Coder answers 502 "Task app rejected
@@ -144,7 +144,7 @@ def test_send_on_a_paused_task_answers_409(
 @pytest.mark.operation("sendTaskInput")  # 502 or 409: the level says which
 @pytest.mark.writes
 def test_send_while_the_agent_works_answers_not_ready(
-    client_a: httpx.Client, target: Any, run_id: str, active_task: SharedTask, level: Level
+    client_a: httpx.Client, target: Target, run_id: str, active_task: SharedTask, level: Level
 ) -> None:
     """SEND-4: while the agent still works on the previous message (AgentAPI not ``stable``), send answers
     "Task app is not ready to accept input." with the level's status: 502 at 82f525baf3, 409 since #23424.
@@ -167,19 +167,22 @@ def test_send_while_the_agent_works_answers_not_ready(
 @pytest.mark.operation("deleteTask", 409)
 @pytest.mark.writes
 @pytest.mark.needs_template
-def test_delete_while_the_first_build_runs_answers_409(client_a: httpx.Client, make_task: Any, prefix: str) -> None:
+def test_delete_while_the_first_build_runs_answers_409(
+    client_a: httpx.Client, task_pool: TaskPool, prefix: str
+) -> None:
     """DELETE-2: DELETE while a build job is queued or running answers 409 ``{"message": "A workspace build is already
     active.", "detail": "A workspace build is already active."}`` and deletes nothing.
 
-    Needs its own task, caught before its first build finishes: a GET right before the DELETE must show the build
+    Needs a task caught before its first build finishes (``task_pool.unsettled``: shared with the other tests that
+    need one while that build lasts, as a 409 changes nothing): a GET right before the DELETE must show the build
     busy (workspace_status pending/starting), else the 409 cannot be forced and the attempt does not count. A 202
     after such a GET is either the bug or a build that finished in the instant between GET and DELETE; only a fast
     target can lose that race, so a fresh task is tried (at most DELETE_ATTEMPTS), and the test fails when every
     attempt answered 202 and skips when the builds were always finished before the check. Once per mount (ROUTE-1):
-    each alias's handler is held to the rule on a task of its own."""
+    each alias's handler is held to the rule."""
     outcomes = []
     for _ in range(DELETE_ATTEMPTS):
-        task = make_task(wait=None)
+        task = task_pool.unsettled()
         path = task_path("me", str(task["id"]), prefix=prefix)
         before = client_a.get(path).json().get("workspace_status")
         if before not in {"pending", "starting"}:

@@ -1,6 +1,9 @@
-"""Fixtures of the contract suite: the target, its users' clients, the registry, traffic, and ``make_task``.
+"""Fixtures of the contract suite, each built from the one before it: target -> guard -> clients -> task factory.
 
-All of them are overridable in a user's own conftest. Every client they hand out is guarded (``guard.py``).
+As in pytest-httpserver, overriding one in a user's own conftest changes everything built on it: a conftest's
+``target`` is what ``guard``, ``client_a``, ``make_client``, ``make_session`` and ``make_task`` address and
+authenticate with. Every client they hand out is guarded (``guard.py``); tasks come from one factory
+(``task_pool.TaskFactory``), shared by state through ``task_pool``.
 """
 
 from __future__ import annotations
@@ -18,13 +21,15 @@ from coder_tasks_contract.spec import levels, task_shape
 from coder_tasks_contract.spec.levels import Level
 from coder_tasks_contract.target import preflight
 from coder_tasks_contract.target.model import Target, User
-from coder_tasks_contract.transport import paths, polling
+from coder_tasks_contract.transport import polling
+from coder_tasks_contract.transport.clients import build_client, build_session
+from coder_tasks_contract.transport.guard import Guard
+from coder_tasks_contract.transport.task_pool import TaskFactory, TaskPool
 from coder_tasks_contract.transport.task_registry import TaskRegistry
 from coder_tasks_contract.transport.traffic import Traffic
 
-DEFAULT_INPUT = "Contract test task created by coder-tasks-contract; it is deleted when the run ends."
-
-MakeTask = Callable[..., dict[str, Any]]
+MakeClient = Callable[..., httpx.Client]
+MakeSession = Callable[..., requests.Session]
 
 
 def resolve_target(config: pytest.Config) -> Target:
@@ -93,80 +98,80 @@ def _current_test(request: pytest.FixtureRequest) -> Iterator[None]:
 
 
 @pytest.fixture(scope="session")
-def client_a(request: pytest.FixtureRequest, target: Target) -> httpx.Client:
-    """Guarded httpx client authenticated as user A."""
-    return run_state(request.config).user_client(target.user_a)
+def guard(request: pytest.FixtureRequest, target: Target) -> Guard:
+    """The guard every client of ``target`` sends through: only our tasks are written, within the budget and the
+    pace, nothing but GET in --read-only mode. A ``target`` a conftest overrides gets a guard of its own."""
+    return run_state(request.config).guard_for(target)
 
 
 @pytest.fixture(scope="session")
-def client_b(request: pytest.FixtureRequest, target: Target) -> httpx.Client:
-    """Guarded httpx client authenticated as user B; skips without --second-session-token."""
-    if target.user_b is None:
-        pytest.skip(SKIP_NO_SECOND_USER)
-    return run_state(request.config).user_client(target.user_b)
-
-
-@pytest.fixture(scope="session")
-def make_client(request: pytest.FixtureRequest, target: Target) -> Callable[..., httpx.Client]:
-    """Factory of guarded httpx clients: ``make_client(user=None, **httpx_kwargs)``; no credentials without user."""
-    state = run_state(request.config)
+def make_client(request: pytest.FixtureRequest, target: Target, guard: Guard) -> MakeClient:
+    """Factory of guarded httpx clients of ``target``: ``make_client(user=None, **httpx_kwargs)``; no credentials
+    without user. Closed at the end of the run."""
+    track = run_state(request.config).track
 
     def make(user: User | None = None, **httpx_kwargs: Any) -> httpx.Client:
-        return state.client(user, **httpx_kwargs)
+        httpx_kwargs.setdefault("timeout", target.request_timeout)
+        client: httpx.Client = track(build_client(guard, target.base_url, user=user, **httpx_kwargs))
+        return client
 
     return make
 
 
 @pytest.fixture(scope="session")
-def make_session(request: pytest.FixtureRequest, target: Target) -> Callable[[User | None], requests.Session]:
-    """Factory of guarded requests sessions (for schemathesis ``case.call(session=...)``)."""
-    state = run_state(request.config)
+def make_session(request: pytest.FixtureRequest, target: Target, guard: Guard) -> MakeSession:
+    """Factory of guarded requests sessions of ``target`` (for schemathesis ``case.call(session=...)``)."""
+    track = run_state(request.config).track
 
     def make(user: User | None = None) -> requests.Session:
-        return state.session(user)
+        session: requests.Session = track(build_session(guard, user=user, timeout=target.request_timeout))
+        return session
 
     return make
+
+
+@pytest.fixture(scope="session")
+def client_a(target: Target, make_client: MakeClient) -> httpx.Client:
+    """Guarded httpx client authenticated as ``target``'s user A."""
+    return make_client(target.user_a)
+
+
+@pytest.fixture(scope="session")
+def client_b(target: Target, make_client: MakeClient) -> httpx.Client:
+    """Guarded httpx client authenticated as ``target``'s user B; skips without --second-session-token."""
+    if target.user_b is None:
+        pytest.skip(SKIP_NO_SECOND_USER)
+    return make_client(target.user_b)
+
+
+@pytest.fixture(scope="session")
+def task_factory(target: Target, registry: TaskRegistry, client_a: httpx.Client) -> TaskFactory:
+    """The one way the suite creates a task (as user A unless given another client), registered for the cleanup.
+    Skips without --template-version-id and in --read-only mode."""
+    if target.read_only:
+        pytest.skip(SKIP_READ_ONLY)
+    if not target.template_version_id:
+        pytest.skip(SKIP_NO_TEMPLATE)
+    return TaskFactory(
+        template_version_id=target.template_version_id,
+        registry=registry,
+        client=client_a,
+        lifecycle_timeout=target.lifecycle_timeout,
+    )
 
 
 @pytest.fixture
-def make_task(
-    request: pytest.FixtureRequest, target: Target, registry: TaskRegistry, client_a: httpx.Client
-) -> MakeTask:
+def make_task(task_factory: TaskFactory) -> TaskFactory:
     """Factory that creates a task (as the client's user, default A), registers it and waits for it.
 
     ``make_task(*, name=None, input=..., wait="active" | "settled" | None, client=None) -> dict``. Skips without
     --template-version-id and in --read-only mode; tasks are deleted at the end of the session.
     """
-    if target.read_only:
-        pytest.skip(SKIP_READ_ONLY)
-    if not target.template_version_id:
-        pytest.skip(SKIP_NO_TEMPLATE)
-    template_version_id = target.template_version_id
+    return task_factory
 
-    def make(
-        *,
-        name: str | None = None,
-        input: str = DEFAULT_INPUT,
-        wait: str | None = "active",
-        client: httpx.Client | None = None,
-    ) -> dict[str, Any]:
-        if wait not in ("active", "settled", None):
-            raise ValueError(f"make_task(wait=...) takes 'active', 'settled' or None, not {wait!r}")
-        use = client or client_a
-        body = {"template_version_id": template_version_id, "input": input, "name": name or registry.next_name()}
-        response = use.post(paths.task_path("me"), json=body)
-        if response.status_code != 201:
-            # An unusable --template-version-id has already ended the run in the guard (exit 10).
-            raise AssertionError(
-                f"creating task {body['name']!r} answered {response.status_code}: {response.text[:300]}"
-            )
-        task: dict[str, Any] = response.json()
-        registry.add(task)
-        if wait == "active":
-            task = polling.wait_for_status(use, task, {"active"}, target.lifecycle_timeout)
-        elif wait == "settled":
-            task = polling.wait_build_settled(use, task, target.lifecycle_timeout)
-        registry.refresh(task)
-        return task
 
-    return make
+@pytest.fixture(scope="session")
+def task_pool(task_factory: TaskFactory, level: Level) -> TaskPool:
+    """Tasks shared by state (active, paused, deleted, ...) among the tests that leave them as they found them
+    (``task_pool.py``); created through ``task_factory``, so they skip where it skips."""
+    return TaskPool(task_factory, level)

@@ -102,6 +102,15 @@ class RunState:
         self.guard.set_users(target.users)
         return target
 
+    def guard_for(self, target: Target) -> Guard:
+        """The guard of ``target``: the run's own for the target it resolved; for another one (a conftest overrode
+        the ``target`` fixture) the run adopts that target, so its guard, clients and cleanup all address it."""
+        with self._lock:
+            if target is not self.target or self.guard is None:
+                self.adopt_target(target)
+            assert self.guard is not None
+            return self.guard
+
     def fatal(self, message: str) -> NoReturn:
         """End the run because the target is unusable: exit 10 with ``message`` as its one line.
 
@@ -149,7 +158,7 @@ class RunState:
         guard = self._make_guard(base_url, embedded, template)
         self.guard = guard
         timeout = s.request_timeout
-        anonymous = self._track(build_client(guard, base_url, timeout=timeout))
+        anonymous = self.track(build_client(guard, base_url, timeout=timeout))
         version = preflight.check_buildinfo(anonymous, base_url, timeout)
         try:
             detection = levels.forced(s.coder_version) if s.coder_version else levels.detect(version)
@@ -158,7 +167,7 @@ class RunState:
 
         def client_for(token: Secret) -> httpx.Client:
             probe = User("", "", token)
-            probe_client: httpx.Client = self._track(build_client(guard, base_url, user=probe, timeout=timeout))
+            probe_client: httpx.Client = self.track(build_client(guard, base_url, user=probe, timeout=timeout))
             return probe_client
 
         user_a, user_b = preflight.check_users(client_for, base_url, token_a, token_b, timeout)
@@ -182,7 +191,8 @@ class RunState:
         return self.target
 
     # -- clients ------------------------------------------------------------------------------------------
-    def _track(self, client: Any) -> Any:
+    def track(self, client: Any) -> Any:
+        """Close ``client`` (an httpx client or requests session) when the run ends; returns it."""
         with self._lock:
             self._clients.append(client)
         return client
@@ -192,7 +202,7 @@ class RunState:
         target = self.ensure_target()
         assert self.guard is not None
         httpx_kwargs.setdefault("timeout", target.request_timeout)
-        client: httpx.Client = self._track(build_client(self.guard, target.base_url, user=user, **httpx_kwargs))
+        client: httpx.Client = self.track(build_client(self.guard, target.base_url, user=user, **httpx_kwargs))
         return client
 
     def user_client(self, user: User) -> httpx.Client:
@@ -204,7 +214,7 @@ class RunState:
     def session(self, user: User | None = None) -> requests.Session:
         target = self.ensure_target()
         assert self.guard is not None
-        session: requests.Session = self._track(build_session(self.guard, user=user, timeout=target.request_timeout))
+        session: requests.Session = self.track(build_session(self.guard, user=user, timeout=target.request_timeout))
         return session
 
     # -- the end ------------------------------------------------------------------------------------------

@@ -1,0 +1,278 @@
+"""The tasks a run creates: one factory that creates every task, and a pool that shares tasks by the state tests need.
+
+On a deployment each task is a real workspace build (about a minute), so the run creates few and overlaps every wait:
+
+- :class:`TaskFactory` is the only way the suite creates a task (POST, register for the cleanup, optionally await).
+- :class:`TaskPool` holds one task per *state* (:data:`ACTIVE`, :data:`PAUSED`, :data:`DELETED`, :data:`TOGGLE`,
+  :data:`VICTIM`), shared by every test that only reads it or leaves it as it found it. :meth:`TaskPool.prefetch`
+  creates all the states the selected tests need in stages: every create first, then every first build awaited (the
+  builds run side by side on the target, so this costs about one build), then the delete and the stop sent before the
+  stop is awaited. A state that fails is reported to the tests that take it, not to the one that prefetched it, so
+  the first test to fail is the same whatever the order of the run.
+- A test that changes its task in a way others would notice (pause and resume) takes :data:`TOGGLE` with
+  :meth:`TaskPool.active`, which brings it back to active first; a test that needs a first build still running
+  takes :meth:`TaskPool.unsettled`, shared only while a GET still shows that build busy.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Iterable
+from dataclasses import dataclass
+from functools import partial
+from typing import Any, Literal
+
+import httpx
+
+from coder_tasks_contract.spec.levels import Level
+from coder_tasks_contract.transport import paths, polling
+from coder_tasks_contract.transport.task_registry import TaskRegistry
+
+DEFAULT_INPUT = "Contract test task created by coder-tasks-contract; it is deleted when the run ends."
+
+#: The pool's states: an active task; a paused one (workspace stopped); one deleted once its first build finished; one
+#: whose takers pause and resume it (levels with pause and resume); user A's task that user B tries to reach.
+ACTIVE, PAUSED, DELETED, TOGGLE, VICTIM = "active", "paused", "deleted", "toggle", "victim"
+STATES = (ACTIVE, PAUSED, DELETED, TOGGLE, VICTIM)
+#: The display name the victim is created with where the level has display names (NAME-4: stored trimmed).
+DISPLAY_NAME = "  ctc display name  "
+#: workspace_status values of a first build that is queued or running (DELETE-2, PAUSE-4).
+FIRST_BUILD_BUSY = frozenset({"pending", "starting"})
+
+Wait = Literal["active", "settled"] | None
+
+
+class TaskCreateError(AssertionError):
+    """The target did not answer 201 to a create the suite needs."""
+
+
+@dataclass(frozen=True)
+class SharedTask:
+    """A task this run created: what was asked for, the raw 201 answer, and the task once it reached its state."""
+
+    request: dict[str, Any]
+    creation: httpx.Response
+    task: dict[str, Any]
+
+    @property
+    def id(self) -> str:
+        return str(self.task["id"])
+
+    @property
+    def name(self) -> str:
+        return str(self.task["name"])
+
+
+@dataclass(frozen=True)
+class DeletedTask:
+    """A task this run created and then deleted, with the DELETE answer."""
+
+    task: dict[str, Any]
+    deletion: httpx.Response
+
+    @property
+    def id(self) -> str:
+        return str(self.task["id"])
+
+    @property
+    def name(self) -> str:
+        return str(self.task["name"])
+
+
+class TaskFactory:
+    """Creates the run's tasks on one target as user A (or the given client's user) and registers them.
+
+    Called as ``make_task(*, name=None, input=..., wait="active" | "settled" | None, client=None) -> dict``.
+    """
+
+    def __init__(
+        self, *, template_version_id: str, registry: TaskRegistry, client: httpx.Client, lifecycle_timeout: float
+    ) -> None:
+        self.template_version_id = template_version_id
+        self.registry = registry
+        self.client = client
+        self.lifecycle_timeout = lifecycle_timeout
+
+    def post(
+        self,
+        input: str = DEFAULT_INPUT,
+        *,
+        name: str | None = None,
+        client: httpx.Client | None = None,
+        prefix: str = paths.TASKS,
+        extra: dict[str, Any] | None = None,
+        what: str | None = None,
+    ) -> SharedTask:
+        """POST one task (not awaited); :class:`TaskCreateError` naming ``what`` unless the answer is 201."""
+        body = {
+            "template_version_id": self.template_version_id,
+            "input": input,
+            "name": name or self.registry.next_name(),
+        }
+        body.update(extra or {})
+        response = (client or self.client).post(paths.task_path("me", prefix=prefix), json=body)
+        if response.status_code != 201:
+            # An unusable --template-version-id has already ended the run in the guard (exit 10).
+            label = what or f"task {body['name']!r}"
+            raise TaskCreateError(f"creating {label} answered {response.status_code}: {response.text[:300]!r}")
+        task: dict[str, Any] = response.json()
+        self.registry.add(task)
+        return SharedTask(body, response, task)
+
+    def await_state(self, task: dict[str, Any], wait: Wait, client: httpx.Client | None = None) -> dict[str, Any]:
+        """Poll ``task`` until it is active, or its build settled (``wait``); as it is for None."""
+        use = client or self.client
+        if wait == "active":
+            task = polling.wait_for_status(use, task, {"active"}, self.lifecycle_timeout)
+        elif wait == "settled":
+            task = polling.wait_build_settled(use, task, self.lifecycle_timeout)
+        self.registry.refresh(task)
+        return task
+
+    def __call__(
+        self,
+        *,
+        name: str | None = None,
+        input: str = DEFAULT_INPUT,
+        wait: Wait = "active",
+        client: httpx.Client | None = None,
+    ) -> dict[str, Any]:
+        if wait not in ("active", "settled", None):
+            raise ValueError(f"make_task(wait=...) takes 'active', 'settled' or None, not {wait!r}")
+        created = self.post(input, name=name, client=client)
+        return self.await_state(created.task, wait, client)
+
+
+@dataclass(frozen=True)
+class _Recipe:
+    prompt: str
+    first: Wait  # what the first build is awaited for
+    display_name: bool = False  # created with DISPLAY_NAME through the level's documented mount (if it has one)
+
+
+_RECIPES = {
+    ACTIVE: _Recipe("ctc: shared active task; reply briefly", "active"),
+    PAUSED: _Recipe("ctc: shared paused task", "active"),
+    DELETED: _Recipe("ctc: task to delete", "settled"),
+    TOGGLE: _Recipe("ctc: shared task to pause and resume", "active"),
+    VICTIM: _Recipe("ctc: isolation task of user A", "active", display_name=True),
+}
+
+
+class TaskPool:
+    """One task per state, created on first need (all the needed states at once: :meth:`prefetch`)."""
+
+    def __init__(self, factory: TaskFactory, level: Level) -> None:
+        self.factory = factory
+        self.level = level
+        self._ready: dict[str, SharedTask | DeletedTask] = {}
+        self._failed: dict[str, BaseException] = {}
+        self._unsettled: dict[str, Any] | None = None
+
+    def wanted(self, states: Iterable[str]) -> list[str]:
+        """``states`` this level can hold (TOGGLE needs pause and resume, PAUSE-1) that are neither ready nor failed."""
+        usable = [s for s in dict.fromkeys(states) if s in _RECIPES and (s != TOGGLE or self.level.pause_resume)]
+        return [s for s in usable if s not in self._ready and s not in self._failed]
+
+    def prefetch(self, states: Iterable[str]) -> None:
+        """Create every wanted state's task, then await them together (see the module docstring)."""
+        created: dict[str, SharedTask] = {}
+        for state in self.wanted(states):
+            self._attempt(state, partial(self._create, created, state))
+        settled: dict[str, SharedTask] = {}
+        for state in created:
+            self._attempt(state, partial(self._first_build, created, settled, state))
+        # The delete is sent before the stop is awaited, so its build runs meanwhile.
+        for state in sorted(settled, key=lambda s: s != DELETED):
+            self._attempt(state, partial(self._finish, state, settled[state]))
+
+    def _first_build(self, created: dict[str, SharedTask], settled: dict[str, SharedTask], state: str) -> None:
+        shared = created[state]
+        task = self.factory.await_state(shared.task, _RECIPES[state].first)
+        settled[state] = SharedTask(shared.request, shared.creation, task)
+
+    def _create(self, created: dict[str, SharedTask], state: str) -> None:
+        recipe = _RECIPES[state]
+        if recipe.display_name and self.level.display_name:
+            created[state] = self.factory.post(
+                recipe.prompt,
+                prefix=self.level.documented_prefix,
+                extra={"display_name": DISPLAY_NAME},
+                what="a shared task",
+            )
+        else:
+            created[state] = self.factory.post(recipe.prompt, what="a shared task")
+
+    def _finish(self, state: str, shared: SharedTask) -> None:
+        client, timeout = self.factory.client, self.factory.lifecycle_timeout
+        if state == DELETED:
+            self._ready[state] = DeletedTask(shared.task, client.delete(paths.task_path("me", shared.id)))
+        elif state == PAUSED:
+            paused = polling.pause_task(client, shared.task, timeout)
+            self._ready[state] = SharedTask(shared.request, shared.creation, paused)
+        else:
+            self._ready[state] = shared
+
+    def _attempt(self, state: str, step: Callable[[], None]) -> None:
+        # A failure belongs to the tests that take this state (re-raised there), not to the one that prefetched it.
+        if state in self._failed:
+            return
+        try:
+            step()
+        except Exception as exc:
+            self._failed[state] = exc
+
+    def _take(self, state: str) -> SharedTask | DeletedTask:
+        if state not in self._ready:
+            self.prefetch([state])
+        if state in self._failed:
+            raise self._failed[state]
+        return self._ready[state]
+
+    def shared(self, state: str) -> SharedTask:
+        """The task of ``state`` (ACTIVE, PAUSED, VICTIM), as it was when it reached that state."""
+        taken = self._take(state)
+        assert isinstance(taken, SharedTask), f"{state} is not a live pooled state"
+        return taken
+
+    def deleted(self) -> DeletedTask:
+        """The task deleted once its first build finished (DELETE-2), with the DELETE answer."""
+        taken = self._take(DELETED)
+        assert isinstance(taken, DeletedTask)
+        return taken
+
+    def active(self, state: str = TOGGLE) -> SharedTask:
+        """The task of ``state`` brought back to active first (resumed if a taker left it paused): for tests that
+        pause and resume it and leave it as they found it only if they pass."""
+        shared = self.shared(state)
+        client, timeout = self.factory.client, self.factory.lifecycle_timeout
+        current = polling.wait_build_settled(client, shared.task, timeout)
+        if current.get("status") == "paused":
+            current = polling.resume_task(client, current, timeout)
+        current = polling.wait_for_status(client, current, {"active"}, timeout)
+        return SharedTask(shared.request, shared.creation, current)
+
+    def unsettled(self) -> dict[str, Any]:
+        """A task whose first build is still queued or running: the last one handed out while a GET still shows that
+        build busy (the 409 tests that take it change nothing), else a new one."""
+        if self._unsettled is not None:
+            response = self.factory.client.get(paths.task_path("me", str(self._unsettled["id"])))
+            if response.status_code == 200 and response.json().get("workspace_status") in FIRST_BUILD_BUSY:
+                return dict(response.json())
+        self._unsettled = self.factory.post("ctc: task caught during its first build").task
+        return dict(self._unsettled)
+
+
+__all__ = [
+    "ACTIVE",
+    "DEFAULT_INPUT",
+    "DELETED",
+    "PAUSED",
+    "STATES",
+    "TOGGLE",
+    "VICTIM",
+    "DeletedTask",
+    "SharedTask",
+    "TaskCreateError",
+    "TaskFactory",
+    "TaskPool",
+]
