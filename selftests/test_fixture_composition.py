@@ -1,0 +1,134 @@
+"""The suite's fixtures compose (issue 15): a ``target`` a user's conftest overrides is what the guard, the clients and
+the task factory address, on the wire, and what the cleanup empties; and the task pool creates each state's task
+once, all of them before the first test waits on any.
+
+The run is aimed (``--base-url``) at one reference server while the conftest's ``target`` names another one, with
+that server's user A token: only the second may see the tasks, the task reads and the cleanup."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from pathlib import Path
+from typing import Any
+
+import httpx
+import pytest
+
+from coder_tasks_contract.spec import levels
+from coder_tasks_contract.transport import task_pool
+from coder_tasks_contract.transport.task_pool import TaskFactory, TaskPool
+from coder_tasks_contract.transport.task_registry import TaskRegistry
+
+from .support import clean_env, run_pytest, target_args
+
+OVERRIDE = """
+import dataclasses
+import os
+
+import pytest
+
+from coder_tasks_contract.plugin.fixtures import resolve_target
+from coder_tasks_contract.target.secret import Secret
+
+
+@pytest.fixture(scope="session")
+def target(request):
+    resolved = resolve_target(request.config)
+    user_a = dataclasses.replace(resolved.user_a, token=Secret(os.environ["OTHER_TOKEN"]))
+    user_b = dataclasses.replace(resolved.user_b, token=Secret(os.environ["OTHER_TOKEN_B"]))
+    return dataclasses.replace(
+        resolved,
+        base_url=os.environ["OTHER_URL"],
+        user_a=user_a,
+        user_b=user_b,
+        template_version_id=os.environ["OTHER_TEMPLATE"],
+    )
+"""
+
+TESTS = """
+def test_make_task_and_client_a_follow_the_target(make_task, client_a, target):
+    task = make_task()
+    assert str(client_a.base_url).rstrip("/") == target.base_url.rstrip("/")
+    assert client_a.get(f"/api/experimental/tasks/me/{task['id']}").status_code == 200
+
+
+def test_make_client_follows_the_target(make_client, target):
+    response = make_client(target.user_a).get("/api/v2/users/me")
+    assert response.status_code == 200
+    assert str(response.request.url).startswith(target.base_url)
+"""
+
+
+def _task_writes(server: Any) -> list[tuple[str, str]]:
+    return [
+        (str(record["method"]), str(record["path"]))
+        for record in server.requests
+        if "/tasks" in str(record["path"]) and record["method"] != "GET"
+    ]
+
+
+def test_overriding_target_changes_what_the_clients_send(
+    mini_suite: Callable[..., Path], reference_server_factory: Callable[..., Any]
+) -> None:
+    aimed = reference_server_factory(speed="fast", record=True)
+    other = reference_server_factory(speed="fast", record=True)
+    project = mini_suite(TESTS)
+    with (project / "conftest.py").open("a") as conftest:
+        conftest.write(OVERRIDE)
+    seed = other.seed
+    env = clean_env(
+        OTHER_URL=seed.url,
+        OTHER_TOKEN=seed.users["alice"].token,
+        OTHER_TOKEN_B=seed.users["bob"].token,
+        OTHER_TEMPLATE=str(seed.template_versions["ai_task"]),
+    )
+    run = run_pytest(*target_args(aimed, "--run-label", "compose"), cwd=project, env=env)
+    assert run.ret == 0, run.output
+    # The create and the cleanup's DELETE went to the conftest's target, none to the one --base-url named.
+    writes = _task_writes(other)
+    assert [method for method, _ in writes] == ["POST", "DELETE"], writes
+    assert _task_writes(aimed) == []
+    assert "cleanup: deleted 1 task(s) this run created; none left" in run.output
+
+
+def _pool(server: Any, level: str = "82f") -> tuple[TaskPool, TaskRegistry]:
+    seed = server.seed
+    client = httpx.Client(base_url=seed.url, headers={"Coder-Session-Token": seed.users["alice"].token})
+    registry = TaskRegistry("pooltest")
+    factory = TaskFactory(
+        template_version_id=str(seed.template_versions["ai_task"]),
+        registry=registry,
+        client=client,
+        lifecycle_timeout=30.0,
+    )
+    return TaskPool(factory, levels.get(level)), registry
+
+
+def test_the_pool_creates_every_state_before_awaiting_any_and_each_once(
+    reference_server_factory: Callable[..., Any],
+) -> None:
+    server = reference_server_factory(speed="fast", record=True)
+    pool, registry = _pool(server)
+    pool.prefetch([task_pool.ACTIVE, task_pool.PAUSED, task_pool.DELETED, task_pool.TOGGLE, task_pool.ACTIVE])
+    writes = _task_writes(server)
+    creates = [index for index, (method, path) in enumerate(writes) if method == "POST" and path.endswith("/me")]
+    # Three creates (TOGGLE needs pause and resume, which 82f lacks), sent before the delete.
+    assert creates == [0, 1, 2], writes
+    assert writes[3][0] == "DELETE", writes
+    assert pool.shared(task_pool.PAUSED).task["status"] == "paused"
+    assert pool.shared(task_pool.ACTIVE).task["status"] == "active"
+    assert pool.deleted().deletion.status_code == 202
+    assert pool.shared(task_pool.ACTIVE) is pool.shared(task_pool.ACTIVE)
+    assert len(registry.entries()) == 3  # taken twice, created once
+
+
+def test_a_state_that_failed_is_raised_to_each_test_that_takes_it(
+    reference_server_factory: Callable[..., Any],
+) -> None:
+    server = reference_server_factory(speed="fast")
+    pool, _ = _pool(server)
+    pool.factory.template_version_id = "00000000-0000-4000-8000-000000000000"  # no such version: every create is 400
+    pool.prefetch([task_pool.ACTIVE])  # does not raise: the failure belongs to the tests that take the task
+    for _ in range(2):
+        with pytest.raises(task_pool.TaskCreateError, match="creating a shared task answered 400"):
+            pool.shared(task_pool.ACTIVE)
