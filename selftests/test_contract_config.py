@@ -6,6 +6,7 @@ from __future__ import annotations
 import pytest
 import requests
 
+from coder_tasks_contract import resources
 from coder_tasks_contract.generated import loader
 from coder_tasks_contract.spec import levels
 
@@ -14,7 +15,7 @@ from coder_tasks_contract.spec import levels
 def schema() -> object:
     with requests.Session() as session:
         return loader.load(
-            loader.DEFAULT_SPEC,
+            resources.base_spec(),
             level=levels.get("newest"),
             base_url="http://127.0.0.1:9",
             request_timeout=5,

@@ -22,6 +22,7 @@ from hypothesis import strategies as st
 from schemathesis.errors import FailureGroup
 from schemathesis.specs.openapi import checks as builtin_checks
 
+from coder_tasks_contract.spec.vocabulary import TASK_STATUSES, parses_as_uuid
 from selftests.spec_checks import fresh_document, load_in_schemathesis, operation_ids, schemathesis_operation
 
 # A well-formed but made-up session token (AUTH-5 shape): never a real credential.
@@ -48,15 +49,6 @@ def test_configured_token_is_the_only_credential_generated_requests_carry(loaded
 GO_WHITESPACE = "\t\n\v\f\r \x85\xa0\u1680\u2000\u2001\u2002\u2003\u2004\u2005\u2006\u2007\u2008\u2009\u200a"
 GO_WHITESPACE += "\u2028\u2029\u202f\u205f\u3000"
 NAME_VALID = re.compile(r"[a-zA-Z0-9]+(?:-[a-zA-Z0-9]+)*\Z")
-TASK_STATUSES = {"pending", "initializing", "active", "paused", "unknown", "error"}
-
-
-def _is_uuid(value: str) -> bool:
-    try:
-        uuid.UUID(value)
-    except ValueError:
-        return False
-    return True
 
 
 def _q_always_accepted(q: str) -> bool:
@@ -72,9 +64,9 @@ def _q_always_accepted(q: str) -> bool:
         if len(value) >= 2 and value[0] == value[-1] == '"':
             value = value[1:-1]
         if key == "owner":
-            accepted = value == "me" or _is_uuid(value)
+            accepted = value == "me" or parses_as_uuid(value)
         elif key == "organization":
-            accepted = _is_uuid(value)
+            accepted = parses_as_uuid(value)
         else:
             accepted = key == "status" and value in TASK_STATUSES
         if not accepted:

@@ -18,7 +18,6 @@ underneath. Choices are a pure function of the generated values, so a derandomiz
 from __future__ import annotations
 
 import json
-import uuid
 import zlib
 from collections.abc import Callable
 from dataclasses import dataclass, field
@@ -33,6 +32,7 @@ from schemathesis.schemas import APIOperation
 from coder_tasks_contract.generated import loader
 from coder_tasks_contract.generated.compat import is_negative_at
 from coder_tasks_contract.spec import levels
+from coder_tasks_contract.spec.vocabulary import SAFE_METHODS, WRITE_OPERATIONS, parses_as_uuid
 from coder_tasks_contract.transport.task_registry import TaskRegistry, is_valid_name
 
 # Statuses of a live task a state-dependent operation needs (INPUT-4, AGENT-1); TOGGLE: the task pause and resume
@@ -48,7 +48,6 @@ _ROLES_FOR: dict[str, tuple[str, ...]] = {
     loader.PAUSE: (TOGGLE,),
     loader.RESUME: (TOGGLE,),
 }
-_WRITES = frozenset({loader.DELETE, loader.UPDATE_INPUT, loader.SEND, loader.CREATE, loader.PAUSE, loader.RESUME})
 
 
 @dataclass
@@ -99,7 +98,7 @@ def _roles(case: Case[Any], op: str) -> tuple[str, ...]:
     write the spec does not declare (an undeclared DELETE or PUT should be refused, but if a server obeyed it,
     it must not destroy the tasks other cases rely on)."""
     if coverage_scenario(case) == CoverageScenario.UNSPECIFIED_HTTP_METHOD:
-        return (ACTIVE, PAUSED, VICTIM) if case.method.upper() in ("GET", "HEAD", "OPTIONS") else (VICTIM,)
+        return (ACTIVE, PAUSED, VICTIM) if case.method.upper() in SAFE_METHODS else (VICTIM,)
     return _ROLES_FOR.get(op, (ACTIVE, PAUSED, VICTIM))
 
 
@@ -191,16 +190,6 @@ def aim_send_body(case: Case[Any]) -> None:
         text = body.get("input")
         if isinstance(text, str) and text and not text.strip():
             case.body = {**body, "input": text + "x"}
-
-
-def _is_uuid(value: object) -> bool:
-    if not isinstance(value, str):
-        return False
-    try:
-        uuid.UUID(value)
-    except ValueError:
-        return False
-    return True
 
 
 class Aim:
@@ -308,7 +297,7 @@ class Aim:
                 ref = candidates[(digest >> 8) % len(candidates)]
                 by_name = (digest >> 12) % 2 == 0
                 params["task"] = ref.name if by_name else ref.id
-                if by_name and (op in _WRITES or probe):
+                if by_name and (op in WRITE_OPERATIONS or probe):
                     # The guard lets a write address a task by name only under an owner it can verify: `me` is
                     # verified by the request's token, which schemathesis' ignored_auth probes leave out, and a
                     # username by the owner_name the server reported; the owner's id is what it recorded at create.
@@ -325,7 +314,7 @@ class Aim:
             return  # the body itself is the invalid part: the server must refuse it (400)
         body = dict(body)
         version = body.get("template_version_id")
-        if _is_uuid(version) and self.template_version_id is not None:
+        if parses_as_uuid(version) and self.template_version_id is not None:
             body["template_version_id"] = self.template_version_id
         name = body.get("name")
         if name is None or (isinstance(name, str) and (name == "" or is_valid_name(name))):

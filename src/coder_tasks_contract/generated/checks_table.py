@@ -14,20 +14,7 @@ from typing import Any
 
 from coder_tasks_contract.spec import levels
 from coder_tasks_contract.spec.levels import Level
-
-# Names in the spec's operationId set (HOUSE_STYLE: stable, readable operationIds). These are the ids at
-# /api/experimental/tasks; the same operation at /api/v2/tasks carries the suffix V2 (levels.operation_id).
-LIST, CREATE, GET, DELETE, UPDATE_INPUT, SEND, LOGS = (
-    "listTasks",
-    "createTask",
-    "getTask",
-    "deleteTask",
-    "updateTaskInput",
-    "sendTaskInput",
-    "getTaskLogs",
-)
-PAUSE, RESUME = levels.PAUSE_OPERATIONS  # newest only (PAUSE-1)
-OPERATION_IDS = (LIST, CREATE, GET, DELETE, UPDATE_INPUT, SEND, LOGS)
+from coder_tasks_contract.spec.vocabulary import CREATE, DELETE, GET, LIST, LOGS, PAUSE, RESUME, SEND, UPDATE_INPUT
 
 #: Statuses per base operationId at a level; every mount's operationId gets the same (``checks_config``).
 StatusTable = Callable[[Level], Mapping[str, tuple[str, ...]]]

@@ -20,24 +20,11 @@ from schemathesis.specs.openapi.schemas import OpenApiSchema
 
 from coder_tasks_contract import resources
 from coder_tasks_contract.generated import compat
-from coder_tasks_contract.generated.checks_table import (
-    CREATE,
-    DELETE,
-    GET,
-    LIST,
-    LOGS,
-    OPERATION_IDS,
-    PAUSE,
-    RESUME,
-    SEND,
-    UPDATE_INPUT,
-    checks_config,
-)
+from coder_tasks_contract.generated.checks_table import checks_config
 from coder_tasks_contract.plugin import options, profiles
 from coder_tasks_contract.spec import levels
 from coder_tasks_contract.spec.levels import Level
-
-DEFAULT_SPEC = resources.base_spec()
+from coder_tasks_contract.spec.vocabulary import CREATE, DELETE, GET, LIST, LOGS, PAUSE, RESUME, SEND, UPDATE_INPUT
 
 __all__ = [
     "CREATE",
@@ -45,7 +32,6 @@ __all__ = [
     "GET",
     "LIST",
     "LOGS",
-    "OPERATION_IDS",
     "PAUSE",
     "RESUME",
     "SEND",

@@ -15,7 +15,7 @@ import requests
 
 from coder_tasks_contract.plugin import exitcodes
 from coder_tasks_contract.plugin.options import Settings
-from coder_tasks_contract.spec import levels
+from coder_tasks_contract.spec import levels, vocabulary
 from coder_tasks_contract.target import preflight
 from coder_tasks_contract.target.model import Target, User
 from coder_tasks_contract.target.secret import Secret
@@ -26,13 +26,9 @@ from coder_tasks_contract.transport.task_registry import TaskRegistry
 from coder_tasks_contract.transport.throttle import RateLimiter
 from coder_tasks_contract.transport.traffic import Traffic
 
-SKIP_NO_SECOND_USER = (
-    "needs --second-session-token (a second ordinary member of the same organization) to check isolation between users"
-)
-SKIP_NO_TEMPLATE = (
-    "needs --template-version-id (a template version whose template has a coder_ai_task resource) to create tasks"
-)
-SKIP_READ_ONLY = "read-only mode (--read-only): this test creates or changes tasks"
+SKIP_NO_SECOND_USER = vocabulary.SKIP_NO_SECOND_USER
+SKIP_NO_TEMPLATE = vocabulary.SKIP_NO_TEMPLATE
+SKIP_READ_ONLY = vocabulary.SKIP_READ_ONLY
 
 DEPLOYMENT_LIFECYCLE_TIMEOUT = 600.0
 EMBEDDED_LIFECYCLE_TIMEOUT = 30.0

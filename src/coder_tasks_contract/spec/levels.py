@@ -24,34 +24,27 @@ from pathlib import Path
 from types import MappingProxyType
 from typing import Any
 
+from coder_tasks_contract.spec import vocabulary
+from coder_tasks_contract.spec.vocabulary import (
+    APP_NOT_READY,
+    MUST_BE_ACTIVE,
+    NOT_ACTIVE,
+    NOT_FOUND_MESSAGE,
+    UNKNOWN_USER,
+)
 from coder_tasks_contract.transport.paths import TASKS, TASKS_V2
 
+# Defined in ``vocabulary``; the reference server, the ledger and tests/conftest.py read them here.
+ALREADY_RUNNING = vocabulary.ALREADY_RUNNING
+DISPLAY_NAME_TOO_LONG = vocabulary.DISPLAY_NAME_TOO_LONG
+BASE_OPERATIONS = vocabulary.BASE_OPERATIONS
+PAUSE_OPERATIONS = vocabulary.PAUSE_OPERATIONS
+MOUNT_IDS = vocabulary.MOUNT_IDS
+MOUNT_SUFFIXES = vocabulary.MOUNT_SUFFIXES
+operation_id = vocabulary.operation_id
+canonical_operation_id = vocabulary.canonical_operation_id
+
 Version = tuple[int, int, int]
-
-#: Where the task operations are mounted, and the suffix their operationIds get there in a level's document (the
-#: base document's ids belong to ``/api/experimental/tasks``, the mount every level serves).
-MOUNT_SUFFIXES: Mapping[str, str] = MappingProxyType({TASKS: "", TASKS_V2: "V2"})
-#: Short names of the mounts, for test ids and messages.
-MOUNT_IDS: Mapping[str, str] = MappingProxyType({TASKS: "experimental", TASKS_V2: "v2"})
-
-#: The task statuses other than ``active`` (STATUS-1): send and logs refuse them (AGENT-1), or answer a snapshot.
-NOT_ACTIVE = ("pending", "initializing", "paused", "unknown", "error")
-
-BASE_OPERATIONS = (
-    "listTasks",
-    "createTask",
-    "getTask",
-    "deleteTask",
-    "updateTaskInput",
-    "getTaskLogs",
-    "sendTaskInput",
-)
-PAUSE_OPERATIONS = ("pauseTask", "resumeTask")
-
-NOT_FOUND_MESSAGE = "Resource not found or you do not have access to this resource"
-APP_NOT_READY = "Task app is not ready to accept input."
-DISPLAY_NAME_TOO_LONG = "Display name must be 64 characters or less."
-ALREADY_RUNNING = "Task workspace is already running."
 
 
 @dataclass(frozen=True)
@@ -73,7 +66,7 @@ class Refusal:
 
 # AGENT-1 at 82f525baf3: every status but active is refused alike.
 _MUST_BE_ACTIVE = Refusal(
-    400, "Task status must be active.", 'Task status is "{status}", it must be "active" to interact with the task.'
+    400, MUST_BE_ACTIVE, 'Task status is "{status}", it must be "active" to interact with the task.'
 )
 _OLD_NOT_ACTIVE = MappingProxyType({status: _MUST_BE_ACTIVE for status in NOT_ACTIVE})
 # AGENT-2 (newest, #21887): the states a task passes through on its way to active are 409 with their own words.
@@ -92,7 +85,7 @@ _NEWEST_SEND_NOT_ACTIVE = MappingProxyType(
 _CANNOT_FETCH_LOGS = Refusal(409, "Cannot fetch logs for task in current state.", detail_stated=False)
 _NEWEST_LOGS_NOT_ACTIVE = MappingProxyType({"unknown": _CANNOT_FETCH_LOGS, "error": _CANNOT_FETCH_LOGS})
 
-_UNKNOWN_USER_400 = Refusal(400, '"user" must be an existing uuid or username.', 'queried user="{user}"')
+_UNKNOWN_USER_400 = Refusal(400, UNKNOWN_USER, 'queried user="{user}"')
 _UNKNOWN_USER_404 = Refusal(404, NOT_FOUND_MESSAGE)
 
 _OLD_STATES = frozenset({"working", "idle", "complete", "failed", "failure"})
@@ -251,20 +244,6 @@ def get(name: str) -> Level:
         return BY_NAME[name]
     except KeyError:
         raise KeyError(f"no contract level {name!r}; known: {', '.join(BY_NAME)}") from None
-
-
-def operation_id(base_id: str, prefix: str) -> str:
-    """The operationId of operation ``base_id`` served at mount ``prefix`` (``getTask`` at /api/v2/tasks:
-    ``getTaskV2``)."""
-    return base_id + MOUNT_SUFFIXES[prefix]
-
-
-def canonical_operation_id(op_id: str) -> str:
-    """The base operationId of any mount's operationId (``getTaskV2`` -> ``getTask``)."""
-    for suffix in MOUNT_SUFFIXES.values():
-        if suffix and op_id.endswith(suffix) and op_id[: -len(suffix)] in BASE_OPERATIONS + PAUSE_OPERATIONS:
-            return op_id[: -len(suffix)]
-    return op_id
 
 
 # ---- which level judges a server version ------------------------------------------------------------------------

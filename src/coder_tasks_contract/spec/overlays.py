@@ -15,12 +15,12 @@ from typing import Any
 import yaml
 
 from coder_tasks_contract import resources
+from coder_tasks_contract.spec.vocabulary import OPENAPI_METHODS
 from coder_tasks_contract.transport.paths import TASKS
 
 BASE = resources.base_spec()
 LEVELS_DIR = resources.levels_dir()
 KEYS = ("level", "extends", "summary", "mounts", "merge", "set", "add", "remove")
-METHODS = ("get", "put", "post", "delete", "options", "head", "patch", "trace")
 LINKS_REF = "#/components/links/"
 
 
@@ -201,7 +201,7 @@ def mount(document: dict[str, Any], prefix: str, suffix: str, links: list[str]) 
         if copied_key in paths:
             raise OverlayError(f"mount {prefix}: {copied_key} is already in the document")
         copied = copy.deepcopy(item)
-        for method in METHODS:
+        for method in OPENAPI_METHODS:
             operation = copied.get(method)
             if isinstance(operation, dict):
                 operation["operationId"] = str(operation["operationId"]) + suffix

@@ -13,6 +13,7 @@ from typing import Any
 
 import httpx
 
+from coder_tasks_contract.spec.vocabulary import NOT_AN_AI_TEMPLATE
 from coder_tasks_contract.target.model import User
 from coder_tasks_contract.target.secret import Secret
 from coder_tasks_contract.transport import paths
@@ -176,7 +177,6 @@ def check_users(
 
 
 TEMPLATE_NOT_FOUND = "Template version not found"
-TEMPLATE_NOT_AI = 'Template does not have a valid "coder_ai_task" resource.'
 
 
 def template_problem(status: int, message: str, template_version_id: str, base_url: str) -> str | None:
@@ -188,7 +188,7 @@ def template_problem(status: int, message: str, template_version_id: str, base_u
             f"--template-version-id {template_version_id} is unknown on {base_url} or not readable by the user "
             f"(create answered 400 {_one_line(message, 100)!r}): pass the id of a template version user A can use"
         )
-    if message == TEMPLATE_NOT_AI:
+    if message == NOT_AN_AI_TEMPLATE:
         return (
             f"--template-version-id {template_version_id} has no coder_ai_task resource (create answered 400): "
             f"pass a template version of a Tasks template (and this one as --non-task-template-version-id)"

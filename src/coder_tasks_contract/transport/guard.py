@@ -24,20 +24,19 @@ from __future__ import annotations
 import json
 import threading
 import time
-import uuid
 from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass
 from http.cookies import CookieError, SimpleCookie
 from typing import Any, Protocol, TypeVar
 from urllib.parse import parse_qs, urlsplit
 
+from coder_tasks_contract.spec.vocabulary import SAFE_METHODS, parses_as_uuid
 from coder_tasks_contract.target.model import User
 from coder_tasks_contract.transport import paths, repro
 from coder_tasks_contract.transport.task_registry import OwnedTask, TaskRegistry
 from coder_tasks_contract.transport.throttle import RateLimiter, parse_retry_after
 from coder_tasks_contract.transport.traffic import Traffic, body_facts, media_type, query_pairs
 
-SAFE_METHODS = frozenset({"GET", "HEAD", "OPTIONS"})
 BUILD_TRANSITIONS = frozenset({"start", "stop"})
 # Reads outside the task routes that a contract test may legitimately make (all answer 404 or are documented):
 # unknown paths under /api/experimental (ROUTE-3 "Route not found."), the GA alias /api/v2/tasks (ROUTE-1) and the
@@ -99,14 +98,6 @@ def _origin(url: str) -> tuple[str, str, int]:
     scheme = (parts.scheme or "").lower()
     default_port = 443 if scheme == "https" else 80
     return scheme, (parts.hostname or "").lower(), parts.port or default_port
-
-
-def _is_uuid(value: str) -> bool:
-    try:
-        uuid.UUID(value)
-    except ValueError:
-        return False
-    return True
 
 
 def request_token(headers: Mapping[str, str], query: str) -> str | None:
@@ -262,7 +253,7 @@ class Guard:
     def _admit_task_write(
         self, request: Outgoing, segment: str, task: str, template: str, identity: User | None
     ) -> Admission:
-        if _is_uuid(task):
+        if parses_as_uuid(task):
             if self.registry.is_phantom(task):
                 return Admission(template, identity)
             # A UUID is looked up by id whatever {user} says (TASKREF-1); if no task has it, the name lookup that
