@@ -12,76 +12,58 @@ from __future__ import annotations
 import re
 import time
 from collections.abc import Callable
-from dataclasses import dataclass
 from datetime import datetime, timezone
 from typing import Any, Final, TypeVar
 
 import httpx
 import pytest
+from jsonschema import FormatChecker
 
-from coder_tasks_contract.generated.checks_table import OPERATION_IDS
-from coder_tasks_contract.plugin.fixtures import SKIP_NO_TEMPLATE, SKIP_READ_ONLY
+from coder_tasks_contract.spec import task_shape, vocabulary
 from coder_tasks_contract.spec.levels import Level, Refusal
-from coder_tasks_contract.transport.paths import TASKS, task_path
+from coder_tasks_contract.spec.vocabulary import (
+    APP_NOT_READY,
+    BASE_OPERATIONS,
+    CREATE,
+    DUPLICATE_NAME_DETAIL,
+    LIST,
+    NOT_FOUND_MESSAGE,
+    OPERATION_ROUTES,
+    ROUTE_NOT_FOUND_MESSAGE,
+    is_uuid,
+)
+from coder_tasks_contract.transport.paths import ROUTE_TASK, TASKS, task_path
 
 T = TypeVar("T")
 
 # --- Fixed bodies (ERR-2, USER-2, QUERY-8, AUTH-6) -------------------------------------------------------------
 
-NOT_FOUND_MESSAGE: Final = "Resource not found or you do not have access to this resource"
-NOT_FOUND: Final = {"message": NOT_FOUND_MESSAGE}
-ROUTE_NOT_FOUND: Final = {"message": "Route not found."}
-BAD_JSON: Final = "Request body must be valid JSON."
-SIGNED_OUT: Final = "You are signed out or your session has expired. Please sign in again to continue."
-NO_TOKEN_DETAIL: Final = 'Cookie "coder_session_token" or query parameter must be provided.'
-UNKNOWN_USER: Final = '"user" must be an existing uuid or username.'
-BAD_NAME: Final = "Unable to create a Task with the provided name."
-TEMPLATE_VERSION_NOT_FOUND: Final = "Template version not found or you do not have access to this resource"
-NOT_AN_AI_TEMPLATE: Final = 'Template does not have a valid "coder_ai_task" resource.'
-INPUT_REQUIRED: Final = "Task input is required."
-APP_REJECTED: Final = "Task app rejected the message."
-MUST_BE_PAUSED: Final = "Unable to update task input, task must be paused."
-MUST_BE_PAUSED_DETAIL: Final = "Please stop the task's workspace before updating the input."
-MUST_BE_ACTIVE: Final = "Task status must be active."
-BUILD_ACTIVE: Final = "A workspace build is already active."
-BAD_QUERY: Final = "Invalid task search query."
-LIST_FAILED: Final = "Internal error fetching tasks."
-APP_NOT_READY: Final = "Task app is not ready to accept input."
-CSRF_MISSING: Final = (
-    "Something is wrong with your CSRF token. Please refresh the page. "
-    "If this error persists, try clearing your cookies."
-)
-CSRF_MISMATCH_PREFIX: Final = (
-    'CSRF error encountered. Authentication via "coder_session_token" cookie and "Coder-Session-Token" header '
-    "detected, but the values do not match."
-)
-DUPLICATE_NAME_VALIDATION: Final = {"field": "name", "detail": "This value is already in use and should be unique."}
+# The fixed messages and the write set the tests compare with, from ``vocabulary`` (where each is written once).
+APP_REJECTED: Final = vocabulary.APP_REJECTED
+BAD_JSON: Final = vocabulary.BAD_JSON
+BAD_NAME: Final = vocabulary.BAD_NAME
+BAD_QUERY: Final = vocabulary.BAD_QUERY
+BUILD_ACTIVE: Final = vocabulary.BUILD_ACTIVE
+CSRF_MISMATCH_PREFIX: Final = vocabulary.CSRF_MISMATCH_PREFIX
+CSRF_MISSING: Final = vocabulary.CSRF_MISSING
+INPUT_REQUIRED: Final = vocabulary.INPUT_REQUIRED
+LIST_FAILED: Final = vocabulary.LIST_FAILED
+MUST_BE_PAUSED: Final = vocabulary.MUST_BE_PAUSED
+MUST_BE_PAUSED_DETAIL: Final = vocabulary.MUST_BE_PAUSED_DETAIL
+NO_TOKEN_DETAIL: Final = vocabulary.NO_TOKEN_DETAIL
+NOT_AN_AI_TEMPLATE: Final = vocabulary.NOT_AN_AI_TEMPLATE
+SIGNED_OUT: Final = vocabulary.SIGNED_OUT
+TEMPLATE_VERSION_NOT_FOUND: Final = vocabulary.TEMPLATE_VERSION_NOT_FOUND
+WRITE_OPERATIONS: Final = vocabulary.WRITE_OPERATIONS
 
-TASK_STATUSES: Final = frozenset({"pending", "initializing", "active", "paused", "unknown", "error"})
-WORKSPACE_STATUSES: Final = frozenset(
-    {"pending", "starting", "running", "stopping", "stopped", "failed", "canceling", "canceled", "deleting", "deleted"}
-)
-AGENT_LIFECYCLES: Final = frozenset(
-    {
-        "created",
-        "starting",
-        "start_timeout",
-        "start_error",
-        "ready",
-        "shutting_down",
-        "shutdown_timeout",
-        "shutdown_error",
-        "off",
-    }
-)
-# STATE-3, SCHEMA-6: documented TaskState values, plus "failure", which the server at 82f525baf3 emits instead of
-# "failed". (A level narrows this: Level.task_states; newest emits "failed" only, #22203.)
-TASK_STATES: Final = frozenset({"working", "idle", "complete", "failed", "failure"})
+
+NOT_FOUND: Final = {"message": NOT_FOUND_MESSAGE}
+ROUTE_NOT_FOUND: Final = {"message": ROUTE_NOT_FOUND_MESSAGE}
+DUPLICATE_NAME_VALIDATION: Final = {"field": "name", "detail": DUPLICATE_NAME_DETAIL}
 
 # The seven operations with a request that reaches each one without changing anything: writes go to a task id
 # no task can have (registry.phantom_id()), create sends an empty body (400 at worst, never a new task).
-OPERATIONS: Final = OPERATION_IDS
-WRITE_OPERATIONS: Final = frozenset({"createTask", "deleteTask", "updateTaskInput", "sendTaskInput"})
+OPERATIONS: Final = BASE_OPERATIONS
 
 
 class _Marker:
@@ -98,25 +80,24 @@ UNCHECKED: Final[Any] = _Marker("UNCHECKED")
 SOME_TEXT: Final[Any] = _Marker("SOME_TEXT")
 
 
+# The write bodies: valid, so that a server which skipped the check under test still reaches no task (the task id is
+# a phantom).
+_PROBE_BODIES: Final = {op: {"input": "ctc: contract probe"} for op in ("updateTaskInput", "sendTaskInput")}
+
+
 def operation_request(operation: str, user: str, task: str, prefix: str = TASKS) -> tuple[str, str, dict[str, Any]]:
     """(method, path, httpx keyword arguments) that reach ``operation`` for ``user``/``task`` under the mount
-    ``prefix``, changing nothing."""
-    if operation == "listTasks":
-        return "GET", prefix, {}
-    if operation == "createTask":
+    ``prefix``, changing nothing. Pause and resume exist at the newest level only (PAUSE-5): a phantom task id makes
+    them 404 at worst, never a build."""
+    method, route = OPERATION_ROUTES[operation]
+    if operation == LIST:
+        return method, prefix, {}
+    if operation == CREATE:
         # An empty body fails JSON decoding (400): even a server that skipped the check under test creates nothing.
-        return "POST", task_path(user, prefix=prefix), {"content": b""}
-    method, suffix, body = {
-        "getTask": ("GET", "", None),
-        "deleteTask": ("DELETE", "", None),
-        "updateTaskInput": ("PATCH", "/input", {"input": "ctc: contract probe"}),
-        "sendTaskInput": ("POST", "/send", {"input": "ctc: contract probe"}),
-        "getTaskLogs": ("GET", "/logs", None),
-        # newest level only (PAUSE-5): a phantom task id makes them 404 at worst, never a build.
-        "pauseTask": ("POST", "/pause", None),
-        "resumeTask": ("POST", "/resume", None),
-    }[operation]
-    return method, task_path(user, task, suffix, prefix=prefix), ({} if body is None else {"json": body})
+        return method, task_path(user, prefix=prefix), {"content": b""}
+    body = _PROBE_BODIES.get(operation)
+    path = task_path(user, task, route.removeprefix(ROUTE_TASK), prefix=prefix)
+    return method, path, ({} if body is None else {"json": body})
 
 
 # --- Response assertions -----------------------------------------------------------------------------------------
@@ -213,7 +194,14 @@ def assert_plain_text(response: httpx.Response, status: int, text: str, *, prefi
         assert body == text, f"body: {body!r}"
 
 
-_UUID = re.compile(r"^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$")
+# RFC 3339 as Go's time.RFC3339Nano writes it: up to nine fractional digits, Z or a numeric offset (SCHEMA-5).
+_RFC3339: Final = re.compile(r"(\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d)(?:\.(\d{1,9}))?(Z|[+-]\d\d:\d\d)")
+# A JSON Schema validator only annotates ``format``; the Task schema's two formats are checked by what Coder writes:
+# ids in uuid.UUID's String() form (SCHEMA-2), times in RFC 3339 (SCHEMA-5, SCHEMA-6). A null or a wrong type is the
+# schema's to report.
+_WIRE_FORMATS: Final = FormatChecker(formats=())
+_WIRE_FORMATS.checks("uuid")(lambda value: not isinstance(value, str) or is_uuid(value))
+_WIRE_FORMATS.checks("date-time")(lambda value: not isinstance(value, str) or _RFC3339.fullmatch(value) is not None)
 
 
 def is_integer(value: object) -> bool:
@@ -221,60 +209,21 @@ def is_integer(value: object) -> bool:
     return isinstance(value, int) and not isinstance(value, bool)
 
 
-def is_uuid(value: object) -> bool:
-    return isinstance(value, str) and bool(_UUID.match(value.lower()))
-
-
 def parse_time(value: str) -> tuple[datetime, int]:
     """An RFC 3339 timestamp with up to nanosecond precision (SCHEMA-5), as (UTC second, nanoseconds) for ordering."""
-    found = re.fullmatch(r"(\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d)(?:\.(\d{1,9}))?(Z|[+-]\d\d:\d\d)", value)
+    found = _RFC3339.fullmatch(value)
     assert found, f"not an RFC 3339 date-time: {value!r}"
     offset = "+00:00" if found.group(3) == "Z" else found.group(3)
     second = datetime.fromisoformat(found.group(1) + offset).astimezone(timezone.utc)
     return second, int((found.group(2) or "").ljust(9, "0"))
 
 
-def assert_task_shape(task: Any, level: Level | None = None) -> None:
-    """The Task fields of SCHEMA-1 to SCHEMA-4: the always-present ones with their types, nullable UUIDs as string or
-    null, and the omitempty ones typed when present. With a ``level``: its ``current_state.state`` values, and
-    ``display_name`` where the level has it (NAME-5, #20856)."""
-    assert isinstance(task, dict), f"a Task is an object: {task!r}"
-    for key in ("id", "organization_id", "owner_id", "template_id", "template_version_id"):
-        assert is_uuid(task.get(key)), f"{key} must be a UUID string: {task.get(key)!r}"
-    for key in ("owner_name", "name", "template_name", "template_display_name", "template_icon", "workspace_name"):
-        assert isinstance(task.get(key), str), f"{key} must be a string: {task.get(key)!r}"
-    assert isinstance(task.get("initial_prompt"), str), f"initial_prompt: {task.get('initial_prompt')!r}"
-    for key in ("workspace_id", "workspace_agent_id", "workspace_app_id"):
-        assert key in task, f"{key} is always present (string or null)"
-        assert task[key] is None or is_uuid(task[key]), f"{key} must be a UUID string or null, not {task[key]!r}"
-    assert task.get("status") in TASK_STATUSES, f"status: {task.get('status')!r}"
-    for key in ("created_at", "updated_at"):
-        assert isinstance(task.get(key), str), f"{key}: {task.get(key)!r}"
-        parse_time(task[key])
-    assert "workspace_agent_lifecycle" in task, "workspace_agent_lifecycle is always present (enum or null)"
-    assert task["workspace_agent_lifecycle"] is None or task["workspace_agent_lifecycle"] in AGENT_LIFECYCLES
-    assert "workspace_agent_health" in task, "workspace_agent_health is always present (object or null)"
-    health = task["workspace_agent_health"]
-    assert health is None or (isinstance(health, dict) and isinstance(health.get("healthy"), bool)), health
-    assert "current_state" in task, "current_state is always present (object or null)"
-    state = task["current_state"]
-    if state is not None:
-        assert isinstance(state, dict), state
-        states = TASK_STATES if level is None else level.task_states
-        assert state.get("state") in states, f"current_state.state: {state.get('state')!r}"
-        for key in ("message", "uri", "timestamp"):
-            assert isinstance(state.get(key), str), f"current_state.{key}: {state.get(key)!r}"
-    if "workspace_status" in task:
-        assert task["workspace_status"] in WORKSPACE_STATUSES, f"workspace_status: {task['workspace_status']!r}"
-    if "workspace_build_number" in task:
-        number = task["workspace_build_number"]
-        assert is_integer(number), f"workspace_build_number: {number!r}"
-        assert number > 0, f"workspace_build_number: {number!r}"
-    if "owner_avatar_url" in task:
-        assert isinstance(task["owner_avatar_url"], str)
-    if level is not None and level.display_name:
-        display_name = task.get("display_name")
-        assert isinstance(display_name, str), f"display_name is always present (a string): {display_name!r}"
+def assert_task_shape(task: Any, level: Level) -> None:
+    """A Task as the level's document describes it (SCHEMA-1 to SCHEMA-6): the ``Task`` schema of the level, which
+    fixes the fields, their types, enums and nested shapes, the level's ``current_state.state`` values (STATE-3) and
+    ``display_name`` where the level has it (NAME-5), with its ``uuid`` and ``date-time`` formats checked too."""
+    problems = task_shape.for_level(level.name).problems(task, formats=_WIRE_FORMATS)
+    assert not problems, f"not a Task of level {level.name}: " + "; ".join(problems)
 
 
 def list_tasks(client: httpx.Client, q: str | None = None) -> list[dict[str, Any]]:
@@ -319,55 +268,3 @@ def poll_until(fetch: Callable[[], T], done: Callable[[T], bool], timeout: float
             return value
         time.sleep(pause)  # polled with a deadline, backing off
         pause = min(pause * 2, 2.0)
-
-
-# --- Tasks the run creates for several tests ---------------------------------------------------------------------
-
-
-@dataclass(frozen=True)
-class SharedTask:
-    """A task this run created: what was asked for, the raw 201 answer, and the task once it reached its state."""
-
-    request: dict[str, Any]
-    creation: httpx.Response
-    task: dict[str, Any]
-
-    @property
-    def id(self) -> str:
-        return str(self.task["id"])
-
-    @property
-    def name(self) -> str:
-        return str(self.task["name"])
-
-
-@dataclass(frozen=True)
-class DeletedTask:
-    """A task this run created and then deleted, with the DELETE answer."""
-
-    task: dict[str, Any]
-    deletion: httpx.Response
-
-    @property
-    def id(self) -> str:
-        return str(self.task["id"])
-
-    @property
-    def name(self) -> str:
-        return str(self.task["name"])
-
-
-def create_task(target: Any, registry: Any, client: httpx.Client, prompt: str) -> tuple[dict[str, Any], httpx.Response]:
-    """POST a task for the client's user (registered for cleanup by the guard too); skips where the target cannot
-    create one, fails the calling fixture if the server refuses."""
-    if target.read_only:
-        pytest.skip(SKIP_READ_ONLY)
-    if target.template_version_id is None:
-        pytest.skip(SKIP_NO_TEMPLATE)
-    request = {"template_version_id": target.template_version_id, "name": registry.next_name(), "input": prompt}
-    response = client.post(task_path("me"), json=request)
-    if response.status_code == 201:
-        registry.add(response.json())
-    else:
-        pytest.fail(f"creating a shared task answered {response.status_code}: {response.text[:300]!r}", pytrace=False)
-    return request, response

@@ -11,7 +11,7 @@ from functools import lru_cache
 from pathlib import Path
 from typing import Any
 
-from jsonschema import Draft202012Validator
+from jsonschema import Draft202012Validator, FormatChecker
 
 from coder_tasks_contract.spec import levels
 
@@ -25,10 +25,12 @@ class TaskShape:
         root = {"$ref": "#/components/schemas/Task", "components": document.get("components", {})}
         self._validator = Draft202012Validator(root)
 
-    def problems(self, task: Any) -> list[str]:
-        """What in ``task`` the level's ``Task`` schema forbids, one line each (empty when it conforms)."""
+    def problems(self, task: Any, *, formats: FormatChecker | None = None) -> list[str]:
+        """What in ``task`` the level's ``Task`` schema forbids, one line each (empty when it conforms); with
+        ``formats``, the ``format`` keywords are checked by it (a validator only annotates them by default)."""
+        validator = self._validator if formats is None else self._validator.evolve(format_checker=formats)
         found = []
-        for error in sorted(self._validator.iter_errors(task), key=lambda e: list(map(str, e.absolute_path))):
+        for error in sorted(validator.iter_errors(task), key=lambda e: list(map(str, e.absolute_path))):
             where = "/".join(str(part) for part in error.absolute_path) or "(the body)"
             found.append(f"{where}: {error.message}")
         return found
