@@ -11,8 +11,9 @@ import pytest
 
 from coder_tasks_contract.plugin.fixtures import SKIP_NO_TEMPLATE
 from coder_tasks_contract.target.model import Target
+from coder_tasks_contract.transport import polling
 from coder_tasks_contract.transport.paths import task_path
-from coder_tasks_contract.transport.task_pool import SharedTask, TaskFactory
+from coder_tasks_contract.transport.task_pool import DeletedTask, SharedTask
 from coder_tasks_contract.transport.task_registry import TaskRegistry
 
 from .support import (
@@ -100,12 +101,14 @@ def test_duplicate_name_is_case_insensitive(client_a: httpx.Client, target: Targ
 @pytest.mark.operation("createTask", 201, 409)
 @pytest.mark.writes
 @pytest.mark.needs_template
-def test_a_deleted_tasks_name_can_be_used_again(client_a: httpx.Client, target: Target, make_task: TaskFactory) -> None:
+def test_a_deleted_tasks_name_can_be_used_again(
+    client_a: httpx.Client, target: Target, deleted_task: DeletedTask
+) -> None:
     """DELETE-1, CREATE-7: deleting a task frees its name. The duplicate check is about live workspaces, so a create
-    with the name may answer 409 while the delete build still runs, then 201. (Its own task: the name is reused.)"""
-    task = make_task(wait="settled")
-    assert_status(client_a.delete(task_path("me", str(task["id"]))), 202)
-    body = {"template_version_id": _needs_template(target), "input": "ctc: name reused", "name": task["name"]}
+    with the name may answer 409 while the delete build still runs, then 201. (The shared deleted task's name; the
+    task made with it is deleted again at the end, so the name stays free for the tests that look it up.)"""
+    assert_status(deleted_task.deletion, 202)
+    body = {"template_version_id": _needs_template(target), "input": "ctc: name reused", "name": deleted_task.name}
     response = poll_until(
         lambda: client_a.post(task_path("me"), json=body),
         lambda answer: answer.status_code != 409,
@@ -113,8 +116,19 @@ def test_a_deleted_tasks_name_can_be_used_again(client_a: httpx.Client, target: 
     )
     assert_status(response, 201)
     created = json_body(response)
-    assert created["name"] == task["name"]
-    assert created["id"] != task["id"]
+    try:
+        assert created["name"] == deleted_task.name
+        assert created["id"] != deleted_task.id
+    finally:
+        _delete_again(client_a, target, created)
+
+
+def _delete_again(client: httpx.Client, target: Target, task: dict[str, Any]) -> None:
+    """Delete the task that took the deleted task's name once its first build is done (DELETE-2), so that name
+    designates no live task again (test_every_operation_on_a_deleted_task_answers_404 looks it up)."""
+    polling.wait_build_settled(client, task, target.lifecycle_timeout)
+    response = client.delete(task_path("me", str(task["id"])))
+    assert response.status_code == 202, f"deleting the task made with the deleted task's name answered {response}"
 
 
 @pytest.mark.operation("createTask", 400)

@@ -3,7 +3,8 @@
 B's writes go to a task of A's that the run created, so the write guard lets them through; a correct server
 answers 404 before touching it. That task (``victim``) is not the shared active task: a server that wrongly let B
 delete or change it would otherwise take that task down and turn one failure into many. Besides this module, only
-test_display_name.py reads it (``display_named_task``, the same pooled task).
+test_display_name.py reads it (``display_named_task``), and the tests that pause and resume a task use it
+(``task_pool.TOGGLE``: the same pooled task, brought back to active by each of them first).
 """
 
 from __future__ import annotations
@@ -16,7 +17,7 @@ import pytest
 from coder_tasks_contract.spec.levels import Level
 from coder_tasks_contract.target.model import Target
 from coder_tasks_contract.transport.paths import task_path
-from coder_tasks_contract.transport.task_pool import SharedTask
+from coder_tasks_contract.transport.task_pool import VICTIM, SharedTask, TaskPool
 
 from .support import (
     BAD_QUERY,
@@ -31,10 +32,11 @@ from .support import (
 pytestmark = pytest.mark.needs_second_user
 
 
-@pytest.fixture(scope="module")
-def victim(client_b: httpx.Client, display_named_task: SharedTask) -> SharedTask:
-    """User A's active task that user B tries to reach in this module (needs client_b, so it skips without B)."""
-    return display_named_task
+@pytest.fixture
+def victim(client_b: httpx.Client, display_named_task: SharedTask, task_pool: TaskPool) -> SharedTask:
+    """User A's task that user B tries to reach in this module, active (needs client_b, so it skips without B).
+    At levels with pause and resume, other tests pause and resume it too, and bring it back to active first."""
+    return task_pool.active(VICTIM)
 
 
 # How B can address A's task. B's own "me" with A's task *name* would designate B's task of that name, which the

@@ -9,9 +9,9 @@ On a deployment each task is a real workspace build (about a minute), so the run
   builds run side by side on the target, so this costs about one build), then the delete and the stop sent before the
   stop is awaited. A state that fails is reported to the tests that take it, not to the one that prefetched it, so
   the first test to fail is the same whatever the order of the run.
-- A test that changes its task in a way others would notice (pause and resume) takes :data:`TOGGLE` with
-  :meth:`TaskPool.active`, which brings it back to active first; a test that needs a first build still running
-  takes :meth:`TaskPool.unsettled`, shared only while a GET still shows that build busy.
+- A test that pauses and resumes its task takes :data:`TOGGLE` with :meth:`TaskPool.active`, which brings it back
+  to active first; so do the tests that need the task to be active whoever used it before. A test that needs a
+  first build still running takes :meth:`TaskPool.unsettled`, shared only while a GET still shows that build busy.
 """
 
 from __future__ import annotations
@@ -29,10 +29,14 @@ from coder_tasks_contract.transport.task_registry import TaskRegistry
 
 DEFAULT_INPUT = "Contract test task created by coder-tasks-contract; it is deleted when the run ends."
 
-#: The pool's states: an active task; a paused one (workspace stopped); one deleted once its first build finished; one
-#: whose takers pause and resume it (levels with pause and resume); user A's task that user B tries to reach.
-ACTIVE, PAUSED, DELETED, TOGGLE, VICTIM = "active", "paused", "deleted", "toggle", "victim"
-STATES = (ACTIVE, PAUSED, DELETED, TOGGLE, VICTIM)
+#: The pool's states: an active task; a paused one (workspace stopped); one deleted once its first build finished;
+#: user A's task that user B tries to reach; one whose takers pause and resume it (levels with pause and resume).
+ACTIVE, PAUSED, DELETED, VICTIM, TOGGLE = "active", "paused", "deleted", "victim", "toggle"
+STATES = (ACTIVE, PAUSED, DELETED, VICTIM, TOGGLE)
+#: States served by another state's task. The task user B tries to reach is also the one that is paused and resumed:
+#: neither use changes what the other checks (B gets 404 in any state, and its prompt and display name stay), and
+#: every taker of either brings it back to active first (``TaskPool.active``).
+SAME_TASK = {TOGGLE: VICTIM}
 #: The display name the victim is created with where the level has display names (NAME-4: stored trimmed).
 DISPLAY_NAME = "  ctc display name  "
 #: workspace_status values of a first build that is queued or running (DELETE-2, PAUSE-4).
@@ -153,7 +157,6 @@ _RECIPES = {
     ACTIVE: _Recipe("ctc: shared active task; reply briefly", "active"),
     PAUSED: _Recipe("ctc: shared paused task", "active"),
     DELETED: _Recipe("ctc: task to delete", "settled"),
-    TOGGLE: _Recipe("ctc: shared task to pause and resume", "active"),
     VICTIM: _Recipe("ctc: isolation task of user A", "active", display_name=True),
 }
 
@@ -170,8 +173,8 @@ class TaskPool:
 
     def wanted(self, states: Iterable[str]) -> list[str]:
         """``states`` this level can hold (TOGGLE needs pause and resume, PAUSE-1) that are neither ready nor failed."""
-        usable = [s for s in dict.fromkeys(states) if s in _RECIPES and (s != TOGGLE or self.level.pause_resume)]
-        return [s for s in usable if s not in self._ready and s not in self._failed]
+        usable = [SAME_TASK.get(s, s) for s in states if s != TOGGLE or self.level.pause_resume]
+        return [s for s in dict.fromkeys(usable) if s in _RECIPES and s not in self._ready and s not in self._failed]
 
     def prefetch(self, states: Iterable[str]) -> None:
         """Create every wanted state's task, then await them together (see the module docstring)."""
@@ -222,6 +225,7 @@ class TaskPool:
             self._failed[state] = exc
 
     def _take(self, state: str) -> SharedTask | DeletedTask:
+        state = SAME_TASK.get(state, state)
         if state not in self._ready:
             self.prefetch([state])
         if state in self._failed:
@@ -241,8 +245,8 @@ class TaskPool:
         return taken
 
     def active(self, state: str = TOGGLE) -> SharedTask:
-        """The task of ``state`` brought back to active first (resumed if a taker left it paused): for tests that
-        pause and resume it and leave it as they found it only if they pass."""
+        """The task of ``state`` brought back to active first (resumed if a taker paused it and did not resume it,
+        e.g. a generated pause, or a test that failed half-way)."""
         shared = self.shared(state)
         client, timeout = self.factory.client, self.factory.lifecycle_timeout
         current = polling.wait_build_settled(client, shared.task, timeout)
