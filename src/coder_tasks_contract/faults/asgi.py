@@ -19,25 +19,17 @@ from typing import Any, Generic, TypeVar
 from starlette.responses import Response
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
-from coder_tasks_contract.server.api.app import create_app
+from coder_tasks_contract.server.api.app import create_app, task_routes
+from coder_tasks_contract.server.api.router import split
 from coder_tasks_contract.server.domain.world import World
 from coder_tasks_contract.server.golang.gofmt import go_escape_path, go_json
+from coder_tasks_contract.spec import levels
 
-# Both mounts of the same handlers: /api/experimental/tasks, and /api/v2/tasks on servers from v2.29 on (ROUTE-1).
-MOUNTS = ("/api/experimental/tasks", "/api/v2/tasks")
-_MOUNT = "(?:" + "|".join(re.escape(mount) for mount in MOUNTS) + ")"
-_SEGMENT = "[^/]+"
-# The seven operations (ROUTE-6 route table) by method and path: operationId -> (method, path pattern).
-OPERATIONS: dict[str, tuple[str, re.Pattern[str]]] = {
-    "listTasks": ("GET", re.compile(rf"^{_MOUNT}/?$")),
-    "createTask": ("POST", re.compile(rf"^{_MOUNT}/{_SEGMENT}$")),
-    "getTask": ("GET", re.compile(rf"^{_MOUNT}/{_SEGMENT}/{_SEGMENT}$")),
-    "deleteTask": ("DELETE", re.compile(rf"^{_MOUNT}/{_SEGMENT}/{_SEGMENT}$")),
-    "updateTaskInput": ("PATCH", re.compile(rf"^{_MOUNT}/{_SEGMENT}/{_SEGMENT}/input$")),
-    "sendTaskInput": ("POST", re.compile(rf"^{_MOUNT}/{_SEGMENT}/{_SEGMENT}/send$")),
-    "getTaskLogs": ("GET", re.compile(rf"^{_MOUNT}/{_SEGMENT}/{_SEGMENT}/logs$")),
-}
-WRITES = frozenset({"createTask", "deleteTask", "updateTaskInput", "sendTaskInput"})
+# Every mount of the same handlers: /api/experimental/tasks, and /api/v2/tasks on servers from v2.29 on (ROUTE-1).
+MOUNTS = levels.LEVEL_NEWEST.prefixes
+# The seven operations every level serves, from the reference server's route table (ROUTE-6); its handlers are
+# named after Coder's operations (``get_task_logs`` serves getTaskLogs).
+_ROUTES = task_routes(levels.LEVEL_82F)
 
 #: The operation the current request addresses (set by :class:`OperationTag`), for domain rules that a fault
 #: changes for some operations only, e.g. "another member may delete the task" but not read it.
@@ -47,10 +39,17 @@ current_operation: ContextVar[str | None] = ContextVar("current_operation", defa
 def operation_of(method: str, path: str) -> str | None:
     """The operationId of a request, or None outside the seven task operations."""
     path = re.sub("/{2,}", "/", path)
-    for operation, (op_method, pattern) in OPERATIONS.items():
-        if method.upper() == op_method and pattern.match(path):
-            return operation
-    return None
+    mount = next((mount for mount in MOUNTS if path == mount or path.startswith(mount + "/")), None)
+    walked = None if mount is None else split(path[len(mount) :])
+    if walked is None:
+        return None
+    segments, route = walked
+    methods = _ROUTES.task.get(route, {}) if len(segments) == 2 else (_ROUTES.collection, _ROUTES.user)[len(segments)]
+    handler = methods.get(method.upper())
+    if handler is None:
+        return None
+    first, *rest = handler.__name__.split("_")
+    return first + "".join(word.title() for word in rest)
 
 
 def is_task_route(path: str) -> bool:
