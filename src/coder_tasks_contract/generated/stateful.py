@@ -305,8 +305,9 @@ def workflow_class(
     enforced: set[str] = sender.enforced
     list_operation = schema.find_operation_by_id(loader.LIST)
     # Each created task is a real workspace: a scenario creates at most this many (the root rules are the
-    # operations that start a chain, here createTask), enough to fill the scenario's steps with linked calls.
-    creates_per_scenario = 2
+    # operations that start a chain, here createTask). One is enough: its linked calls (reads, input, send, pause and
+    # resume, delete, then the 404s after it) fill the scenario's steps.
+    creates_per_scenario = 1
     compat.limit_root_rules(base, lambda machine: machine.creates < creates_per_scenario)
 
     class TaskWorkflow(base):  # type: ignore[misc, valid-type]
