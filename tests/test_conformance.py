@@ -24,17 +24,15 @@ from coder_tasks_contract.generated import aiming, loader
 from coder_tasks_contract.generated.checks import Sender, add_note
 from coder_tasks_contract.plugin import profiles
 from coder_tasks_contract.spec.levels import Level
-from coder_tasks_contract.spec.vocabulary import SKIP_NO_SECOND_USER
+from coder_tasks_contract.spec.vocabulary import NEEDS_TEMPLATE, READ_ONLY, SKIP_NO_SECOND_USER
 from coder_tasks_contract.target.model import Target
 from coder_tasks_contract.transport import polling, task_pool
 from coder_tasks_contract.transport.task_pool import TaskPool
 from coder_tasks_contract.transport.task_registry import TaskRegistry
 from coder_tasks_contract.transport.traffic import Traffic
 
-SKIP_READ_ONLY_WRITE = "read-only mode (--read-only): this operation changes tasks, so its generated cases are not sent"
-SKIP_NO_TEMPLATE = (
-    "needs --template-version-id (a template version with a coder_ai_task resource) to send generated creates"
-)
+SKIP_READ_ONLY_WRITE = f"{READ_ONLY}: this operation changes tasks, so its generated cases are not sent"
+SKIP_NO_TEMPLATE = f"{NEEDS_TEMPLATE} to send generated creates"
 
 
 @pytest.fixture(scope="module")

@@ -9,7 +9,7 @@ from typing import Any
 import httpx
 import pytest
 
-from coder_tasks_contract.plugin.fixtures import SKIP_NO_TEMPLATE
+from coder_tasks_contract.spec.vocabulary import SKIP_NO_TEMPLATE
 from coder_tasks_contract.target.model import Target
 from coder_tasks_contract.transport import polling
 from coder_tasks_contract.transport.paths import task_path

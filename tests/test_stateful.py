@@ -33,12 +33,12 @@ from coder_tasks_contract.generated.steptrail import StepTrail
 from coder_tasks_contract.plugin import profiles
 from coder_tasks_contract.reports.files import safe_url
 from coder_tasks_contract.spec import levels
+from coder_tasks_contract.spec.vocabulary import READ_ONLY, SKIP_NO_TEMPLATE
 from coder_tasks_contract.target.model import Target
 from coder_tasks_contract.transport.task_registry import TaskRegistry
 from coder_tasks_contract.transport.traffic import Traffic
 
-SKIP_READ_ONLY = "read-only mode (--read-only): the stateful tests create, change and delete a task"
-SKIP_NO_TEMPLATE = "needs --template-version-id (a template version with a coder_ai_task resource) to create tasks"
+SKIP_READ_ONLY = f"{READ_ONLY}: the stateful tests create, change and delete a task"
 
 
 @pytest.fixture(scope="module")

@@ -16,9 +16,10 @@ import pytest
 import requests
 
 from coder_tasks_contract.generated import loader
-from coder_tasks_contract.plugin.runstate import SKIP_NO_SECOND_USER, SKIP_NO_TEMPLATE, SKIP_READ_ONLY, run_state
+from coder_tasks_contract.plugin.runstate import run_state
 from coder_tasks_contract.spec import levels, task_shape
 from coder_tasks_contract.spec.levels import Level
+from coder_tasks_contract.spec.vocabulary import SKIP_NO_SECOND_USER, SKIP_NO_TEMPLATE, SKIP_READ_ONLY
 from coder_tasks_contract.target import preflight
 from coder_tasks_contract.target.model import Target, User
 from coder_tasks_contract.transport import polling

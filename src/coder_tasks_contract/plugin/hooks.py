@@ -16,9 +16,6 @@ from coder_tasks_contract import __version__, resources
 from coder_tasks_contract.generated import loader
 from coder_tasks_contract.plugin import exitcodes, options, profiles, progress, verdicts
 from coder_tasks_contract.plugin.runstate import (
-    SKIP_NO_SECOND_USER,
-    SKIP_NO_TEMPLATE,
-    SKIP_READ_ONLY,
     STATE_KEY,
     TRAFFIC_KEY,
     RunState,
@@ -26,7 +23,14 @@ from coder_tasks_contract.plugin.runstate import (
 )
 from coder_tasks_contract.reports import files, reproduce, summary
 from coder_tasks_contract.spec import levels
-from coder_tasks_contract.spec.vocabulary import OPENAPI_METHODS
+from coder_tasks_contract.spec.vocabulary import (
+    NEEDS_SECOND_USER,
+    NEEDS_TEMPLATE,
+    OPENAPI_METHODS,
+    SKIP_NO_SECOND_USER,
+    SKIP_NO_TEMPLATE,
+    SKIP_READ_ONLY,
+)
 from coder_tasks_contract.target import preflight
 from coder_tasks_contract.target.model import Target, User
 from coder_tasks_contract.transport.task_registry import new_run_id
@@ -36,8 +40,8 @@ pytest_plugins = ["coder_tasks_contract.plugin.fixtures"]
 MARKERS = (
     "operation(operation_id, *status_codes): the spec operation and the response statuses this test covers",
     "writes: the test creates or changes tasks (skipped with --read-only)",
-    "needs_second_user: needs --second-session-token (a second ordinary member of the same organization)",
-    "needs_template: needs --template-version-id (a template version with a coder_ai_task resource)",
+    f"needs_second_user: {NEEDS_SECOND_USER}",
+    f"needs_template: {NEEDS_TEMPLATE}",
 )
 
 

@@ -15,7 +15,7 @@ import requests
 
 from coder_tasks_contract.plugin import exitcodes
 from coder_tasks_contract.plugin.options import Settings
-from coder_tasks_contract.spec import levels, vocabulary
+from coder_tasks_contract.spec import levels
 from coder_tasks_contract.target import preflight
 from coder_tasks_contract.target.model import Target, User
 from coder_tasks_contract.target.secret import Secret
@@ -25,10 +25,6 @@ from coder_tasks_contract.transport.guard import Guard
 from coder_tasks_contract.transport.task_registry import TaskRegistry
 from coder_tasks_contract.transport.throttle import RateLimiter
 from coder_tasks_contract.transport.traffic import Traffic
-
-SKIP_NO_SECOND_USER = vocabulary.SKIP_NO_SECOND_USER
-SKIP_NO_TEMPLATE = vocabulary.SKIP_NO_TEMPLATE
-SKIP_READ_ONLY = vocabulary.SKIP_READ_ONLY
 
 DEPLOYMENT_LIFECYCLE_TIMEOUT = 600.0
 EMBEDDED_LIFECYCLE_TIMEOUT = 30.0
