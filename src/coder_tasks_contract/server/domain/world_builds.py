@@ -63,7 +63,11 @@ class BuildsMixin(WorldBase):
         return task.template_version_id if task else self.templates[workspace.template_id].active_version_id
 
     def _schedule_agent_start(self, task: Task, workspace: Workspace, build: Build, *, first: bool) -> None:
-        """When the app turns healthy, the agent works on the prompt (first start only) or reports it is idle."""
+        """When the app turns healthy, the agent works on the prompt (first start only) or reports it is idle.
+
+        After a restart (any later start) it reports nothing until it works again (the next send): Coder then drops
+        the stale status of the earlier build (STATE-5) and, once the task is active, sends ``current_state`` null
+        (STATE-1), as with an agent module that reports only on work, or none at all."""
         ready = lifecycle.app_healthy_at(build)
         assert build.app_id is not None
         if first:
@@ -72,7 +76,7 @@ class BuildsMixin(WorldBase):
             done = task.agentapi.converse(task.prompt, ready, self.speed.work)
             self._report(workspace, build.app_id, "working", summary(task.prompt), ready)
             self._report(workspace, build.app_id, "idle", "Waiting for input", done)
-        else:  # no prompt, or one AgentAPI refuses (empty once trimmed): the agent just waits
+        elif first:  # no prompt, or one AgentAPI refuses (empty once trimmed): the agent just waits
             self._report(workspace, build.app_id, "idle", "Waiting for input", ready)
 
     @staticmethod
