@@ -238,7 +238,7 @@ def build_ledger(session: pytest.Session) -> Ledger:
         raise LedgerError(str(exc)) from None
     operations = load_operations(document)
     suite = resources.suite_dir_of(config) or config.rootpath / "tests"
-    unreachable = load_unreachable(suite / resources.UNREACHABLE_NAME, operations)
+    unreachable = load_unreachable(suite / resources.UNREACHABLE_NAME, operations, str(level))
     rules = load_element_rules(suite / resources.UNREACHABLE_NAME)
     where = ""
     if target is not None:

@@ -125,19 +125,25 @@ def read_unreachable(path: Path) -> dict[str, Any]:
     return dict(data)
 
 
-def load_unreachable(path: Path, operations: Sequence[Operation] = ()) -> dict[tuple[str, int], str]:
+def load_unreachable(
+    path: Path, operations: Sequence[Operation] = (), level: str | None = None
+) -> dict[tuple[str, int], str]:
     """``{(operationId, status): reason}`` from ``unreachable.yaml``; no file, no entries. Checked against the spec.
 
     Entries name base operationIds (those of /api/experimental/tasks); an entry holds for the operation at every
     mount (``getTaskV2`` too, see :func:`unreachable_reason`). An entry for a task operation the document lacks
     (pauseTask before the newest, PAUSE-1) is left out, and so is an entry scoped with ``levels: [name, ...]`` whose
     pair this document does not have (a status only those levels answer, e.g. getTaskLogs 409 at newest); any
-    other entry must be a documented pair (``selftests/test_ledger.py`` holds scoped entries to their levels)."""
+    other entry must be a documented pair (``selftests/test_ledger.py`` holds scoped entries to their levels). With
+    the run's ``level``, a scoped entry holds only at the levels it names (a pair documented at every level but
+    reachable at some only, e.g. getTaskLogs 400, which newest answers 409 or 404 instead)."""
     documented = {(canonical_operation_id(op.operation_id), status) for op in operations for status in op.statuses}
     served = {operation_id for operation_id, _ in documented}
     reasons: dict[tuple[str, int], str] = {}
     for number, entry in enumerate(read_unreachable(path)["unreachable"], 1):
         key = (str(entry["operation"]), int(entry["status"]))
+        if level is not None and level not in entry.get("levels", (level,)):
+            continue  # scoped to other levels
         if operations and key not in documented:
             if key[0] not in served and key[0] in BASE_OPERATIONS + PAUSE_OPERATIONS:
                 continue  # a task operation this level's document does not have
