@@ -14,7 +14,7 @@ from typing import Any
 import pytest
 import yaml
 
-from coder_tasks_contract.spec import levels, overlays
+from coder_tasks_contract.spec import levels, overlays, vocabulary
 from coder_tasks_contract.spec.levels import LEVEL_82F, LEVEL_229, LEVEL_NEWEST, LEVELS, Level, LevelError
 from coder_tasks_contract.transport.paths import TASKS, TASKS_V2
 
@@ -87,7 +87,7 @@ def test_the_table_says_what_the_note_says_at_newest() -> None:
     }
     assert {s: (r.status, r.message) for s, r in LEVEL_NEWEST.send_not_active.items()} == expected
     assert LEVEL_NEWEST.send_refusal("paused").detail == "Resume the task to send messages."
-    assert {s: LEVEL_NEWEST.logs_refusal(s) is None for s in levels.NOT_ACTIVE} == {
+    assert {s: LEVEL_NEWEST.logs_refusal(s) is None for s in vocabulary.NOT_ACTIVE} == {
         "pending": True,
         "initializing": True,
         "paused": True,
@@ -108,11 +108,11 @@ def test_the_table_says_what_the_note_says_at_newest() -> None:
 
 
 def test_operation_ids_per_mount_and_back() -> None:
-    assert levels.operation_id("getTask", TASKS) == "getTask"
-    assert levels.operation_id("getTask", TASKS_V2) == "getTaskV2"
-    assert levels.canonical_operation_id("pauseTaskV2") == "pauseTask"
-    assert levels.canonical_operation_id("getTask") == "getTask"
-    assert levels.canonical_operation_id("somethingV2") == "somethingV2"  # not an operation of ours
+    assert vocabulary.operation_id("getTask", TASKS) == "getTask"
+    assert vocabulary.operation_id("getTask", TASKS_V2) == "getTaskV2"
+    assert vocabulary.canonical_operation_id("pauseTaskV2") == "pauseTask"
+    assert vocabulary.canonical_operation_id("getTask") == "getTask"
+    assert vocabulary.canonical_operation_id("somethingV2") == "somethingV2"  # not an operation of ours
     assert len(LEVEL_NEWEST.operation_ids()) == 18 == 2 * len(LEVEL_NEWEST.operations)
 
 
@@ -159,14 +159,14 @@ def disagreements(document: dict[str, Any], level: Level) -> list[str]:
     check(("display_name" in schemas["CreateTaskRequest"]["properties"]) is level.display_name, "create display_name")
     check(set(schemas["TaskState"]["enum"]) == level.task_states, "TaskState")
     check(("snapshot" in schemas["TaskLogsResponse"]["properties"]) is bool(level.log_snapshots), "snapshot")
-    send = {level.send_refusal(status).status for status in levels.NOT_ACTIVE} | {level.send_app_not_ready.status}
-    logs = {r.status for r in (level.logs_refusal(s) for s in levels.NOT_ACTIVE) if r is not None}
+    send = {level.send_refusal(status).status for status in vocabulary.NOT_ACTIVE} | {level.send_app_not_ready.status}
+    logs = {r.status for r in (level.logs_refusal(s) for s in vocabulary.NOT_ACTIVE) if r is not None}
     operations = _operations(document)
     for prefix in level.prefixes:
         statuses = {
-            base: {int(code) for code in operations[levels.operation_id(base, prefix)]["responses"]}
+            base: {int(code) for code in operations[vocabulary.operation_id(base, prefix)]["responses"]}
             for base in level.operations
-            if levels.operation_id(base, prefix) in operations
+            if vocabulary.operation_id(base, prefix) in operations
         }
         if set(statuses) != set(level.operations):
             problems.append(f"operations at {prefix}")

@@ -28,7 +28,7 @@ import pytest
 import requests
 
 from coder_tasks_contract.plugin.fixtures import collection_level
-from coder_tasks_contract.spec import levels
+from coder_tasks_contract.spec import vocabulary
 from coder_tasks_contract.spec.levels import Level
 from coder_tasks_contract.target.model import Target
 from coder_tasks_contract.transport.paths import TASK_PREFIXES
@@ -36,7 +36,6 @@ from coder_tasks_contract.transport.task_pool import (
     ACTIVE,
     DELETED,
     PAUSED,
-    TOGGLE,
     VICTIM,
     DeletedTask,
     SharedTask,
@@ -56,7 +55,7 @@ def pytest_generate_tests(metafunc: pytest.Metafunc) -> None:
         return
     level = collection_level(metafunc.config)
     params = [
-        pytest.param(prefix, id=levels.MOUNT_IDS[prefix])
+        pytest.param(prefix, id=vocabulary.MOUNT_IDS[prefix])
         for prefix in (level.prefixes if level is not None else TASK_PREFIXES)
     ]
     metafunc.parametrize("prefix", params, indirect=True)
@@ -69,11 +68,11 @@ def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
     for item in items:
         callspec = getattr(item, "callspec", None)
         mount = callspec.params.get("prefix") if callspec is not None else None
-        if not isinstance(mount, str) or not levels.MOUNT_SUFFIXES.get(mount):
+        if not isinstance(mount, str) or not vocabulary.MOUNT_SUFFIXES.get(mount):
             continue
         for marker in list(item.iter_markers("operation")):
             operation, *statuses = marker.args
-            item.add_marker(pytest.mark.operation(levels.operation_id(operation, mount), *statuses))
+            item.add_marker(pytest.mark.operation(vocabulary.operation_id(operation, mount), *statuses))
 
 
 @pytest.fixture
@@ -110,7 +109,6 @@ POOLED: dict[str, tuple[str, ...]] = {
     "deleted_task": (DELETED,),
     "victim": (VICTIM,),
     "display_named_task": (VICTIM,),
-    "conformance": (ACTIVE, PAUSED, DELETED, TOGGLE),
 }
 
 
@@ -118,7 +116,7 @@ POOLED: dict[str, tuple[str, ...]] = {
 def _prefetch_tasks(request: pytest.FixtureRequest) -> None:
     """Create the pooled tasks the selected tests need before the first one runs (as xdist, ``-k`` or ``--lf``
     selected them: only those), so their builds run side by side instead of one after another."""
-    needs = [state for item in request.session.items for name in item.fixturenames for state in POOLED.get(name, ())]
+    needs = [state for item in request.session.items for state in _needs(item)]
     if not needs:
         return
     try:
@@ -126,6 +124,17 @@ def _prefetch_tasks(request: pytest.FixtureRequest) -> None:
     except pytest.skip.Exception:
         return  # read-only, or no template: the tests that take a task skip on their own
     pool.prefetch(needs)
+
+
+def _needs(item: pytest.Item) -> list[str]:
+    """The pooled states ``item`` takes: through its fixtures, or named by a ``pooled`` marker (schemathesis' generated
+    tests request their fixtures only when they run, ``schemathesis.pytest.from_fixture``)."""
+    states = [state for name in getattr(item, "fixturenames", ()) for state in POOLED.get(name, ())]
+    return states + [state for marker in item.iter_markers("pooled") for state in marker.args]
+
+
+def pytest_configure(config: pytest.Config) -> None:
+    config.addinivalue_line("markers", "pooled(*states): the task pool's states the test takes (task_pool.py)")
 
 
 @pytest.fixture(scope="session")

@@ -15,7 +15,8 @@ from typing import Any
 import httpx
 import pytest
 
-from coder_tasks_contract.spec.levels import PAUSE_OPERATIONS, Level
+from coder_tasks_contract.spec.levels import Level
+from coder_tasks_contract.spec.vocabulary import PAUSE_OPERATIONS
 from coder_tasks_contract.target.model import Target
 from coder_tasks_contract.target.secret import Secret
 from coder_tasks_contract.transport.paths import TASKS, task_path

@@ -6,8 +6,8 @@ from __future__ import annotations
 import httpx
 import pytest
 
-from coder_tasks_contract.spec.levels import DISPLAY_NAME_TOO_LONG, Level
-from coder_tasks_contract.spec.vocabulary import SKIP_NO_TEMPLATE
+from coder_tasks_contract.spec.levels import Level
+from coder_tasks_contract.spec.vocabulary import DISPLAY_NAME_TOO_LONG, SKIP_NO_TEMPLATE
 from coder_tasks_contract.target.model import Target
 from coder_tasks_contract.transport.paths import task_path
 from coder_tasks_contract.transport.task_pool import DISPLAY_NAME, SharedTask

@@ -9,7 +9,8 @@ from typing import Any
 import httpx
 import pytest
 
-from coder_tasks_contract.spec.levels import ALREADY_RUNNING, Level
+from coder_tasks_contract.spec.levels import Level
+from coder_tasks_contract.spec.vocabulary import ALREADY_RUNNING
 from coder_tasks_contract.target.model import Target
 from coder_tasks_contract.transport import polling
 from coder_tasks_contract.transport.paths import task_path

@@ -31,8 +31,7 @@ from schemathesis.schemas import APIOperation
 
 from coder_tasks_contract.generated import loader
 from coder_tasks_contract.generated.compat import is_negative_at
-from coder_tasks_contract.spec import levels
-from coder_tasks_contract.spec.vocabulary import SAFE_METHODS, WRITE_OPERATIONS, parses_as_uuid
+from coder_tasks_contract.spec.vocabulary import SAFE_METHODS, WRITE_OPERATIONS, canonical_operation_id, parses_as_uuid
 from coder_tasks_contract.transport.task_registry import TaskRegistry, is_valid_name
 
 # Statuses of a live task a state-dependent operation needs (INPUT-4, AGENT-1); TOGGLE: the task pause and resume
@@ -84,7 +83,7 @@ def operation_id(case: Case[Any]) -> str:
 
 def canonical(operation: APIOperation[Any, Any, Any, Any]) -> str:
     """An operation's base operationId, whichever mount it is at."""
-    return levels.canonical_operation_id(str(operation.definition.raw.get("operationId", "")))
+    return canonical_operation_id(str(operation.definition.raw.get("operationId", "")))
 
 
 def is_probe(case: Case[Any]) -> bool:

@@ -14,7 +14,18 @@ from typing import Any
 
 from coder_tasks_contract.spec import levels
 from coder_tasks_contract.spec.levels import Level
-from coder_tasks_contract.spec.vocabulary import CREATE, DELETE, GET, LIST, LOGS, PAUSE, RESUME, SEND, UPDATE_INPUT
+from coder_tasks_contract.spec.vocabulary import (
+    CREATE,
+    DELETE,
+    GET,
+    LIST,
+    LOGS,
+    PAUSE,
+    RESUME,
+    SEND,
+    UPDATE_INPUT,
+    operation_id,
+)
 
 #: Statuses per base operationId at a level; every mount's operationId gets the same (``checks_config``).
 StatusTable = Callable[[Level], Mapping[str, tuple[str, ...]]]
@@ -234,7 +245,7 @@ def checks_config(level: Level | str = levels.DEFAULT) -> tuple[dict[str, Any], 
         global_checks[policy.name] = entry
         for base_id, statuses in policy.statuses(chosen).items():
             for prefix in chosen.prefixes:
-                per_operation.setdefault(levels.operation_id(base_id, prefix), {})[policy.name] = {
+                per_operation.setdefault(operation_id(base_id, prefix), {})[policy.name] = {
                     "enabled": enabled,
                     "expected-statuses": list(statuses),
                 }

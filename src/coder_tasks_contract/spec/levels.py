@@ -31,17 +31,15 @@ from coder_tasks_contract.spec.vocabulary import (
     NOT_ACTIVE,
     NOT_FOUND_MESSAGE,
     UNKNOWN_USER,
+    operation_id,
 )
 from coder_tasks_contract.transport.paths import TASKS, TASKS_V2
 
-# Defined in ``vocabulary``; the reference server, the ledger and tests/conftest.py read them here.
+# Defined in ``vocabulary``; the reference server and the ledger still read them here.
 ALREADY_RUNNING = vocabulary.ALREADY_RUNNING
 DISPLAY_NAME_TOO_LONG = vocabulary.DISPLAY_NAME_TOO_LONG
 BASE_OPERATIONS = vocabulary.BASE_OPERATIONS
 PAUSE_OPERATIONS = vocabulary.PAUSE_OPERATIONS
-MOUNT_IDS = vocabulary.MOUNT_IDS
-MOUNT_SUFFIXES = vocabulary.MOUNT_SUFFIXES
-operation_id = vocabulary.operation_id
 canonical_operation_id = vocabulary.canonical_operation_id
 
 Version = tuple[int, int, int]
