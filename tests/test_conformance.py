@@ -31,6 +31,9 @@ from coder_tasks_contract.transport.task_pool import TaskPool
 from coder_tasks_contract.transport.task_registry import TaskRegistry
 from coder_tasks_contract.transport.traffic import Traffic
 
+# The pooled tasks the ``conformance`` fixture takes, prefetched with the others (tests/conftest.py).
+pytestmark = pytest.mark.pooled(task_pool.ACTIVE, task_pool.PAUSED, task_pool.DELETED, task_pool.TOGGLE)
+
 SKIP_READ_ONLY_WRITE = f"{READ_ONLY}: this operation changes tasks, so its generated cases are not sent"
 SKIP_NO_TEMPLATE = f"{NEEDS_TEMPLATE} to send generated creates"
 
