@@ -11,7 +11,7 @@ from typing import Any
 
 import pytest
 
-from coder_tasks_contract.reports.ledger import build, coverage, criteria, inputs
+from coder_tasks_contract.reports.ledger import build, coverage, criteria, inputs, markdown
 from coder_tasks_contract.reports.ledger.model import UNREACHABLE as NOT_REACHABLE
 from coder_tasks_contract.reports.ledger.model import RunInfo
 from coder_tasks_contract.spec import levels
@@ -177,3 +177,14 @@ def test_judging_a_run_sized_traffic_takes_well_under_a_second(level: str) -> No
     elapsed = time.perf_counter() - started
     assert cov.totals[criteria.OPERATION].covered >= 2
     assert elapsed < 1.0, f"{elapsed:.2f} s"
+
+
+def test_ledger_md_shows_the_tcl_the_table_and_a_capped_list_of_what_is_not_covered() -> None:
+    document = levels.build_spec("82f")
+    operations = inputs.load_operations(document)
+    built = build(operations, [], [], {}, RunInfo(level="82f"), document=document)
+    text = markdown.render_markdown(built)
+    assert "## Coverage criteria: TCL0" in text
+    assert "| response body | 460 | 0 | 0 | 0.0% |" in text
+    assert f"- and {460 - markdown.SHOWN_MISSING} more response body elements (ledger.json)" in text
+    assert built.to_json()["coverage_criteria"]["tcl"] == 0
