@@ -10,14 +10,13 @@ from typing import Any
 import httpx
 import pytest
 
-from coder_tasks_contract.spec.levels import NOT_ACTIVE, Level
+from coder_tasks_contract.spec.levels import Level
+from coder_tasks_contract.spec.vocabulary import TASK_STATUSES
 from coder_tasks_contract.target.model import Target
 from coder_tasks_contract.transport import paths, polling
 from coder_tasks_contract.transport.task_pool import PAUSED, TaskPool
 
 from .support import assert_status, assert_task_shape, json_body, parse_time
-
-TASK_STATUSES = ("active", *NOT_ACTIVE)
 
 
 def _list(client: httpx.Client, prefix: str, q: str | None = None) -> list[dict[str, Any]]:
