@@ -15,7 +15,7 @@ import httpx
 import pytest
 
 from coder_tasks_contract.spec import levels
-from coder_tasks_contract.transport import task_pool
+from coder_tasks_contract.transport import polling, task_pool
 from coder_tasks_contract.transport.task_pool import TaskFactory, TaskPool
 from coder_tasks_contract.transport.task_registry import TaskRegistry
 
@@ -132,3 +132,17 @@ def test_a_state_that_failed_is_raised_to_each_test_that_takes_it(
     for _ in range(2):
         with pytest.raises(task_pool.TaskCreateError, match="creating a shared task answered 400"):
             pool.shared(task_pool.ACTIVE)
+
+
+def test_the_task_that_is_paused_and_resumed_is_handed_out_active(
+    reference_server_factory: Callable[..., Any],
+) -> None:
+    server = reference_server_factory(speed="fast", coder_version="newest")
+    pool, _ = _pool(server, "newest")
+    victim = pool.shared(task_pool.VICTIM)
+    # A taker that paused it and stopped there (a failed test, or a generated pause case).
+    polling.pause_task(pool.factory.client, victim.task, 30.0)
+    toggled = pool.active(task_pool.TOGGLE)
+    assert toggled.id == victim.id  # the same pooled task
+    assert toggled.task["status"] == "active"
+    assert pool.unsettled()["workspace_status"] in task_pool.FIRST_BUILD_BUSY

@@ -249,6 +249,11 @@ class TaskPool:
         e.g. a generated pause, or a test that failed half-way)."""
         shared = self.shared(state)
         client, timeout = self.factory.client, self.factory.lifecycle_timeout
+        response = client.get(paths.task_path("me", shared.id))
+        if response.status_code == 200 and response.json().get("status") == "active":
+            return SharedTask(shared.request, shared.creation, dict(response.json()))
+        # Not active (or not found: the waits below then say so, naming the clause): let a running build finish,
+        # then start the workspace again if it is paused.
         current = polling.wait_build_settled(client, shared.task, timeout)
         if current.get("status") == "paused":
             current = polling.resume_task(client, current, timeout)
