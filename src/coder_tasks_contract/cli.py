@@ -58,7 +58,7 @@ def run(argv: Sequence[str]) -> int:
         # A stopped container or CI job sends SIGTERM (to this process alone when it is PID 1 of a container):
         # pytest gets SIGINT instead, which it handles like Ctrl-C, deleting the run's tasks before it exits.
         if hasattr(signal, "SIGTERM") and sys.platform != "win32":
-            signal.signal(signal.SIGTERM, lambda signum, frame: child.send_signal(signal.SIGINT))
+            signal.signal(signal.SIGTERM, lambda _signum, _frame: child.send_signal(signal.SIGINT))
         try:
             return child.wait()
         except KeyboardInterrupt:

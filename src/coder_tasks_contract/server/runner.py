@@ -62,10 +62,6 @@ class ReferenceServer:
             raise RuntimeError("requests are recorded only by a server started with record=True (or a file)")
         return self._log.records
 
-    def clear_requests(self) -> None:
-        if self._log is not None:
-            self._log.clear()
-
     def stop(self, timeout: float = 10.0) -> None:
         self._server.should_exit = True
         self._thread.join(timeout)
@@ -76,7 +72,7 @@ class ReferenceServer:
         return self
 
     def __exit__(
-        self, exc_type: type[BaseException] | None, exc: BaseException | None, tb: TracebackType | None
+        self, _exc_type: type[BaseException] | None, _exc: BaseException | None, _tb: TracebackType | None
     ) -> None:
         self.stop()
 

@@ -91,7 +91,6 @@ def credentials(scope: Scope) -> RequestCredentials:
         header_token=headers.get(SESSION_HEADER),
         authorization=headers.get("authorization"),
         access_token=first(query_values(query, ACCESS_TOKEN_QUERY)),
-        csrf_header=headers.get("x-csrf-token"),
     )
 
 
@@ -202,7 +201,3 @@ class CoderMiddleware:
             return self.world.authenticate(token).is_owner
         except AuthFailure:
             return False
-
-
-def allow_header(methods: Sequence[str]) -> str:
-    return ", ".join(sorted(methods))

@@ -12,9 +12,6 @@ from coder_tasks_contract.server.domain.entities import Build, Task, User, Works
 from coder_tasks_contract.server.domain.world import World
 from coder_tasks_contract.server.golang.gofmt import rfc3339
 
-BUILD_VERSION = "v2.28.1-devel+82f525b"  # level 82f; World.level.build_version is the one a server reports
-COMMIT = "82f525baf36a2341bc92c2f6b6a27cc565d28a08"
-
 
 def task_json(world: World, task: Task, now: datetime) -> dict[str, Any]:
     """``codersdk.Task`` at ``now``."""

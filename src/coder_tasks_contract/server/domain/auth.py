@@ -46,7 +46,6 @@ class RequestCredentials:
     header_token: str | None  # first ``Coder-Session-Token`` header
     authorization: str | None  # first ``Authorization`` header
     access_token: str | None  # first ``access_token`` query value
-    csrf_header: str | None = None  # ``X-CSRF-TOKEN``
 
 
 def _valid_cookie_value_byte(ch: str) -> bool:
