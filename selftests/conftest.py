@@ -14,7 +14,13 @@ from coder_tasks_contract.server.domain.clock import ManualClock
 from coder_tasks_contract.server.domain.seed import SeedInfo, seed_world
 from coder_tasks_contract.server.domain.world import World
 
-from .support import HOSTILE, Handler, LoopbackServer, Run, run_pytest, target_args
+from .support import HOSTILE, Handler, LoopbackServer, Run, run_pytest, target_args, use_reports_root
+
+
+@pytest.fixture(scope="session", autouse=True)
+def _subprocess_reports_root(tmp_path_factory: pytest.TempPathFactory) -> None:
+    """The reports folders of the suite runs self-tests start go under pytest's temp tree, never the system's."""
+    use_reports_root(tmp_path_factory.mktemp("subprocess-reports"))
 
 
 @pytest.fixture

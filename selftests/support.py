@@ -49,16 +49,28 @@ def clean_env(**extra: str) -> dict[str, str]:
     return env
 
 
-# Every run's private reports folder lives under one temporary folder that is removed when this process ends, so a
-# self-test run leaves nothing behind in the system's temp dir.
-_REPORTS_ROOT = tempfile.TemporaryDirectory(prefix="ctc-selftest-reports-")
+# Every run's private reports folder lives in pytest's own temp tree (selftests/conftest.py hands the folder over at
+# session start), which pytest prunes with its old runs. A folder of the system's temp dir, removed when this process
+# ends, was left behind by every xdist worker: they exit without running the interpreter's exit handlers.
+_REPORTS_ROOT: list[Path] = []
+
+
+def use_reports_root(folder: Path) -> None:
+    """Put the reports folders of later :func:`run_pytest` calls under ``folder``."""
+    _REPORTS_ROOT[:] = [folder]
+
+
+def _reports_root() -> Path:
+    if not _REPORTS_ROOT:
+        raise RuntimeError("run_pytest needs use_reports_root() first (selftests/conftest.py calls it per session)")
+    return _REPORTS_ROOT[0]
 
 
 def run_pytest(*args: str, cwd: Path = REPO_ROOT, env: dict[str, str] | None = None, timeout: float = 240) -> Run:
     """``python -m pytest *args`` in ``cwd`` with a clean environment; never inherits a CODER_* target."""
     env = dict(env if env is not None else clean_env())
     # Reports of a contract run go to a private folder, never into the shared reports/ of the working tree.
-    env.setdefault("CODER_TASKS_REPORTS_DIR", tempfile.mkdtemp(prefix="reports-", dir=_REPORTS_ROOT.name))
+    env.setdefault("CODER_TASKS_REPORTS_DIR", tempfile.mkdtemp(prefix="reports-", dir=_reports_root()))
     completed = subprocess.run(
         [sys.executable, "-m", "pytest", "-p", "no:cacheprovider", *args],
         cwd=cwd,
