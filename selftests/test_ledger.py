@@ -17,7 +17,7 @@ import yaml
 from coder_tasks_contract.reports import ledger
 from coder_tasks_contract.reports.ledger import inputs, markdown, model
 from coder_tasks_contract.reports.ledger.model import Operation, RunInfo, TestRecord
-from coder_tasks_contract.spec import levels
+from coder_tasks_contract.spec import levels, vocabulary
 from coder_tasks_contract.transport.traffic import Exchange, Traffic
 
 from .support import REPO_ROOT, clean_env
@@ -322,7 +322,7 @@ def test_every_documented_pair_is_declared_by_a_contract_test_or_listed_unreacha
         for op in operations
         for status in op.statuses
         if (op.operation_id, status) not in declared
-        and (levels.canonical_operation_id(op.operation_id), status) not in declared
+        and (vocabulary.canonical_operation_id(op.operation_id), status) not in declared
         and inputs.unreachable_reason(unreachable, op.operation_id, status) is None
     ]
     assert unaccounted == [], (
@@ -336,7 +336,7 @@ def test_every_documented_pair_is_declared_by_a_contract_test_or_listed_unreacha
         f"{op} {status}"
         for op, status in declared
         if inputs.unreachable_reason(unreachable, op, status) is not None
-        and (levels.canonical_operation_id(op), status) not in scoped
+        and (vocabulary.canonical_operation_id(op), status) not in scoped
     )
     assert both == [], "tests/unreachable.yaml lists pairs that tests declare: drop those entries"
 

@@ -15,6 +15,7 @@ import pytest
 from coder_tasks_contract.generated.agentbusy import agent_busy, unless_agent_busy
 from coder_tasks_contract.generated.stateful import exact_status
 from coder_tasks_contract.spec import levels
+from coder_tasks_contract.spec.vocabulary import APP_NOT_READY
 
 OLD_BUSY = levels.get("82f").send_app_not_ready
 NEW_BUSY = levels.get("newest").send_app_not_ready
@@ -37,7 +38,7 @@ class FakeCase:
     formatted_path: str = "/api/experimental/tasks/me/t/send"
 
 
-BUSY_BODY = {"message": levels.APP_NOT_READY, "detail": "Status: running"}
+BUSY_BODY = {"message": APP_NOT_READY, "detail": "Status: running"}
 
 
 def test_the_levels_busy_answers_are_502_before_newest_and_409_at_newest() -> None:

@@ -27,20 +27,19 @@ from typing import Any
 from coder_tasks_contract.spec import vocabulary
 from coder_tasks_contract.spec.vocabulary import (
     APP_NOT_READY,
+    BASE_OPERATIONS,
     MUST_BE_ACTIVE,
     NOT_ACTIVE,
     NOT_FOUND_MESSAGE,
+    PAUSE_OPERATIONS,
     UNKNOWN_USER,
     operation_id,
 )
 from coder_tasks_contract.transport.paths import TASKS, TASKS_V2
 
-# Defined in ``vocabulary``; the reference server and the ledger still read them here.
+# Defined in ``vocabulary``; the reference server still reads these two through the level table.
 ALREADY_RUNNING = vocabulary.ALREADY_RUNNING
 DISPLAY_NAME_TOO_LONG = vocabulary.DISPLAY_NAME_TOO_LONG
-BASE_OPERATIONS = vocabulary.BASE_OPERATIONS
-PAUSE_OPERATIONS = vocabulary.PAUSE_OPERATIONS
-canonical_operation_id = vocabulary.canonical_operation_id
 
 Version = tuple[int, int, int]
 

@@ -32,7 +32,7 @@ from coder_tasks_contract.reports.ledger import criteria
 from coder_tasks_contract.reports.ledger.criteria import Element
 from coder_tasks_contract.reports.ledger.inputs import ElementRule, rule_reason
 from coder_tasks_contract.reports.ledger.model import EXERCISED, UNREACHABLE, Operation, PairEntry
-from coder_tasks_contract.spec.levels import canonical_operation_id
+from coder_tasks_contract.spec.vocabulary import canonical_operation_id
 from coder_tasks_contract.transport.traffic import Exchange
 
 COVERED = "covered"

@@ -14,7 +14,8 @@ import yaml
 
 from coder_tasks_contract.reports.ledger.criteria import CRITERIA, HTTP_METHODS
 from coder_tasks_contract.reports.ledger.model import LedgerError, Operation
-from coder_tasks_contract.spec.levels import BASE_OPERATIONS, BY_NAME, PAUSE_OPERATIONS, canonical_operation_id
+from coder_tasks_contract.spec.levels import BY_NAME
+from coder_tasks_contract.spec.vocabulary import BASE_OPERATIONS, PAUSE_OPERATIONS, canonical_operation_id
 
 LEVEL_NAMES = tuple(BY_NAME)
 #: The kinds of target an ``elements:`` entry can be scoped to: the embedded reference server, or a deployment.
