@@ -37,7 +37,6 @@ from coder_tasks_contract.transport.traffic import Exchange
 
 COVERED = "covered"
 NOT_COVERED = "not covered"
-ELEMENT_STATES = (COVERED, UNREACHABLE, NOT_COVERED)
 
 
 @dataclass(frozen=True)
