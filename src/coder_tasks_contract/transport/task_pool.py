@@ -230,6 +230,8 @@ class TaskPool:
             self.prefetch([state])
         if state in self._failed:
             raise self._failed[state]
+        if state not in self._ready:  # a state the pool has no recipe for
+            raise LookupError(f"the task pool holds no {state!r} task at level {self.level.name}")
         return self._ready[state]
 
     def shared(self, state: str) -> SharedTask:
