@@ -53,8 +53,8 @@ def test_a_slow_wait_shows_progress_on_stderr_and_nowhere_else(
     assert lines, run.output[-3000:]
     # 5 s into the 10 s build: the task by its name, what is awaited, the state it is in and for how long.
     assert re.fullmatch(
-        rf"{progress.PREFIX}waiting [5-9]s of 30s for task \S+ to reach status active: "
-        r"status '(pending|initializing)' \(workspace '\w+'\), for \d+s",
+        rf"{progress.PREFIX}task \S+: waiting for status active, [5-9]s of 30s so far; "
+        r"now status '(pending|initializing)' \(workspace '\w+'\) for \d+s",
         lines[0],
     ), lines
     tokens = [user.token for user in server.seed.users.values()]
@@ -96,9 +96,11 @@ def test_a_line_starts_fresh_and_names_the_worker(capfd: pytest.CaptureFixture[s
 
     plugins = SimpleNamespace(get_plugin=lambda name: SimpleNamespace(_tw=Writer()))
     sink = progress.StderrLines(SimpleNamespace(pluginmanager=plugins), "gw0")  # type: ignore[arg-type]
-    sink("waiting 5s of 600s for task ctc-1 to reach status active: status 'pending'")
+    sink("task ctc-1: waiting for status active, 5s of 600s so far")
+    sink("task ctc-1: waiting for status active, 35s of 600s so far")  # nothing else written in between
     sink.close()
     sink("after close: dropped")
     assert capfd.readouterr().err == (
-        f"\n{progress.PREFIX}[gw0] waiting 5s of 600s for task ctc-1 to reach status active: status 'pending'\n"
+        f"\n{progress.PREFIX}[gw0] task ctc-1: waiting for status active, 5s of 600s so far\n"
+        f"{progress.PREFIX}[gw0] task ctc-1: waiting for status active, 35s of 600s so far\n"
     )

@@ -35,15 +35,18 @@ class StderrLines:
         self._prefix = PREFIX + (f"[{worker}] " if worker else "")
         self._lock = threading.Lock()
         self._out: IO[str] | None = os.fdopen(os.dup(2), "w", encoding="utf-8", errors="replace", closefd=True)
+        self._left_at: int | None = None  # the reporter's line width when this sink last wrote
 
     def __call__(self, line: str) -> None:
         with self._lock:
             if self._out is None:
                 return
-            # The terminal reporter may be half-way through a line of progress dots: start a fresh line then.
+            # The terminal reporter may be half-way through a line of progress dots: start a fresh line then,
+            # unless it has written nothing since this sink's last line (which ended the line already).
             reporter = self._config.pluginmanager.get_plugin("terminalreporter")
-            writer = getattr(reporter, "_tw", None)
-            fresh = "\n" if getattr(writer, "width_of_current_line", 0) else ""
+            width = int(getattr(getattr(reporter, "_tw", None), "width_of_current_line", 0))
+            fresh = "\n" if width and width != self._left_at else ""
+            self._left_at = width
             self._out.write(f"{fresh}{self._prefix}{line}\n")
             self._out.flush()
 

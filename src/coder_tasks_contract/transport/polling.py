@@ -154,10 +154,10 @@ class _Wait:
         if _progress is None or now - self.reported < PROGRESS_EVERY:
             return
         self.reported = now
-        state = f"{self.seen}, for {now - self.seen_since:.0f}s" if self.seen else "no answer yet"
+        state = f"now {self.seen} for {now - self.seen_since:.0f}s" if self.seen else "no answer yet"
         _progress(
-            f"waiting {now - self.started:.0f}s of {self.timeout:g}s for {_describe(self.task)} to reach "
-            f"{self.waiting_for}: {state}"
+            f"{_describe(self.task)}: waiting for {self.waiting_for}, {now - self.started:.0f}s of {self.timeout:g}s "
+            f"so far; {state}"
         )
 
 
