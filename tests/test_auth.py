@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import secrets
 import string
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from typing import Any
 
 import httpx
@@ -17,7 +17,7 @@ import pytest
 
 from coder_tasks_contract.spec.levels import Level
 from coder_tasks_contract.spec.vocabulary import PAUSE_OPERATIONS
-from coder_tasks_contract.target.model import Target
+from coder_tasks_contract.target.model import Target, User
 from coder_tasks_contract.target.secret import Secret
 from coder_tasks_contract.transport.paths import TASKS, task_path
 from coder_tasks_contract.transport.task_pool import SharedTask
@@ -95,7 +95,7 @@ def _send_revealed(
     return client.request(method, path, headers=headers, params=params or None, **kwargs)
 
 
-def _wrong_secret(user: Any) -> Secret:
+def _wrong_secret(user: User) -> Secret:
     """User A's real key id (the part before '-') with a made-up secret of the right length (AUTH-8)."""
     return Secret(user.token.reveal().split("-", 1)[0] + "-" + _random(22))
 
@@ -162,7 +162,7 @@ def test_bad_token_answers_401_with_its_detail(
     registry: TaskRegistry,
     level: Level,
     operation: str,
-    make_token: Any,
+    make_token: Callable[[User], Secret],
     detail: str,
 ) -> None:
     """AUTH-5, AUTH-7, AUTH-8: a token of the wrong shape (each of the three shape errors), with an unknown key id, or

@@ -173,7 +173,7 @@ INVALID_BODIES = [
         pytest.param(b'{"input": "x", "template_version_id": "abc"}', SOME_TEXT, id="version-not-a-uuid"),
     ],
 )
-def test_create_with_invalid_json_answers_400(client_a: httpx.Client, content: bytes, detail: Any) -> None:
+def test_create_with_invalid_json_answers_400(client_a: httpx.Client, content: bytes, detail: object) -> None:
     """CREATE-2, ERR-3: a body that is no valid CreateTaskRequest JSON answers 400
     "Request body must be valid JSON." with the decoder's error as detail ("EOF" for an empty body)."""
     response = client_a.post(task_path("me"), content=content, headers={"Content-Type": "application/json"})
@@ -190,7 +190,7 @@ def test_create_with_invalid_json_answers_400(client_a: httpx.Client, content: b
 )
 @pytest.mark.parametrize(("content", "detail"), INVALID_BODIES)
 def test_input_with_invalid_json_answers_400(
-    client_a: httpx.Client, active_task: SharedTask, suffix: str, content: bytes, detail: Any
+    client_a: httpx.Client, active_task: SharedTask, suffix: str, content: bytes, detail: object
 ) -> None:
     """INPUT-2, SEND-2: PATCH /input and POST /send decode the body first: invalid JSON answers 400
     "Request body must be valid JSON." (before any status check)."""

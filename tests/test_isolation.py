@@ -9,13 +9,13 @@ test_display_name.py reads it (``display_named_task``), and the tests that pause
 
 from __future__ import annotations
 
-from typing import Any
+from collections.abc import Callable
 
 import httpx
 import pytest
 
 from coder_tasks_contract.spec.levels import Level
-from coder_tasks_contract.target.model import Target
+from coder_tasks_contract.target.model import Target, User
 from coder_tasks_contract.transport.paths import task_path
 from coder_tasks_contract.transport.task_pool import VICTIM, SharedTask, TaskPool
 
@@ -39,6 +39,9 @@ def victim(client_b: httpx.Client, display_named_task: SharedTask, task_pool: Ta
     return task_pool.active(VICTIM)
 
 
+# (user, task) path segments B uses to address A's task.
+Address = Callable[[User, SharedTask], tuple[str, str]]
+
 # How B can address A's task. B's own "me" with A's task *name* would designate B's task of that name, which the
 # write guard (rightly) refuses for writes; it is checked for reads only.
 ADDRESSES = [
@@ -59,7 +62,7 @@ READ_ADDRESSES = [*ADDRESSES, pytest.param(lambda a, task: ("me", task.name), id
     ],
 )
 def test_other_member_cannot_read_the_task(
-    client_b: httpx.Client, target: Target, victim: SharedTask, address: Any, suffix: str
+    client_b: httpx.Client, target: Target, victim: SharedTask, address: Address, suffix: str
 ) -> None:
     """RBAC-2: B reading A's task (get, logs) by id or by name, under ``me`` or A's username or UUID, gets
     the exact 404 not-found body: existence is not leaked."""
@@ -78,7 +81,7 @@ def _assert_unchanged(client_a: httpx.Client, victim: SharedTask) -> None:
 @pytest.mark.writes
 @pytest.mark.parametrize("address", ADDRESSES)
 def test_other_member_cannot_delete_the_task(
-    client_a: httpx.Client, client_b: httpx.Client, target: Target, victim: SharedTask, address: Any
+    client_a: httpx.Client, client_b: httpx.Client, target: Target, victim: SharedTask, address: Address
 ) -> None:
     """DELETE-3, RBAC-3: B's DELETE of A's task answers 404 and A's task still exists afterwards."""
     user, task = address(target.user_a, victim)
@@ -90,7 +93,7 @@ def test_other_member_cannot_delete_the_task(
 @pytest.mark.writes
 @pytest.mark.parametrize("address", ADDRESSES)
 def test_other_member_cannot_change_the_prompt(
-    client_a: httpx.Client, client_b: httpx.Client, target: Target, victim: SharedTask, address: Any
+    client_a: httpx.Client, client_b: httpx.Client, target: Target, victim: SharedTask, address: Address
 ) -> None:
     """INPUT-6, RBAC-3: B's PATCH /input on A's task answers 404 and A's prompt is unchanged."""
     user, task = address(target.user_a, victim)
@@ -102,7 +105,7 @@ def test_other_member_cannot_change_the_prompt(
 @pytest.mark.writes
 @pytest.mark.parametrize("address", ADDRESSES)
 def test_other_member_cannot_send_to_the_task(
-    client_a: httpx.Client, client_b: httpx.Client, target: Target, run_id: str, victim: SharedTask, address: Any
+    client_a: httpx.Client, client_b: httpx.Client, target: Target, run_id: str, victim: SharedTask, address: Address
 ) -> None:
     """RBAC-3: B's send to A's task answers 404 and nothing B sent reaches A's logs."""
     user, task = address(target.user_a, victim)
@@ -128,7 +131,7 @@ def test_other_member_cannot_pause_or_resume_the_task(
     target: Target,
     victim: SharedTask,
     level: Level,
-    address: Any,
+    address: Address,
     suffix: str,
 ) -> None:
     """RBAC-3, PAUSE-1 (newest: #21889, #21948): B's pause or resume of A's task answers 404 and A's task keeps
