@@ -133,10 +133,6 @@ def _needs(item: pytest.Item) -> list[str]:
     return states + [state for marker in item.iter_markers("pooled") for state in marker.args]
 
 
-def pytest_configure(config: pytest.Config) -> None:
-    config.addinivalue_line("markers", "pooled(*states): the task pool's states the test takes (task_pool.py)")
-
-
 @pytest.fixture(scope="session")
 def active_task(task_pool: TaskPool) -> SharedTask:
     """User A's active task, shared by every test that reads it or leaves it active."""

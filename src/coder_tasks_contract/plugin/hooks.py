@@ -42,6 +42,7 @@ MARKERS = (
     "writes: the test creates or changes tasks (skipped with --read-only)",
     f"needs_second_user: {NEEDS_SECOND_USER}",
     f"needs_template: {NEEDS_TEMPLATE}",
+    "pooled(*states): the task pool's states the test takes, created before the first test (transport/task_pool.py)",
 )
 
 
