@@ -1,9 +1,7 @@
-"""The reference server: a faithful fake of Coder's AI Tasks API at commit 82f525baf3.
+"""The reference server: a faithful fake of Coder's AI Tasks API at each contract level (82f525baf3, v2.29, newest).
 
-Modules: ``clock`` (injectable time), ``model`` (domain state, no HTTP: ``World``, assembled from the ``world_*``
-mixins), ``lifecycle`` (status and current_state of STATUS-1, STATE-1), ``render`` (domain objects to Coder's wire
-JSON), ``names``, ``query`` (the ``q`` grammar), ``gojson`` (Go's JSON decoding rules and error texts), ``auth`` (token
-transports, 401 bodies, CSRF), ``agentapi`` (the fake agent), ``app`` (Starlette routes and handlers),
-``middleware`` (what Coder does before routing), ``runner`` (serve on a loopback socket) and ``__main__``
-(standalone command).
+- ``domain/``: the world and its rules (no HTTP); it keeps its own copy of Coder's messages on purpose.
+- ``api/``: Starlette routes, Coder's middleware, wire rendering and the client-author features.
+- ``golang/``: Go's formats (``%q``, RFC 3339, ``encoding/json`` decoding and its error texts).
+- ``runner``: serve an app on a loopback socket with uvicorn; ``__main__``: the standalone command.
 """

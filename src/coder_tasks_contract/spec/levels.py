@@ -24,7 +24,6 @@ from pathlib import Path
 from types import MappingProxyType
 from typing import Any
 
-from coder_tasks_contract.spec import vocabulary
 from coder_tasks_contract.spec.vocabulary import (
     APP_NOT_READY,
     BASE_OPERATIONS,
@@ -36,10 +35,6 @@ from coder_tasks_contract.spec.vocabulary import (
     operation_id,
 )
 from coder_tasks_contract.transport.paths import TASKS, TASKS_V2
-
-# Defined in ``vocabulary``; the reference server still reads these two through the level table.
-ALREADY_RUNNING = vocabulary.ALREADY_RUNNING
-DISPLAY_NAME_TOO_LONG = vocabulary.DISPLAY_NAME_TOO_LONG
 
 Version = tuple[int, int, int]
 

@@ -10,7 +10,6 @@ from coder_tasks_contract.server.domain.agentapi import AGENTAPI_SPACES, GREETIN
 from coder_tasks_contract.server.domain.entities import AppStatus, Build, Task, User, Workspace
 from coder_tasks_contract.server.domain.errors import Conflict, NotFound
 from coder_tasks_contract.server.domain.world_base import BUILD_ACTIVE, WorldBase, new_id
-from coder_tasks_contract.spec import levels
 
 
 def summary(text: str) -> str:
@@ -120,5 +119,5 @@ class BuildsMixin(WorldBase):
             if workspace.latest_build.transition == "start" and not lifecycle.is_build_active(
                 workspace.latest_build, self.now()
             ):
-                raise Conflict(levels.ALREADY_RUNNING)
+                raise Conflict("Task workspace is already running.")
             return workspace, self.create_build(actor, workspace, "start")

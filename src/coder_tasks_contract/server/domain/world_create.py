@@ -18,7 +18,6 @@ from coder_tasks_contract.server.domain.names import (
 from coder_tasks_contract.server.domain.world_base import NIL_UUID, db_text, new_id
 from coder_tasks_contract.server.domain.world_builds import BuildsMixin
 from coder_tasks_contract.server.golang.gofmt import go_quote, go_trim_space
-from coder_tasks_contract.spec import levels
 
 
 class CreationMixin(BuildsMixin):
@@ -101,5 +100,5 @@ class CreationMixin(BuildsMixin):
         """CreateTaskRequest.display_name (#20856): trimmed, at most 64 bytes (400 otherwise), NAME-4."""
         display_name = go_trim_space(raw)
         if len(display_name.encode("utf-8", "surrogatepass")) > MAX_DISPLAY_NAME_BYTES:
-            raise BadRequest(levels.DISPLAY_NAME_TOO_LONG)
+            raise BadRequest("Display name must be 64 characters or less.")
         return display_name
