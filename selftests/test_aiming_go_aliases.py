@@ -39,3 +39,21 @@ def test_other_operations_keep_their_own_fields(schema: Any) -> None:
     case = _case(schema, "sendTaskInput", {"input": "hi", "INPUT": None, "name": "not a field here"})
     aiming.drop_go_aliases(case)
     assert case.body == {"input": "hi", "name": "not a field here"}
+
+
+@pytest.mark.parametrize("blank", ["\f", " ", "\t\n", "\v\r"])
+def test_a_positive_send_that_only_the_app_would_refuse_gets_a_visible_character(schema: Any, blank: str) -> None:
+    """SEND-3, SEND-5: Coder relays a whitespace-only input and AgentAPI refuses it (502). aim_body is what the
+    conformance test, the link walk and the state machine all call on a drawn case (a state-machine send of "\\f"
+    failed on the faithful server at newest, seed 62286030, before the state machine called it)."""
+    case = _case(schema, "sendTaskInput", {"input": blank, "INPUT": 3})
+    aiming.aim_body(case)
+    assert case.body["input"].strip()
+    assert case.body["input"].startswith(blank)
+    assert "INPUT" not in case.body
+
+
+def test_a_send_with_visible_input_is_left_as_drawn(schema: Any) -> None:
+    case = _case(schema, "sendTaskInput", {"input": " hi ", "extra": [1]})
+    aiming.aim_body(case)
+    assert case.body == {"input": " hi ", "extra": [1]}

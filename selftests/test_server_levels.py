@@ -148,7 +148,7 @@ def test_newest_paused_task_logs_are_the_snapshot_and_send_is_409(at_newest: Fak
     assert body["snapshot"] is True
     assert "snapshot_at" in body
     # the conversation opens with the agent's first screen; the prompt is the first input after it
-    assert [log["content"] for log in body["logs"] if log["type"] == "input"][0] == "Remember this prompt"
+    assert next(log["content"] for log in body["logs"] if log["type"] == "input") == "Remember this prompt"
     send = at_newest.alice.post(_path(TASKS, paused, "/send"), json={"input": "x"})
     assert (send.status_code, send.json()) == (
         409,

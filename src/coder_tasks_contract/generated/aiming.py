@@ -191,6 +191,15 @@ def aim_send_body(case: Case[Any]) -> None:
             case.body = {**body, "input": text + "x"}
 
 
+def aim_body(case: Case[Any]) -> None:
+    """Keep a generated positive body valid for what Coder and its task app do with it, whichever test drew it
+    (conformance, the link walk, the state machine): no extra key Go would read into a field, no send that only
+    the app would refuse."""
+    drop_go_aliases(case)
+    if operation_id(case) == loader.SEND and case.method.upper() == "POST":
+        aim_send_body(case)
+
+
 class Aim:
     """Per-test aiming state: the live tasks to address, the ones deleted, and the create budget."""
 
@@ -243,9 +252,7 @@ class Aim:
         aimed = Aimed(op, probe=probe)
         if "{user}" in case.path:
             aimed = self.aim_path(case, op, digest, probe, keep_invalid=read)
-        drop_go_aliases(case)
-        if op == loader.SEND and case.method.upper() == "POST":
-            aim_send_body(case)
+        aim_body(case)
         if op == loader.CREATE and case.method.upper() == "POST":
             self.aim_create_body(case)
             final = case.meta

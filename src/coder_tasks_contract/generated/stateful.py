@@ -197,6 +197,7 @@ class LinkWalk:
             # TASKREF-1, TASKREF-2: a task is addressed by id or by name; the document's links carry the id.
             params["task"] = output.response.json()["name"]
         case = self.draw(link.target.as_strategy(generation_mode=_POSITIVE, path_parameters=params))
+        aiming.aim_body(case)
         deadline = time.monotonic() + self.states.timeout
         pause = polling.FIRST_POLL
         while True:
@@ -350,7 +351,7 @@ def workflow_class(
             __tracebackhide__ = True
             case = input.case
             op = aiming.operation_id(case)
-            aiming.drop_go_aliases(case)
+            aiming.aim_body(case)
             if op == loader.CREATE and input.transition is None:
                 aim.aim_path(case, op, aim.digest(case), False, keep_invalid=False)
                 aim.aim_create_body(case)
