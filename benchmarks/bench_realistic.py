@@ -175,6 +175,11 @@ def render(rows: list[dict[str, Any]], embedded: dict[str, Any] | None, targets:
             f"{row['builds']} | {row['requests']} | {rate['busiest_requests']} | {rate['peak_per_minute']} "
             f"({rate['peak_share_of_limit']}) | {row['suite']['exit_code']} |"
         )
+    for row in rows:
+        slowest = row["suite"].get("slowest_tests", [])[:6]
+        if slowest:
+            lines.append(f"\nslowest tests at {row['speed']} (setup + call + teardown):")
+            lines += [f"  {test['seconds']:>7.1f}s {test['test']}" for test in slowest]
     if embedded is not None:
         lines.append(
             f"\nci profile, embedded server: {embedded['wall_seconds']}s wall, {embedded['cpu_seconds']}s CPU, "

@@ -137,6 +137,16 @@ def read_junit(path: Path) -> Outcome:
     return Outcome(*(int(suite.get(key) or 0) for key in ("tests", "failures", "errors", "skipped")))
 
 
+def read_slowest(path: Path, count: int = 10) -> list[dict[str, Any]]:
+    """The ``count`` tests that took longest (setup, call and teardown: JUnit's ``time``), slowest first: where a
+    run's wall time went, test by test."""
+    if not path.exists():
+        return []
+    cases = ET.parse(path).getroot().iter("testcase")
+    timed = [(float(case.get("time") or 0), f"{case.get('classname')}::{case.get('name')}") for case in cases]
+    return [{"test": name, "seconds": round(seconds, 1)} for seconds, name in sorted(timed, reverse=True)[:count]]
+
+
 @dataclass
 class SuiteRun:
     """One run of the contract suite: the process, its test outcome and what its traffic recorder saw."""
@@ -148,6 +158,7 @@ class SuiteRun:
     lists_by_test: dict[str, int] = field(default_factory=dict)
     # Seconds the suite slept (all xdist workers added up): lifecycle polls' pauses, other sleeps; and poll count.
     sleeps: dict[str, float] = field(default_factory=dict)
+    slowest: list[dict[str, Any]] = field(default_factory=list)
 
     def to_json(self) -> dict[str, Any]:
         data = {
@@ -156,6 +167,7 @@ class SuiteRun:
             "recorded_requests": self.recorded_requests,
             "sleeps": self.sleeps,
             "lists_by_test": self.lists_by_test,
+            "slowest_tests": self.slowest,
         }
         if self.process.exit_code != 0:
             data["output_tail"] = self.process.output_tail
@@ -205,4 +217,4 @@ def run_suite(
                 found = json.loads(part.read_text(encoding="utf-8"))
                 for key in sleeps:
                     sleeps[key] = round(sleeps[key] + float(found.get(key, 0)), 3)
-        return SuiteRun(process, read_junit(junit), recorded, by_route, lists, sleeps)
+        return SuiteRun(process, read_junit(junit), recorded, by_route, lists, sleeps, read_slowest(junit))

@@ -257,3 +257,22 @@ def test_the_realistic_profile_reports_wall_floor_tasks_and_requests(tmp_path: P
     assert "PASS tasks <= 8" in output or "MISS tasks <= 8" in output
     assert not TOKEN_SHAPE.search(output)
     assert not TOKEN_SHAPE.search(report_path.read_text(encoding="utf-8"))
+
+
+def test_the_slowest_tests_come_from_junit_slowest_first(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    bench_run = _bench_module("bench_run", monkeypatch)
+    junit = tmp_path / "junit.xml"
+    junit.write_text(
+        '<testsuites><testsuite tests="3">'
+        '<testcase classname="tests.test_a" name="test_x" time="1.25"/>'
+        '<testcase classname="tests.test_b" name="test_y" time="40.04"/>'
+        '<testcase classname="tests.test_a" name="test_z" time="3"/>'
+        "</testsuite></testsuites>",
+        encoding="utf-8",
+    )
+    slowest = bench_run.read_slowest(junit, count=2)
+    assert slowest == [
+        {"test": "tests.test_b::test_y", "seconds": 40.0},
+        {"test": "tests.test_a::test_z", "seconds": 3.0},
+    ]
+    assert bench_run.read_slowest(tmp_path / "absent.xml") == []
