@@ -218,7 +218,10 @@ SETTINGS_NOTES: tuple[tuple[str, str], ...] = (
         "an id that cannot exist; create bodies get the target's template version and a run-prefixed name. A "
         "read keeps a generated path value its schema rejects (a negative case); a write whose only invalid part "
         "was its path is not sent (aiming would make it a repeat of a valid case). Valid creates beyond the "
-        "profile's budget are not sent.",
+        "profile's budget are not sent. A valid body stays valid for what Coder and the task app do with it "
+        "(aim_body, in the conformance test, the link walk and the state machine alike): an extra key Go's "
+        "decoder folds onto a field is dropped (ERR-5), and a whitespace-only send, which AgentAPI refuses "
+        "(SEND-5), gets a visible character.",
     ),
     (
         "probe transport",
