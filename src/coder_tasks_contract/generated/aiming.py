@@ -179,7 +179,7 @@ def drop_go_aliases(case: Case[Any]) -> None:
         case.body = {key: value for key, value in body.items() if key not in aliases}
 
 
-def aim_send_body(case: Case[Any]) -> None:
+def _aim_send_body(case: Case[Any]) -> None:
     """A positive send whose input is blank once trimmed gets a visible character. Coder relays such an input
     (SEND-3) and the task's app decides: coder/agentapi trims it to nothing and refuses it, which Coder answers
     502 (SEND-5). That is the app's answer, not the request's validity, so a positive case must not depend on it."""
@@ -197,7 +197,7 @@ def aim_body(case: Case[Any]) -> None:
     the app would refuse."""
     drop_go_aliases(case)
     if operation_id(case) == loader.SEND and case.method.upper() == "POST":
-        aim_send_body(case)
+        _aim_send_body(case)
 
 
 class Aim:
@@ -314,7 +314,6 @@ class Aim:
         return aimed
 
     def aim_create_body(self, case: Case[Any]) -> None:
-        drop_go_aliases(case)
         body = case.body
         if not isinstance(body, dict):
             return  # the body itself is the invalid part: the server must refuse it (400)

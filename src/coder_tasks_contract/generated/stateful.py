@@ -170,6 +170,7 @@ class LinkWalk:
         operation = self.schema.find_operation_by_id(loader.CREATE)
         case = self.draw(operation.as_strategy(generation_mode=_POSITIVE))
         aim.aim_path(case, loader.CREATE, aim.digest(case), False, keep_invalid=False)
+        aiming.aim_body(case)
         aim.aim_create_body(case)
         why = "a valid create with the target's template version and a fresh name (CREATE-1)"
         response = self._send(case, parent=None, checks=[exact_status(success_status(operation), why)])
