@@ -14,6 +14,7 @@ from typing import Any
 import httpx
 import pytest
 
+from coder_tasks_contract.server.domain.clock import ManualClock
 from coder_tasks_contract.spec import levels
 from coder_tasks_contract.transport import polling, task_pool
 from coder_tasks_contract.transport.task_pool import TaskFactory, TaskPool
@@ -110,16 +111,29 @@ def test_the_pool_creates_every_state_before_awaiting_any_and_each_once(
     server = reference_server_factory(speed="fast", record=True)
     pool, registry = _pool(server)
     pool.prefetch([task_pool.ACTIVE, task_pool.PAUSED, task_pool.DELETED, task_pool.TOGGLE, task_pool.ACTIVE])
-    writes = _task_writes(server)
-    creates = [index for index, (method, path) in enumerate(writes) if method == "POST" and path.endswith("/me")]
-    # Three creates (TOGGLE needs pause and resume, which 82f lacks), sent before the delete.
-    assert creates == [0, 1, 2], writes
-    assert writes[3][0] == "DELETE", writes
+    # Three creates (TOGGLE needs pause and resume, which 82f lacks) and nothing else until a test takes a task.
+    assert [method for method, _ in _task_writes(server)] == ["POST"] * 3, _task_writes(server)
     assert pool.shared(task_pool.PAUSED).task["status"] == "paused"
+    writes = _task_writes(server)
+    assert writes[3][0] == "DELETE", writes  # the delete went out before the stop was awaited
     assert pool.shared(task_pool.ACTIVE).task["status"] == "active"
     assert pool.deleted().deletion.status_code == 202
     assert pool.shared(task_pool.ACTIVE) is pool.shared(task_pool.ACTIVE)
     assert len(registry.entries()) == 3  # taken twice, created once
+
+
+def test_a_first_build_test_gets_the_task_to_be_deleted_while_it_still_builds(
+    reference_server_factory: Callable[..., Any], clock: ManualClock
+) -> None:
+    # The clock stands still: every first build stays queued, as on a deployment where it takes a minute.
+    server = reference_server_factory(speed="fast", clock=clock, record=True)
+    pool, registry = _pool(server)
+    pool.prefetch([task_pool.ACTIVE, task_pool.DELETED])
+    first, second = pool.unsettled(), pool.unsettled()
+    to_delete = registry.entries()[1]  # created in the order asked: ACTIVE, then DELETED
+    assert first["id"] == second["id"] == to_delete.id
+    assert first["workspace_status"] in task_pool.FIRST_BUILD_BUSY
+    assert [method for method, _ in _task_writes(server)] == ["POST"] * 2  # no third task for the 409 tests
 
 
 def test_a_state_that_failed_is_raised_to_each_test_that_takes_it(

@@ -90,6 +90,7 @@ def test_resume_of_a_running_task_answers_409(
 @pytest.mark.operation("pauseTask", 409)
 @pytest.mark.writes
 @pytest.mark.needs_template
+@pytest.mark.first_build
 def test_pause_while_the_first_build_runs_answers_409(
     client_a: httpx.Client, level: Level, task_pool: TaskPool
 ) -> None:

@@ -167,6 +167,7 @@ def test_send_while_the_agent_works_answers_not_ready(
 @pytest.mark.operation("deleteTask", 409)
 @pytest.mark.writes
 @pytest.mark.needs_template
+@pytest.mark.first_build
 def test_delete_while_the_first_build_runs_answers_409(
     client_a: httpx.Client, task_pool: TaskPool, prefix: str
 ) -> None:

@@ -3,7 +3,8 @@
 The variant (a fault, or the faithful server) is served by uvicorn on a real loopback socket in this process; the
 suite runs as a separate ``python -m pytest`` process aimed at it exactly as at a deployment (``--base-url`` and
 the ids on the command line, the session tokens in ``CODER_*`` environment variables so they never show in a
-process list), with ``-x``: it stops at the first failure, which the JUnit report then names.
+process list), with ``-x``: it stops at the first failure, which the JUnit report then names. The files run in the
+order :func:`suite_files` gives (``--test-order collected``).
 """
 
 from __future__ import annotations
@@ -194,6 +195,10 @@ def run_suite(
                 *SUITE.pytest_args(),
                 *(str(path) for path in suite_files()),
                 "-x",
+                # The files in suite_files' order, not the cost order a user's run gets (plugin/ordering.py): the
+                # first failure is what the catalogue's catchers name.
+                "--test-order",
+                "collected",
                 "-q",
                 "-p",
                 "no:cacheprovider",

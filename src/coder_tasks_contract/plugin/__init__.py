@@ -5,6 +5,7 @@
 - ``runstate``: the per-process state of a run (settings, registry, traffic, guard, target, clients, cleanup).
 - ``fixtures``: the fixtures tests use, each built from the one before it.
 - ``profiles``: the Hypothesis profiles.
+- ``ordering``: the order the tests run in (``--test-order``), so their workspace builds overlap.
 - ``progress``: progress lines of long lifecycle waits (stderr, uncaptured), and the polls' pace.
 - ``verdicts``: a failure that rests on inferred clauses only becomes a contract warning.
 - ``exitcodes``: the exit codes beyond pytest's own.

@@ -14,7 +14,7 @@ import pytest
 
 from coder_tasks_contract import __version__, resources
 from coder_tasks_contract.generated import loader
-from coder_tasks_contract.plugin import exitcodes, options, profiles, progress, verdicts
+from coder_tasks_contract.plugin import exitcodes, options, ordering, profiles, progress, verdicts
 from coder_tasks_contract.plugin.runstate import (
     STATE_KEY,
     TRAFFIC_KEY,
@@ -43,6 +43,7 @@ MARKERS = (
     f"needs_second_user: {NEEDS_SECOND_USER}",
     f"needs_template: {NEEDS_TEMPLATE}",
     "pooled(*states): the task pool's states the test takes, created before the first test (transport/task_pool.py)",
+    *ordering.MARKERS,
 )
 
 
@@ -220,6 +221,7 @@ def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item
             item.add_marker(pytest.mark.skip(reason=SKIP_NO_SECOND_USER))
         if remote and settings.template_version_id is None and item.get_closest_marker("needs_template"):
             item.add_marker(pytest.mark.skip(reason=SKIP_NO_TEMPLATE))
+    ordering.reorder(items, settings.test_order)
 
 
 @pytest.hookimpl(wrapper=True)

@@ -18,6 +18,7 @@ from urllib.parse import urlsplit
 
 import pytest
 
+from coder_tasks_contract.plugin import ordering
 from coder_tasks_contract.spec import levels
 from coder_tasks_contract.target.secret import Secret
 
@@ -111,6 +112,13 @@ def _coverage_level(raw: str) -> int:
     if match is None:
         raise ValueError("must be a Test Coverage Level TCL0 to TCL7 (or its number 0-7)")
     return int(match.group(1))
+
+
+def _test_order(raw: str) -> str:
+    value = raw.strip().lower()
+    if value not in ordering.ORDERS:
+        raise ValueError(f"must be one of: {', '.join(ordering.ORDERS)}")
+    return value
 
 
 def _coder_version(raw: str) -> str:
@@ -237,6 +245,16 @@ OPTIONS: tuple[Option, ...] = (
         parse=_coder_version,
     ),
     Option(
+        "--test-order",
+        "CODER_TASKS_TEST_ORDER",
+        "overlap (default): the tests that wait on workspace builds run first, so their builds overlap the shared "
+        "tasks' (docs/performance.md); collected: pytest's order. The verdicts are the same in either.",
+        metavar="ORDER",
+        default=ordering.OVERLAP,
+        parse=_test_order,
+        choices=ordering.ORDERS,
+    ),
+    Option(
         "--min-coverage-level",
         "CODER_TASKS_MIN_COVERAGE_LEVEL",
         "Fail the run (exit code 12) when it reaches a lower Test Coverage Level than this, TCL0 to TCL7, of the ten "
@@ -317,6 +335,7 @@ class Settings:
     coder_version: str | None
     strict_inferred: bool = False
     min_coverage_level: int | None = None
+    test_order: str = ordering.OVERLAP
 
     @property
     def embedded(self) -> bool:
@@ -360,4 +379,5 @@ def load_settings(config: pytest.Config) -> Settings:
         coder_version=values["coder_coder_version"],
         strict_inferred=values["coder_strict_inferred"],
         min_coverage_level=values["coder_min_coverage_level"],
+        test_order=values["coder_test_order"],
     )

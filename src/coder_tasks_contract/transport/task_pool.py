@@ -5,13 +5,17 @@ On a deployment each task is a real workspace build (about a minute), so the run
 - :class:`TaskFactory` is the only way the suite creates a task (POST, register for the cleanup, optionally await).
 - :class:`TaskPool` holds one task per *state* (:data:`ACTIVE`, :data:`PAUSED`, :data:`DELETED`, :data:`TOGGLE`,
   :data:`VICTIM`), shared by every test that only reads it or leaves it as it found it. :meth:`TaskPool.prefetch`
-  creates all the states the selected tests need in stages: every create first, then every first build awaited (the
-  builds run side by side on the target, so this costs about one build), then the delete and the stop sent before the
-  stop is awaited. A state that fails is reported to the tests that take it, not to the one that prefetched it, so
-  the first test to fail is the same whatever the order of the run.
+  sends the creates of all the states the selected tests need at once; the first test that takes one of them awaits
+  every first build (the builds run side by side on the target, so this costs about one build), then the delete and
+  the stop are sent before the stop is awaited. Until then the run goes on: the tests that create and await their
+  own tasks run first (``plugin/ordering.py``), so their builds overlap the pool's. A state that fails is reported to
+  the tests that take it, not to the one that prefetched it, so the first test to fail is the same whatever the
+  order of the run.
 - A test that pauses and resumes its task takes :data:`TOGGLE` with :meth:`TaskPool.active`, which brings it back
   to active first; so do the tests that need the task to be active whoever used it before. A test that needs a
-  first build still running takes :meth:`TaskPool.unsettled`, shared only while a GET still shows that build busy.
+  first build still running takes :meth:`TaskPool.unsettled`: the task that is to be deleted while its first build
+  still runs (a 409 answer changes nothing; those tests run first for that reason), else one shared only while a
+  GET still shows its build busy.
 """
 
 from __future__ import annotations
@@ -167,20 +171,25 @@ class TaskPool:
     def __init__(self, factory: TaskFactory, level: Level) -> None:
         self.factory = factory
         self.level = level
+        self._created: dict[str, SharedTask] = {}  # created, first build not awaited yet
         self._ready: dict[str, SharedTask | DeletedTask] = {}
         self._failed: dict[str, BaseException] = {}
         self._unsettled: dict[str, Any] | None = None
 
     def wanted(self, states: Iterable[str]) -> list[str]:
-        """``states`` this level can hold (TOGGLE needs pause and resume, PAUSE-1) that are neither ready nor failed."""
+        """``states`` this level can hold (TOGGLE needs pause and resume, PAUSE-1) that are not created yet."""
         usable = [SAME_TASK.get(s, s) for s in states if s != TOGGLE or self.level.pause_resume]
-        return [s for s in dict.fromkeys(usable) if s in _RECIPES and s not in self._ready and s not in self._failed]
+        known = {**self._created, **self._ready, **self._failed}
+        return [s for s in dict.fromkeys(usable) if s in _RECIPES and s not in known]
 
     def prefetch(self, states: Iterable[str]) -> None:
-        """Create every wanted state's task, then await them together (see the module docstring)."""
-        created: dict[str, SharedTask] = {}
+        """Send the create of every wanted state's task; the builds are awaited when one is first taken."""
         for state in self.wanted(states):
-            self._attempt(state, partial(self._create, created, state))
+            self._attempt(state, partial(self._create, state))
+
+    def _settle(self) -> None:
+        """Await the first build of every created task (side by side), then finish them (see the module docstring)."""
+        created, self._created = self._created, {}
         settled: dict[str, SharedTask] = {}
         for state in created:
             self._attempt(state, partial(self._first_build, created, settled, state))
@@ -193,17 +202,17 @@ class TaskPool:
         task = self.factory.await_state(shared.task, _RECIPES[state].first)
         settled[state] = SharedTask(shared.request, shared.creation, task)
 
-    def _create(self, created: dict[str, SharedTask], state: str) -> None:
+    def _create(self, state: str) -> None:
         recipe = _RECIPES[state]
         if recipe.display_name and self.level.display_name:
-            created[state] = self.factory.post(
+            self._created[state] = self.factory.post(
                 recipe.prompt,
                 prefix=self.level.documented_prefix,
                 extra={"display_name": DISPLAY_NAME},
                 what="a shared task",
             )
         else:
-            created[state] = self.factory.post(recipe.prompt, what="a shared task")
+            self._created[state] = self.factory.post(recipe.prompt, what="a shared task")
 
     def _finish(self, state: str, shared: SharedTask) -> None:
         client, timeout = self.factory.client, self.factory.lifecycle_timeout
@@ -228,6 +237,8 @@ class TaskPool:
         state = SAME_TASK.get(state, state)
         if state not in self._ready:
             self.prefetch([state])
+        if self._created:
+            self._settle()
         if state in self._failed:
             raise self._failed[state]
         if state not in self._ready:  # a state the pool has no recipe for
@@ -263,10 +274,14 @@ class TaskPool:
         return SharedTask(shared.request, shared.creation, current)
 
     def unsettled(self) -> dict[str, Any]:
-        """A task whose first build is still queued or running: the last one handed out while a GET still shows that
-        build busy (the 409 tests that take it change nothing), else a new one."""
-        if self._unsettled is not None:
-            response = self.factory.client.get(paths.task_path("me", str(self._unsettled["id"])))
+        """A task whose first build is still queued or running, while a GET still shows that build busy (the 409
+        tests that take it change nothing): the one created to be deleted, not yet awaited, else the last one handed
+        out, else a new one."""
+        pending = self._created.get(DELETED)
+        for task in (pending.task if pending else None, self._unsettled):
+            if task is None:
+                continue
+            response = self.factory.client.get(paths.task_path("me", str(task["id"])))
             if response.status_code == 200 and response.json().get("workspace_status") in FIRST_BUILD_BUSY:
                 return dict(response.json())
         self._unsettled = self.factory.post("ctc: task caught during its first build").task
