@@ -110,6 +110,7 @@ def _seeded(request: pytest.FixtureRequest, test: Any) -> Any:
 
 
 @pytest.mark.writes
+@pytest.mark.own_tasks
 @pytest.mark.operation(loader.CREATE, 201)
 @pytest.mark.operation(loader.GET, 200, 404)
 @pytest.mark.operation(loader.LOGS, 200, 404)
@@ -154,6 +155,7 @@ def test_task_lifecycle_through_links(
 
 
 @pytest.mark.writes
+@pytest.mark.own_tasks
 # Hypothesis marks only @given tests itself; this one runs a state machine, and the marker is what tells the failure
 # report it is generated, so its reproduce section prints the run's seed instead of "Seed: none".
 @pytest.mark.hypothesis
@@ -166,10 +168,15 @@ def test_links_state_machine(
     registry: TaskRegistry,
 ) -> None:
     """Random sequences of linked operations pass every check, use_after_free included (GET-1, DELETE-1, TASKREF-4)."""
-    workflow = stateful.workflow_class(
-        api_schema, sender=sender, aim=_aim(target, registry), states=states, replay=_replay(request, target)
-    )
     budget = profiles.budget()
+    workflow = stateful.workflow_class(
+        api_schema,
+        sender=sender,
+        aim=_aim(target, registry),
+        states=states,
+        replay=_replay(request, target),
+        builds=budget.stateful_builds,
+    )
     _seeded(request, workflow).run(
         settings=_settings(max_examples=budget.stateful_scenarios, stateful_step_count=budget.stateful_steps)
     )

@@ -13,7 +13,8 @@ Internals touched, and why:
   :func:`memoize_config_lookups` swaps the loaded configuration's class for one that remembers the merged answers.
 - ``APIStateMachine._transitions``, the link graph a state machine was built from: :func:`link_transitions`.
 - Hypothesis' ``RULE_MARKER`` and ``Rule.preconditions`` on a state machine's rule functions, and
-  ``RuleBasedStateMachine._rules_strategy``: :func:`limit_root_rules` and :func:`another_rule_possible`.
+  ``RuleBasedStateMachine._rules_strategy``: :func:`limit_root_rules`, :func:`limit_link_rules` (which also
+  rebuilds schemathesis' rule names from its links) and :func:`another_rule_possible`.
 - ``hypothesis._settings.is_in_ci``: :func:`is_in_ci`, so the suite and Hypothesis agree on what "in CI" means.
 - Version shims, each detecting the feature, not the version, and naming the release that brought it so it can go
   once the floor passes it: :func:`is_negative_at`, :func:`record_case`, :func:`root_rules`.
@@ -21,6 +22,7 @@ Internals touched, and why:
 
 from __future__ import annotations
 
+import re
 from collections.abc import Callable
 from typing import Any, TypeVar, cast
 
@@ -97,6 +99,32 @@ def limit_root_rules(machine: type[Any], allowed: Callable[[Any], bool]) -> None
     for name in root_rules(machine):
         rule: Rule = getattr(getattr(machine, name), RULE_MARKER)
         rule.preconditions = (*rule.preconditions, allowed)
+
+
+def _rule_name(link_name: str) -> str:
+    # schemathesis' normalize_name (generation/stateful/state_machine.py), which names a link's rule.
+    return re.sub(r"\W|^(?=\d)", "_", link_name).replace("__", "_")
+
+
+def limit_link_rules(machine: type[Any], allowed: Callable[[Any, APIOperation[Any, Any, Any, Any]], bool]) -> None:
+    """Add ``allowed(machine_instance, target_operation)`` to the preconditions of every rule that follows a link.
+
+    schemathesis names each such rule after its link (``normalize_name(link.full_name)``, with a numeric suffix when
+    two names collide); the target is looked up by that name in the link graph the class was built from. A rule
+    whose name matches no link is left alone.
+    """
+    targets = {
+        _rule_name(link.full_name): link.target
+        for operation in link_transitions(machine).operations.values()
+        for link in operation.incoming
+    }
+    roots = root_rules(machine)
+    for name in dir(machine):
+        rule: Rule | None = getattr(getattr(machine, name), RULE_MARKER, None)
+        target = targets.get(name) or targets.get(name.rsplit("_", 1)[0])
+        if rule is None or name in roots or target is None:
+            continue
+        rule.preconditions = (*rule.preconditions, lambda instance, target=target: allowed(instance, target))
 
 
 def link_transitions(machine: type[Any]) -> Any:

@@ -40,6 +40,7 @@ from schemathesis.specs.openapi.stateful.links import OpenApiLink
 
 from coder_tasks_contract.generated import aiming, compat, loader
 from coder_tasks_contract.generated.agentbusy import agent_busy, unless_agent_busy, wait_agent_idle
+from coder_tasks_contract.generated.buildbudget import BuildBudget
 from coder_tasks_contract.generated.checks import CheckFunction, Sender, add_note, ignored_auth_once
 from coder_tasks_contract.generated.steptrail import StepTrail
 from coder_tasks_contract.spec import levels
@@ -293,6 +294,7 @@ def workflow_class(
     aim: aiming.Aim,
     states: TaskStates,
     replay: str = "",
+    builds: int | None = None,
 ) -> type[APIStateMachine]:
     """schemathesis' state machine for ``schema``, made safe and state-aware for a real deployment.
 
@@ -301,7 +303,8 @@ def workflow_class(
     id, so no write can reach a task the run did not create. Before each step the addressed task is brought into
     the state the operation needs. ``after_call`` calls ``super()`` so the recorder that ``use_after_free`` and
     ensure_resource_availability read keeps every response (SCHEMATHESIS_NOTES pitfall 3). A failure carries the
-    scenario's :class:`StepTrail` and ``replay``, the command that runs the scenario again.
+    scenario's :class:`StepTrail` and ``replay``, the command that runs the scenario again. A scenario starts at most
+    ``builds`` workspace builds beyond its create (``buildbudget``; None: no limit).
     """
     base = schema.as_state_machine()
     enforced: set[str] = sender.enforced
@@ -311,12 +314,14 @@ def workflow_class(
     # resume, delete, then the 404s after it) fill the scenario's steps.
     creates_per_scenario = 1
     compat.limit_root_rules(base, lambda machine: machine.creates < creates_per_scenario)
+    compat.limit_link_rules(base, lambda machine, target: machine.builds.allows(stage(aiming.canonical(target))))
 
     class TaskWorkflow(base):  # type: ignore[misc, valid-type]
         def setup(self) -> None:
             self.live: dict[str, dict[str, Any]] = {}
             self.deleted: set[str] = set()
             self.creates = 0
+            self.builds = BuildBudget(builds)
             self.trail = StepTrail(replay)
 
         @precondition(_no_other_rule)
@@ -362,10 +367,14 @@ def workflow_class(
             case.path_parameters = params
             task = self.live.get(str(params.get("task", "")).lower())
             wanted = stage(op)
+            task_id = str(task["id"]).lower() if task is not None else ""
             if task is not None and wanted != "any" and case.method.upper() == case.operation.method.upper():
-                self.live[str(task["id"]).lower()] = states.bring(task, wanted)
-                self.trail.brought(self.live[str(task["id"]).lower()], wanted)
+                self.live[task_id] = states.bring(task, wanted)
+                self.builds.brought(task_id, wanted)
+                self.trail.brought(self.live[task_id], wanted)
             result: StepOutput = super().step(input)
+            if task is not None and 200 <= result.response.status_code < 300:
+                self.builds.succeeded(task_id, wanted)
             return result
 
         def get_call_kwargs(self, case: Case[Any]) -> dict[str, Any]:
@@ -381,10 +390,12 @@ def workflow_class(
             if op == loader.CREATE and case.method.upper() == "POST" and response.status_code == 201:
                 body = response.json()
                 self.live[str(body["id"]).lower()] = body
+                self.builds.created(str(body["id"]))
             elif case.method.upper() == "DELETE" and 200 <= response.status_code < 300:
                 gone = self.live.pop(str(case.path_parameters.get("task", "")).lower(), None)
                 if gone is not None:
                     self.deleted.add(str(gone["id"]).lower())
+                    self.builds.deleted(str(gone["id"]))
 
         def validate_response(
             self,
