@@ -281,12 +281,20 @@ def wait_for_status(client: httpx.Client, task: dict[str, Any], statuses: set[st
 
 
 def is_build_settled(task: dict[str, Any]) -> bool:
-    """Whether no build of the task's workspace is queued or running (so DELETE will not answer 409, DELETE-2)."""
-    return task.get("status") not in UNSETTLED_STATUSES and task.get("workspace_status") not in BUSY_WORKSPACE_STATUSES
+    """Whether no build job of the task's workspace is queued or running (so DELETE will not answer 409, DELETE-2).
+
+    The latest build's ``workspace_status`` says it (SCHEMA-4); the task stays ``initializing`` after the job is done,
+    while the agent connects (STATUS-2), which on a deployment is most of a minute-long start. Only where
+    ``workspace_status`` is absent (omitempty) does the task status stand in for it.
+    """
+    workspace = task.get("workspace_status")
+    if workspace:
+        return workspace not in BUSY_WORKSPACE_STATUSES
+    return task.get("status") not in UNSETTLED_STATUSES
 
 
 def wait_build_settled(client: httpx.Client, task: dict[str, Any], timeout: float) -> dict[str, Any]:
-    """Poll until the latest build has finished: status not pending/initializing, workspace not busy."""
+    """Poll until the latest build job has finished (:func:`is_build_settled`)."""
     return poll_task(client, task, is_build_settled, timeout=timeout, waiting_for="its build to finish")
 
 
