@@ -130,12 +130,13 @@ def _served(level: Level, operation: str) -> None:
 
 @pytest.mark.parametrize("operation", _operation_params(401))
 def test_no_token_answers_401_signed_out(
-    anonymous_client: httpx.Client, registry: TaskRegistry, level: Level, operation: str
+    anonymous_client: httpx.Client, registry: TaskRegistry, level: Level, operation: str, prefix: str
 ) -> None:
     """AUTH-6: a request without any token answers 401 with the signed-out message, the "must be provided" detail
-    and a ``WWW-Authenticate: Bearer`` challenge, on every operation (authentication runs before anything else)."""
+    and a ``WWW-Authenticate: Bearer`` challenge, on every operation (authentication runs before anything else),
+    through every mount (ROUTE-1)."""
     _served(level, operation)
-    method, path, kwargs = operation_request(operation, "me", registry.phantom_id())
+    method, path, kwargs = operation_request(operation, "me", registry.phantom_id(), prefix=prefix)
     _assert_signed_out(anonymous_client.request(method, path, **kwargs), NO_TOKEN_DETAIL)
 
 

@@ -106,6 +106,20 @@ def _rule_name(link_name: str) -> str:
     return re.sub(r"\W|^(?=\d)", "_", link_name).replace("__", "_")
 
 
+def drop_root_rules(machine: type[Any], labels: set[str]) -> None:
+    """Never start a scenario with the operations ``labels`` name (e.g. "POST /api/v2/tasks/{user}"); schemathesis
+    names their rules ``normalize_name("RANDOM -> <label>")``."""
+    names = {_rule_name(f"RANDOM -> {label}") for label in labels}
+    limit_root_rules_named(machine, names, lambda instance: False)
+
+
+def limit_root_rules_named(machine: type[Any], names: set[str], allowed: Callable[[Any], bool]) -> None:
+    """:func:`limit_root_rules` for the scenario-starting rules in ``names`` only."""
+    for name in root_rules(machine) & names:
+        rule: Rule = getattr(getattr(machine, name), RULE_MARKER)
+        rule.preconditions = (*rule.preconditions, allowed)
+
+
 def limit_link_rules(machine: type[Any], allowed: Callable[[Any, APIOperation[Any, Any, Any, Any]], bool]) -> None:
     """Add ``allowed(machine_instance, target_operation)`` to the preconditions of every rule that follows a link.
 

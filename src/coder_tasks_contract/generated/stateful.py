@@ -144,6 +144,8 @@ class LinkWalk:
     busy: levels.Refusal | None = None
     #: Every request of the walk and its answer, added to a failure (with the replay command it was given).
     trail: StepTrail = field(default_factory=StepTrail)
+    #: The createTask the walk starts from, i.e. the mount whose links it follows (ROUTE-1).
+    create_operation: str = loader.CREATE
     recorder: ScenarioRecorder = field(init=False)
     steps: list[str] = field(default_factory=list)
 
@@ -168,7 +170,7 @@ class LinkWalk:
 
     def create(self, aim: aiming.Aim) -> tuple[Case[Any], Response]:
         """A generated, valid createTask case, aimed at the target; it must answer 201 (CREATE-1)."""
-        operation = self.schema.find_operation_by_id(loader.CREATE)
+        operation = self.schema.find_operation_by_id(self.create_operation)
         case = self.draw(operation.as_strategy(generation_mode=_POSITIVE))
         aim.aim_path(case, loader.CREATE, aim.digest(case), False, keep_invalid=False)
         aiming.aim_body(case)
@@ -222,7 +224,7 @@ class LinkWalk:
             raise
 
     def _walk(self, aim: aiming.Aim) -> None:
-        links = links_from(self.schema, loader.CREATE, "201")
+        links = links_from(self.schema, self.create_operation, "201")
         if not links:
             raise AssertionError("the document declares no links from createTask's 201 response")
         create_case, created = self.create(aim)
@@ -295,6 +297,7 @@ def workflow_class(
     states: TaskStates,
     replay: str = "",
     builds: int | None = None,
+    skip_creates: tuple[str, ...] = (),
 ) -> type[APIStateMachine]:
     """schemathesis' state machine for ``schema``, made safe and state-aware for a real deployment.
 
@@ -304,7 +307,8 @@ def workflow_class(
     the state the operation needs. ``after_call`` calls ``super()`` so the recorder that ``use_after_free`` and
     ensure_resource_availability read keeps every response (SCHEMATHESIS_NOTES pitfall 3). A failure carries the
     scenario's :class:`StepTrail` and ``replay``, the command that runs the scenario again. A scenario starts at most
-    ``builds`` workspace builds beyond its create (``buildbudget``; None: no limit).
+    ``builds`` workspace builds beyond its create (``buildbudget``; None: no limit). No scenario starts with the
+    createTask operations ``skip_creates`` names (the mount the link walk follows).
     """
     base = schema.as_state_machine()
     enforced: set[str] = sender.enforced
@@ -314,6 +318,7 @@ def workflow_class(
     # resume, delete, then the 404s after it) fill the scenario's steps.
     creates_per_scenario = 1
     compat.limit_root_rules(base, lambda machine: machine.creates < creates_per_scenario)
+    compat.drop_root_rules(base, {schema.find_operation_by_id(op).label for op in skip_creates})
     compat.limit_link_rules(base, lambda machine, target: machine.builds.allows(stage(aiming.canonical(target))))
 
     class TaskWorkflow(base):  # type: ignore[misc, valid-type]
