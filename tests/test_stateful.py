@@ -104,14 +104,10 @@ def _replay(request: pytest.FixtureRequest, target: Target) -> str:
     return " ".join(words)
 
 
-def _walked_create(target: Target, *, for_state_machine: bool = False) -> Any:
+def _walked_create(level: levels.Level) -> str:
     """The createTask the link walk starts from: the mount Coder documents at the level (/api/v2/tasks from 2.29 on).
-    ``for_state_machine``: as a tuple for the state machine to skip, empty where the level has one mount."""
-    level = levels.get(target.coder_version)
-    create = vocabulary.operation_id(loader.CREATE, level.documented_prefix)
-    if for_state_machine:
-        return (create,) if len(level.prefixes) > 1 else ()
-    return create
+    Where the level has two mounts, the state machine starts from the other one's (ROUTE-1)."""
+    return vocabulary.operation_id(loader.CREATE, level.documented_prefix)
 
 
 def _seeded(request: pytest.FixtureRequest, test: Any) -> Any:
@@ -152,7 +148,7 @@ def test_task_lifecycle_through_links(
         trail = StepTrail(_replay(request, target))
         # The state machine starts from the other mount's create where there are two (ROUTE-1), so each mount's
         # links are followed in one run.
-        create = _walked_create(target)
+        create = _walked_create(levels.get(target.coder_version))
         link_walk = stateful.LinkWalk(
             api_schema, sender, states, draw=data.draw, busy=busy, trail=trail, create_operation=create
         )
@@ -161,7 +157,8 @@ def test_task_lifecycle_through_links(
 
     _seeded(request, walk)()
     # Every completed walk reached every method the links lead to (a walk Hypothesis abandoned is not counted).
-    linked = {link.target.label for link in stateful.links_from(api_schema, _walked_create(target), "201")}
+    create = _walked_create(levels.get(target.coder_version))
+    linked = {link.target.label for link in stateful.links_from(api_schema, create, "201")}
     assert walked, "no lifecycle walk ran to its end"
     for steps in walked:
         reached = {step.split(" ", 1)[0] for step in steps}
@@ -184,6 +181,7 @@ def test_links_state_machine(
 ) -> None:
     """Random sequences of linked operations pass every check, use_after_free included (GET-1, DELETE-1, TASKREF-4)."""
     budget = profiles.budget()
+    level = levels.get(target.coder_version)
     workflow = stateful.workflow_class(
         api_schema,
         sender=sender,
@@ -191,7 +189,7 @@ def test_links_state_machine(
         states=states,
         replay=_replay(request, target),
         builds=budget.stateful_builds,
-        skip_creates=_walked_create(target, for_state_machine=True),
+        skip_creates=(_walked_create(level),) if len(level.prefixes) > 1 else (),
     )
     _seeded(request, workflow).run(
         settings=_settings(max_examples=budget.stateful_scenarios, stateful_step_count=budget.stateful_steps)

@@ -90,13 +90,18 @@ def root_rules(machine: type[Any]) -> frozenset[str]:
     )
 
 
-def limit_root_rules(machine: type[Any], allowed: Callable[[Any], bool]) -> None:
-    """Add ``allowed(machine_instance)`` to the preconditions of every scenario-starting rule of ``machine``.
+def limit_root_rules(machine: type[Any], allowed: Callable[[Any], bool], *, labels: set[str] | None = None) -> None:
+    """Add ``allowed(machine_instance)`` to the preconditions of every scenario-starting rule of ``machine``, or only
+    of those that start with the operations ``labels`` name (e.g. "POST /api/v2/tasks/{user}"; schemathesis names
+    their rules ``normalize_name("RANDOM -> <label>")``).
 
     schemathesis builds the rules itself, so the condition is added to the Hypothesis ``Rule`` stored on each rule
     function (the class is built per load, so no other machine is affected).
     """
-    for name in root_rules(machine):
+    names = root_rules(machine)
+    if labels is not None:
+        names &= {_rule_name(f"RANDOM -> {label}") for label in labels}
+    for name in names:
         rule: Rule = getattr(getattr(machine, name), RULE_MARKER)
         rule.preconditions = (*rule.preconditions, allowed)
 
@@ -104,20 +109,6 @@ def limit_root_rules(machine: type[Any], allowed: Callable[[Any], bool]) -> None
 def _rule_name(link_name: str) -> str:
     # schemathesis' normalize_name (generation/stateful/state_machine.py), which names a link's rule.
     return re.sub(r"\W|^(?=\d)", "_", link_name).replace("__", "_")
-
-
-def drop_root_rules(machine: type[Any], labels: set[str]) -> None:
-    """Never start a scenario with the operations ``labels`` name (e.g. "POST /api/v2/tasks/{user}"); schemathesis
-    names their rules ``normalize_name("RANDOM -> <label>")``."""
-    names = {_rule_name(f"RANDOM -> {label}") for label in labels}
-    limit_root_rules_named(machine, names, lambda instance: False)
-
-
-def limit_root_rules_named(machine: type[Any], names: set[str], allowed: Callable[[Any], bool]) -> None:
-    """:func:`limit_root_rules` for the scenario-starting rules in ``names`` only."""
-    for name in root_rules(machine) & names:
-        rule: Rule = getattr(getattr(machine, name), RULE_MARKER)
-        rule.preconditions = (*rule.preconditions, allowed)
 
 
 def limit_link_rules(machine: type[Any], allowed: Callable[[Any, APIOperation[Any, Any, Any, Any]], bool]) -> None:

@@ -318,7 +318,8 @@ def workflow_class(
     # resume, delete, then the 404s after it) fill the scenario's steps.
     creates_per_scenario = 1
     compat.limit_root_rules(base, lambda machine: machine.creates < creates_per_scenario)
-    compat.drop_root_rules(base, {schema.find_operation_by_id(op).label for op in skip_creates})
+    skipped = {schema.find_operation_by_id(op).label for op in skip_creates}
+    compat.limit_root_rules(base, lambda machine: False, labels=skipped)
     compat.limit_link_rules(base, lambda machine, target: machine.builds.allows(stage(aiming.canonical(target))))
 
     class TaskWorkflow(base):  # type: ignore[misc, valid-type]

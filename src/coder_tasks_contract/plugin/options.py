@@ -114,11 +114,8 @@ def _coverage_level(raw: str) -> int:
     return int(match.group(1))
 
 
-def _test_order(raw: str) -> str:
-    value = raw.strip().lower()
-    if value not in ordering.ORDERS:
-        raise ValueError(f"must be one of: {', '.join(ordering.ORDERS)}")
-    return value
+def _word(raw: str) -> str:
+    return raw.strip().lower()
 
 
 def _coder_version(raw: str) -> str:
@@ -251,7 +248,7 @@ OPTIONS: tuple[Option, ...] = (
         "tasks' (docs/performance.md); collected: pytest's order. The verdicts are the same in either.",
         metavar="ORDER",
         default=ordering.OVERLAP,
-        parse=_test_order,
+        parse=_word,
         choices=ordering.ORDERS,
     ),
     Option(
@@ -309,7 +306,11 @@ def resolve(config: pytest.Config, dest: str) -> Any:
     if raw is None:
         return option.default
     try:
-        return option.parse(raw)
+        value = option.parse(raw)
+        # argparse checks a flag's choices; the environment and ini values are checked here.
+        if option.choices is not None and value not in option.choices:
+            raise ValueError(f"must be one of: {', '.join(option.choices)}")
+        return value
     except ValueError as exc:
         shown = "****" if option.secret else repr(raw)
         raise pytest.UsageError(f"{source}={shown}: {exc}") from None

@@ -58,10 +58,12 @@ class Budget:
 # statuses and bodies of a create are the same for the next one; the nightly profile sends more. For the same reason
 # a quick or CI run has one state machine scenario (one task) that starts at most one build (a pause or a stop), with
 # more steps than before: the link walk already takes a task through its whole life (docs/performance.md).
-_QUICK = {"max_examples": 8, "stateful_scenarios": 1, "stateful_steps": 24, "stateful_builds": 1, "walks": 1}
+_QUICK = Budget(
+    max_examples=8, stateful_scenarios=1, stateful_steps=24, stateful_builds=1, walks=1, generated_creates=1
+)
 BUDGETS: dict[str, Budget] = {
-    "default": Budget(**_QUICK, generated_creates=1),
-    "ci": Budget(**_QUICK, generated_creates=1),
+    "default": _QUICK,
+    "ci": _QUICK,
     "thorough": Budget(
         max_examples=100, stateful_scenarios=15, stateful_steps=30, stateful_builds=None, walks=3, generated_creates=12
     ),
