@@ -160,3 +160,31 @@ def test_the_task_that_is_paused_and_resumed_is_handed_out_active(
     assert toggled.id == victim.id  # the same pooled task
     assert toggled.task["status"] == "active"
     assert pool.unsettled()["workspace_status"] in task_pool.FIRST_BUILD_BUSY
+
+
+def test_the_paused_tasks_stop_is_awaited_by_its_first_taker_only(
+    reference_server_factory: Callable[..., Any],
+) -> None:
+    server = reference_server_factory(speed="fast", record=True)
+    pool, registry = _pool(server)
+    pool.prefetch([task_pool.ACTIVE, task_pool.PAUSED])
+    pool.shared(task_pool.ACTIVE)
+    paused_id = registry.entries()[1].id  # created in the order asked: ACTIVE, then PAUSED
+    paths = [str(record["path"]) for record in server.requests]
+    stops = [i for i, record in enumerate(server.requests) if str(record["path"]).endswith("/builds")]
+    assert len(stops) == 1, paths  # the stop is queued while the ACTIVE taker is served...
+    assert not [path for path in paths[stops[0] :] if path.endswith(paused_id)], paths  # ...and not polled
+    assert pool.shared(task_pool.PAUSED).task["status"] == "paused"  # its first taker waits for it
+
+
+def test_a_task_taken_at_rest_is_handed_out_paused_if_a_taker_left_it_paused(
+    reference_server_factory: Callable[..., Any],
+) -> None:
+    server = reference_server_factory(speed="fast", coder_version="newest", record=True)
+    pool, _ = _pool(server, "newest")
+    victim = pool.shared(task_pool.VICTIM)
+    polling.queue_build(pool.factory.client, victim.task, "stop", 30.0)  # a generated pause, not awaited
+    at_rest = pool.at_rest(task_pool.VICTIM)
+    assert at_rest.task["status"] == "paused"  # waited for the stop, not resumed: no start build queued
+    starts = [r for r in server.requests if str(r["path"]).endswith("/builds") and r["method"] == "POST"]
+    assert len(starts) == 1, starts  # the stop only

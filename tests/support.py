@@ -123,10 +123,12 @@ def json_body(response: httpx.Response) -> Any:
     return response.json()
 
 
-def assert_status(response: httpx.Response, status: int) -> None:
-    """Status check whose failure message shows the body (never the request: it may carry a token)."""
+def assert_status(response: httpx.Response, status: int, where: str = "") -> None:
+    """Status check whose failure message shows the body (never the request: it may carry a token), after ``where``
+    (e.g. the mount) when given."""
     assert response.status_code == status, (
-        f"{response.request.method} answered {response.status_code}, expected {status}: {response.text[:500]!r}"
+        f"{where + ': ' if where else ''}{response.request.method} answered {response.status_code}, expected "
+        f"{status}: {response.text[:500]!r}"
     )
 
 

@@ -4,6 +4,7 @@ where these routes do not exist (test_path_resolution checks they answer "Route 
 
 from __future__ import annotations
 
+from concurrent.futures import ThreadPoolExecutor
 from typing import Any
 
 import httpx
@@ -14,7 +15,7 @@ from coder_tasks_contract.spec.vocabulary import ALREADY_RUNNING
 from coder_tasks_contract.target.model import Target
 from coder_tasks_contract.transport import polling
 from coder_tasks_contract.transport.paths import task_path
-from coder_tasks_contract.transport.task_pool import TOGGLE, SharedTask, TaskPool
+from coder_tasks_contract.transport.task_pool import PAUSED, TOGGLE, SharedTask, TaskPool
 from coder_tasks_contract.transport.task_registry import TaskRegistry
 
 from .support import (
@@ -34,21 +35,24 @@ PAUSE_RESUME = "pause and resume arrived after v2.31 (#21889, #21948, #22544; PA
 SNAPSHOTS = "logs of a paused task are refused before #21771 (LOGS-3)"
 # Fresh tasks the pause-during-build test may use when a fast target finishes a build between its GET and POST.
 BUSY_ATTEMPTS = 3
+# The pooled tasks the pause-and-resume test toggles side by side, one per mount in turn.
+TOGGLED = (TOGGLE, PAUSED)
 
 
-def _assert_build(response: httpx.Response, task: dict[str, Any], transition: str) -> dict[str, Any]:
+def _assert_build(response: httpx.Response, task: dict[str, Any], transition: str, prefix: str) -> dict[str, Any]:
     """202 ``{"workspace_build": WorkspaceBuild}`` with a build of ``transition`` on the task's workspace, newer than
-    the build the task last showed."""
-    assert_status(response, 202)
+    the build the task last showed (``prefix``: the mount the request went through, named in a failure)."""
+    where = f"{transition} through {prefix}"
+    assert_status(response, 202, where)
     body = json_body(response)
     build = body.get("workspace_build") if isinstance(body, dict) else None
-    assert isinstance(build, dict), f"expected {{'workspace_build': {{...}}}}: {body!r}"
-    assert is_uuid(build.get("id")), build.get("id")
-    assert build.get("transition") == transition, build.get("transition")
-    assert build.get("workspace_id") == task["workspace_id"], build.get("workspace_id")
+    assert isinstance(build, dict), f"{where}: expected {{'workspace_build': {{...}}}}: {body!r}"
+    assert is_uuid(build.get("id")), (where, build.get("id"))
+    assert build.get("transition") == transition, (where, build.get("transition"))
+    assert build.get("workspace_id") == task["workspace_id"], (where, build.get("workspace_id"))
     number = build.get("build_number")
-    assert is_integer(number), number
-    assert number > int(task.get("workspace_build_number") or 0), (number, task.get("workspace_build_number"))
+    assert is_integer(number), (where, number)
+    assert number > int(task.get("workspace_build_number") or 0), (where, number, task.get("workspace_build_number"))
     return build
 
 
@@ -57,21 +61,56 @@ def _assert_build(response: httpx.Response, task: dict[str, Any], transition: st
 @pytest.mark.operation("getTaskLogs", 200)
 @pytest.mark.writes
 @pytest.mark.needs_template
-def test_pause_then_resume_answer_202_with_their_builds(
-    client_a: httpx.Client, target: Target, level: Level, task_pool: TaskPool, prefix: str
+@pytest.mark.pooled(*TOGGLED)
+def test_pause_and_resume_answer_202_with_their_builds(
+    client_a: httpx.Client, target: Target, level: Level, task_pool: TaskPool
 ) -> None:
     """PAUSE-1, PAUSE-2 (#21889, #21948): POST .../pause on an active task answers 202 with the queued ``stop`` build
-    and the task becomes paused, its logs then being the stored snapshot (#21771); POST .../resume answers 202 with a
-    ``start`` build and the task becomes active again. Through each mount, on the pooled task whose takers pause and
-    resume it (``task_pool.active``: brought back to active first, so no other test sees it change)."""
+    and the task becomes paused, its logs then being the stored snapshot (#21771); POST .../resume on a paused task
+    answers 202 with a ``start`` build and the task becomes active again.
+
+    Through each mount (ROUTE-1), each on its own pooled task and side by side (on a deployment each pair of builds
+    takes about a minute): the task whose takers pause and resume it, and the paused one. Each is toggled in the
+    order its state allows (an active task paused then resumed, a paused one resumed then paused), so it is left
+    as it was found."""
     only_at(level, level.pause_resume, PAUSE_RESUME)
-    task = task_pool.active(TOGGLE).task
-    _assert_build(client_a.post(task_path("me", task["id"], "/pause", prefix=prefix)), task, "stop")
-    task = polling.wait_for_status(client_a, task, {"paused"}, target.lifecycle_timeout)
-    logs = json_body(client_a.get(task_path("me", task["id"], "/logs", prefix=prefix)))
-    assert logs.get("snapshot") is True, logs
-    _assert_build(client_a.post(task_path("me", task["id"], "/resume", prefix=prefix)), task, "start")
-    polling.wait_for_status(client_a, task, {"active"}, target.lifecycle_timeout)
+    plan: dict[str, list[str]] = {}
+    for index, prefix in enumerate(level.prefixes):
+        plan.setdefault(TOGGLED[index % len(TOGGLED)], []).append(prefix)
+    tasks = {state: task_pool.at_rest(state).task for state in plan}  # the pool is not shared with the threads
+    with ThreadPoolExecutor(max_workers=len(plan)) as executor:
+        runs = [
+            executor.submit(_toggle_through, client_a, tasks[state], prefixes, target.lifecycle_timeout)
+            for state, prefixes in plan.items()
+        ]
+    for run in runs:
+        run.result()  # the first failure, with its mount, once both have ended
+
+
+def _toggle_through(client: httpx.Client, task: dict[str, Any], prefixes: list[str], timeout: float) -> None:
+    """Pause and resume ``task`` through each of ``prefixes`` in turn, in the order its state allows."""
+    for prefix in prefixes:
+        if task.get("status") == "paused":
+            task = _resume(client, task, prefix, timeout)
+            task = _pause(client, task, prefix, timeout)
+        else:
+            task = _pause(client, task, prefix, timeout)
+            task = _resume(client, task, prefix, timeout)
+
+
+def _pause(client: httpx.Client, task: dict[str, Any], prefix: str, timeout: float) -> dict[str, Any]:
+    """Pause through ``prefix``: 202 with a stop build, then paused, with the stored snapshot as its logs."""
+    _assert_build(client.post(task_path("me", task["id"], "/pause", prefix=prefix)), task, "stop", prefix)
+    task = polling.wait_for_status(client, task, {"paused"}, timeout)
+    logs = json_body(client.get(task_path("me", task["id"], "/logs", prefix=prefix)))
+    assert logs.get("snapshot") is True, (prefix, logs)
+    return task
+
+
+def _resume(client: httpx.Client, task: dict[str, Any], prefix: str, timeout: float) -> dict[str, Any]:
+    """Resume through ``prefix``: 202 with a start build, then active."""
+    _assert_build(client.post(task_path("me", task["id"], "/resume", prefix=prefix)), task, "start", prefix)
+    return polling.wait_for_status(client, task, {"active"}, timeout)
 
 
 @pytest.mark.operation("resumeTask", 409)

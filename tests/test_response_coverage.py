@@ -45,6 +45,7 @@ def test_the_list_filtered_by_each_status_holds_only_tasks_of_that_status(
 @pytest.mark.operation("listTasks", 200)
 @pytest.mark.writes
 @pytest.mark.needs_template
+@pytest.mark.pooled(PAUSED)
 def test_a_restarted_task_shows_no_stale_state_and_null_state_keys_are_sent(
     client_a: httpx.Client, target: Target, level: Level, task_pool: TaskPool
 ) -> None:

@@ -37,7 +37,7 @@ def newest_send_on_paused_task_answers_400(world: World) -> ASGIApp:
 # The pause/resume test reads the paused task's logs too, so it may meet the missing snapshot first.
 @fault(
     "lifecycle",
-    "tests/test_pause_resume.py::test_pause_then_resume_answer_202_with_their_builds",
+    "tests/test_pause_resume.py::test_pause_and_resume_answer_202_with_their_builds",
     "tests/test_pause_resume.py::test_logs_of_a_paused_task_answer_the_stored_snapshot",
 )
 def newest_logs_without_snapshot(world: World) -> ASGIApp:

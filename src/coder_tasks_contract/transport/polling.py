@@ -298,8 +298,9 @@ def wait_build_settled(client: httpx.Client, task: dict[str, Any], timeout: floa
     return poll_task(client, task, is_build_settled, timeout=timeout, waiting_for="its build to finish")
 
 
-def _build(client: httpx.Client, task: dict[str, Any], transition: str, timeout: float) -> None:
-    """POST a start/stop build; a 409 (another build active) waits for it to settle and tries again."""
+def queue_build(client: httpx.Client, task: dict[str, Any], transition: str, timeout: float) -> None:
+    """POST a start/stop build of the task's workspace, not awaited; a 409 (another build active) waits for that
+    one to settle and tries again."""
     workspace_id = task.get("workspace_id")
     if not workspace_id:
         task = wait_build_settled(client, task, timeout)
@@ -321,11 +322,11 @@ def _build(client: httpx.Client, task: dict[str, Any], transition: str, timeout:
 
 def pause_task(client: httpx.Client, task: dict[str, Any], timeout: float) -> dict[str, Any]:
     """Stop the task's workspace and wait until the task is ``paused``."""
-    _build(client, task, "stop", timeout)
+    queue_build(client, task, "stop", timeout)
     return wait_for_status(client, task, {"paused"}, timeout)
 
 
 def resume_task(client: httpx.Client, task: dict[str, Any], timeout: float) -> dict[str, Any]:
     """Start the task's workspace again and wait until the task is ``active``."""
-    _build(client, task, "start", timeout)
+    queue_build(client, task, "start", timeout)
     return wait_for_status(client, task, {"active"}, timeout)

@@ -172,6 +172,7 @@ class TaskPool:
         self.factory = factory
         self.level = level
         self._created: dict[str, SharedTask] = {}  # created, first build not awaited yet
+        self._stopping: dict[str, SharedTask] = {}  # its stop build queued, not awaited yet
         self._ready: dict[str, SharedTask | DeletedTask] = {}
         self._failed: dict[str, BaseException] = {}
         self._unsettled: dict[str, Any] | None = None
@@ -179,7 +180,7 @@ class TaskPool:
     def wanted(self, states: Iterable[str]) -> list[str]:
         """``states`` this level can hold (TOGGLE needs pause and resume, PAUSE-1) that are not created yet."""
         usable = [SAME_TASK.get(s, s) for s in states if s != TOGGLE or self.level.pause_resume]
-        known = {**self._created, **self._ready, **self._failed}
+        known = {**self._created, **self._stopping, **self._ready, **self._failed}
         return [s for s in dict.fromkeys(usable) if s in _RECIPES and s not in known]
 
     def prefetch(self, states: Iterable[str]) -> None:
@@ -222,10 +223,16 @@ class TaskPool:
             path = paths.task_path("me", shared.id, prefix=self.level.documented_prefix)
             self._ready[state] = DeletedTask(shared.task, client.delete(path))
         elif state == PAUSED:
-            paused = polling.pause_task(client, shared.task, timeout)
-            self._ready[state] = SharedTask(shared.request, shared.creation, paused)
+            # Queued, not awaited: the stop runs while the tests that take other states do (``_paused``).
+            polling.queue_build(client, shared.task, "stop", timeout)
+            self._stopping[state] = shared
         else:
             self._ready[state] = shared
+
+    def _paused(self, state: str) -> None:
+        shared = self._stopping.pop(state)
+        paused = polling.wait_for_status(self.factory.client, shared.task, {"paused"}, self.factory.lifecycle_timeout)
+        self._ready[state] = SharedTask(shared.request, shared.creation, paused)
 
     def _attempt(self, state: str, step: Callable[[], None]) -> None:
         # A failure belongs to the tests that take this state (re-raised there), not to the one that prefetched it.
@@ -242,6 +249,8 @@ class TaskPool:
             self.prefetch([state])
         if self._created:
             self._settle()
+        if state in self._stopping:
+            self._attempt(state, partial(self._paused, state))
         if state in self._failed:
             raise self._failed[state]
         if state not in self._ready:  # a state the pool has no recipe for
@@ -274,6 +283,16 @@ class TaskPool:
         if current.get("status") == "paused":
             current = polling.resume_task(client, current, timeout)
         current = polling.wait_for_status(client, current, {"active"}, timeout)
+        return SharedTask(shared.request, shared.creation, current)
+
+    def at_rest(self, state: str) -> SharedTask:
+        """The task of ``state`` as its takers left it, active or paused, once it is one of the two (no build running,
+        its agent connected): for the tests whose checks hold in either state, so none waits for a start it does not
+        need (about a minute on a deployment)."""
+        shared = self.shared(state)
+        current = polling.wait_for_status(
+            self.factory.client, shared.task, {"active", "paused"}, self.factory.lifecycle_timeout
+        )
         return SharedTask(shared.request, shared.creation, current)
 
     def unsettled(self) -> dict[str, Any]:
