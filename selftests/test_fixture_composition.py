@@ -188,3 +188,36 @@ def test_a_task_taken_at_rest_is_handed_out_paused_if_a_taker_left_it_paused(
     assert at_rest.task["status"] == "paused"  # waited for the stop, not resumed: no start build queued
     starts = [r for r in server.requests if str(r["path"]).endswith("/builds") and r["method"] == "POST"]
     assert len(starts) == 1, starts  # the stop only
+
+
+def test_between_tests_the_pool_finishes_its_tasks_once_their_first_builds_are_over(
+    reference_server_factory: Callable[..., Any], clock: ManualClock
+) -> None:
+    server = reference_server_factory(speed="fast", clock=clock, record=True)
+    pool, _ = _pool(server)
+    pool.prefetch([task_pool.ACTIVE, task_pool.PAUSED, task_pool.DELETED])
+    pool.settle_if_built()  # the clock stands still: every first build is still queued
+    assert [method for method, _ in _task_writes(server)] == ["POST"] * 3
+    clock.advance(600)
+    pool.settle_if_built()  # all over: the delete and the stop go out, neither awaited
+    writes = _task_writes(server)
+    assert [method for method, _ in writes] == ["POST"] * 3 + ["DELETE"], writes
+    stops = [r for r in server.requests if str(r["path"]).endswith("/builds") and r["method"] == "POST"]
+    assert len(stops) == 1, stops
+
+
+def test_the_paused_task_a_taker_started_is_paused_again_by_its_next_taker_only(
+    reference_server_factory: Callable[..., Any],
+) -> None:
+    server = reference_server_factory(speed="fast", coder_version="newest", record=True)
+    pool, _ = _pool(server, "newest")
+    paused = pool.shared(task_pool.PAUSED)
+    polling.resume_task(pool.factory.client, paused.task, 30.0)  # the restarted-task test, as it leaves it
+    pool.moved(task_pool.PAUSED)
+    assert pool.at_rest(task_pool.PAUSED).task["status"] == "active"  # as left: at_rest puts nothing back
+    assert pool.shared(task_pool.PAUSED).task["status"] == "paused"  # a shared() taker gets it paused again
+    builds = [r["path"] for r in server.requests if str(r["path"]).endswith("/builds") and r["method"] == "POST"]
+    assert len(builds) == 3, builds  # the pool's stop, the start, the stop for the next taker: no more
+    assert pool.shared(task_pool.PAUSED).task["status"] == "paused"
+    with pytest.raises(ValueError, match="only the 'paused' task"):
+        pool.moved(task_pool.ACTIVE)

@@ -1,5 +1,5 @@
 """``--test-order`` (``plugin/ordering.py``): by default the tests that wait on workspace builds run first, so their
-builds overlap the task pool's; ``collected`` keeps pytest's order (the fault catalogue's runner uses it)."""
+builds overlap the task pool's, and the one that leaves a pooled task moved runs last; ``collected`` keeps pytest's order (the fault catalogue's runner uses it)."""
 
 from __future__ import annotations
 
@@ -20,8 +20,11 @@ def test_the_tests_that_wait_on_builds_run_first_and_the_rest_keep_their_order()
     first_build = [node for node in collected if "_while_the_first_build_runs_" in node]
     own_tasks = [node for node in collected if node.startswith("tests/test_stateful.py::")]
     assert (len(first_build), len(own_tasks)) == (3, 2), (first_build, own_tasks)
-    rest = [node for node in collected if node not in first_build + own_tasks]
-    assert overlap == first_build + own_tasks + rest
+    # Last, the moves_pooled ones (the restarted-task test leaves the paused task for its next taker to pause).
+    moved = [node for node in collected if "::test_a_restarted_task_" in node]
+    assert len(moved) == 1, moved
+    rest = [node for node in collected if node not in first_build + own_tasks + moved]
+    assert overlap == first_build + own_tasks + rest + moved
     assert collected[0].startswith("tests/test_auth.py::")  # pytest's order: the files by name
 
 

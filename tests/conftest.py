@@ -124,6 +124,19 @@ def _prefetch_tasks(request: pytest.FixtureRequest) -> None:
     except pytest.skip.Exception:
         return  # read-only, or no template: the tests that take a task skip on their own
     pool.prefetch(needs)
+    request.config.stash[_POOL] = pool
+
+
+_POOL = pytest.StashKey[TaskPool]()
+
+
+@pytest.fixture(autouse=True)
+def _finish_pooled_builds(request: pytest.FixtureRequest) -> None:
+    """Between tests, send the pooled tasks' delete and stop as soon as their first builds are over (on a deployment
+    those builds then run while the next tests do: ``TaskPool.settle_if_built``)."""
+    pool = request.config.stash.get(_POOL, None)
+    if pool is not None:
+        pool.settle_if_built()
 
 
 def _needs(item: pytest.Item) -> list[str]:
@@ -139,9 +152,10 @@ def active_task(task_pool: TaskPool) -> SharedTask:
     return task_pool.shared(ACTIVE)
 
 
-@pytest.fixture(scope="session")
+@pytest.fixture
 def paused_task(task_pool: TaskPool) -> SharedTask:
-    """User A's paused task (workspace stopped), shared by the tests that need a task that is not active."""
+    """User A's paused task (workspace stopped), shared by the tests that need a task that is not active (asked of
+    the pool for each test: a test that started it leaves the next taker to pause it again)."""
     return task_pool.shared(PAUSED)
 
 

@@ -46,6 +46,7 @@ def test_the_list_filtered_by_each_status_holds_only_tasks_of_that_status(
 @pytest.mark.writes
 @pytest.mark.needs_template
 @pytest.mark.pooled(PAUSED)
+@pytest.mark.moves_pooled
 def test_a_restarted_task_shows_no_stale_state_and_null_state_keys_are_sent(
     client_a: httpx.Client, target: Target, level: Level, task_pool: TaskPool
 ) -> None:
@@ -54,27 +55,25 @@ def test_a_restarted_task_shows_no_stale_state_and_null_state_keys_are_sent(
     build's creation, or a report newer than that build; once active, it is ``null`` or a report newer than the build
     (the pre-stop status is dropped). Every answer carries every Task key, nullable ones as ``null`` when they have
     no value (the agent fields before the new agent connects). Read through each mount, GET and list alike; the
-    task is paused again afterwards, as the pool hands it out."""
+    pool pauses the task again for its next taker (``task_pool.moved``), and this test runs last (``moves_pooled``),
+    so on a deployment a default run waits for no stop nobody needs."""
     task = task_pool.shared(PAUSED).task
     timeout = target.lifecycle_timeout
-    task = polling.wait_for_status(client_a, task, {"paused"}, timeout)
     response = client_a.post(paths.workspace_path(str(task["workspace_id"]), "/builds"), json={"transition": "start"})
     assert response.status_code in (200, 201), response.text[:300]
+    task_pool.moved(PAUSED)  # started: its next taker pauses it again (this test runs last, so none does)
     build = json_body(response)
     started = parse_time(str(build["created_at"]))
-    try:
-        for seen in _reads(client_a, level, task["id"]):
-            if seen["status"] == "initializing":
-                state = seen["current_state"]
-                assert state is not None, "an initializing task always has a current_state (STATE-4)"
-                # The synthesised entry carries the build's creation time, a report a later one (STATE-4, STATE-2).
-                assert parse_time(state["timestamp"]) >= started, (state, build)
-        polling.wait_for_status(client_a, task, {"active"}, timeout)
-        for seen in _reads(client_a, level, task["id"]):
-            if seen["status"] == "active" and seen["current_state"] is not None:
-                assert parse_time(seen["current_state"]["timestamp"]) > started, (seen["current_state"], build)
-    finally:
-        polling.pause_task(client_a, task, timeout)
+    for seen in _reads(client_a, level, task["id"]):
+        if seen["status"] == "initializing":
+            state = seen["current_state"]
+            assert state is not None, "an initializing task always has a current_state (STATE-4)"
+            # The synthesised entry carries the build's creation time, a report a later one (STATE-4, STATE-2).
+            assert parse_time(state["timestamp"]) >= started, (state, build)
+    polling.wait_for_status(client_a, task, {"active"}, timeout)
+    for seen in _reads(client_a, level, task["id"]):
+        if seen["status"] == "active" and seen["current_state"] is not None:
+            assert parse_time(seen["current_state"]["timestamp"]) > started, (seen["current_state"], build)
 
 
 def _reads(client: httpx.Client, level: Level, task_id: str) -> list[dict[str, Any]]:

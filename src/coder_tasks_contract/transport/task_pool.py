@@ -6,16 +6,17 @@ On a deployment each task is a real workspace build (about a minute), so the run
 - :class:`TaskPool` holds one task per *state* (:data:`ACTIVE`, :data:`PAUSED`, :data:`DELETED`, :data:`TOGGLE`,
   :data:`VICTIM`), shared by every test that only reads it or leaves it as it found it. :meth:`TaskPool.prefetch`
   sends the creates of all the states the selected tests need at once; the first test that takes one of them awaits
-  every first build (the builds run side by side on the target, so this costs about one build), then the delete and
-  the stop are sent before the stop is awaited. Until then the run goes on: the tests that create and await their
-  own tasks run first (``plugin/ordering.py``), so their builds overlap the pool's. A state that fails is reported to
-  the tests that take it, not to the one that prefetched it, so the first test to fail is the same whatever the
-  order of the run.
-- A test that pauses and resumes its task takes :data:`TOGGLE` with :meth:`TaskPool.active`, which brings it back
-  to active first; so do the tests that need the task to be active whoever used it before. A test that needs a
-  first build still running takes :meth:`TaskPool.unsettled`: the task that is to be deleted while its first build
-  still runs (a 409 answer changes nothing; those tests run first for that reason), else one shared only while a
-  GET still shows its build busy.
+  every first build (the builds run side by side on the target, so this costs about one build), then sends the
+  delete and the stop; the stop is awaited by the first test that takes the paused task. Until then the run goes on:
+  the tests that create and await their own tasks run first (``plugin/ordering.py``), so their builds overlap the
+  pool's. A state that fails is reported to the tests that take it, not to the one that prefetched it, so the first
+  test to fail is the same whatever the order of the run.
+- :data:`TOGGLE` is paused and resumed by its takers (generated pause and resume cases among them), so it is
+  active or paused. A test that needs it active takes it with :meth:`TaskPool.active` (resumed if need be); a test
+  whose checks hold in either state takes it with :meth:`TaskPool.at_rest`, as it is, so none waits for a start it
+  does not need. A test that needs a first build still running takes :meth:`TaskPool.unsettled`: the task that is
+  to be deleted while its first build still runs (a 409 answer changes nothing; those tests run first for that
+  reason), else one shared only while a GET still shows its build busy.
 """
 
 from __future__ import annotations
@@ -157,6 +158,13 @@ class _Recipe:
     display_name: bool = False  # created with DISPLAY_NAME through the level's documented mount (if it has one)
 
 
+def _reached(task: dict[str, Any], wait: Wait) -> bool:
+    """Whether ``task`` is where :meth:`TaskFactory.await_state` with ``wait`` would stop polling it."""
+    if wait == "active":
+        return task.get("status") == "active"
+    return wait is None or polling.is_build_settled(task)
+
+
 _RECIPES = {
     ACTIVE: _Recipe("ctc: shared active task; reply briefly", "active"),
     PAUSED: _Recipe("ctc: shared paused task", "active"),
@@ -173,6 +181,7 @@ class TaskPool:
         self.level = level
         self._created: dict[str, SharedTask] = {}  # created, first build not awaited yet
         self._stopping: dict[str, SharedTask] = {}  # its stop build queued, not awaited yet
+        self._moved: set[str] = set()  # left started by a taker: paused again for the next (``moved``)
         self._ready: dict[str, SharedTask | DeletedTask] = {}
         self._failed: dict[str, BaseException] = {}
         self._unsettled: dict[str, Any] | None = None
@@ -187,6 +196,19 @@ class TaskPool:
         """Send the create of every wanted state's task; the builds are awaited when one is first taken."""
         for state in self.wanted(states):
             self._attempt(state, partial(self._create, state))
+
+    def settle_if_built(self) -> None:
+        """Finish the created tasks (:meth:`_settle`: send the delete and the stop) if every first build is over, else
+        leave them: called between tests, so that on a deployment the delete and the stop run while the tests that
+        follow do, instead of being awaited by the first test that takes a pooled task. One GET per created task."""
+        for state, shared in self._created.items():
+            response = self.factory.client.get(paths.task_path("me", shared.id))
+            if response.status_code != 200:
+                return  # reported by _settle to the tests that take the state
+            if not _reached(response.json(), _RECIPES[state].first):
+                return
+        if self._created:
+            self._settle()
 
     def _settle(self) -> None:
         """Await the first build of every created task (side by side), then finish them (see the module docstring)."""
@@ -258,10 +280,22 @@ class TaskPool:
         return self._ready[state]
 
     def shared(self, state: str) -> SharedTask:
-        """The task of ``state`` (ACTIVE, PAUSED, VICTIM), as it was when it reached that state."""
+        """The task of ``state`` (ACTIVE, PAUSED, VICTIM), as it was when it reached that state (paused again first
+        if a taker started it: :meth:`moved`)."""
         taken = self._take(state)
         assert isinstance(taken, SharedTask), f"{state} is not a live pooled state"
+        if state in self._moved:
+            self._moved.discard(state)
+            paused = polling.pause_task(self.factory.client, taken.task, self.factory.lifecycle_timeout)
+            taken = self._ready[state] = SharedTask(taken.request, taken.creation, paused)
         return taken
+
+    def moved(self, state: str) -> None:
+        """A taker left the PAUSED task started: its next taker pauses it again (none does if that test runs last,
+        ``plugin/ordering.py``, so a run does not wait for a stop nobody needs)."""
+        if state != PAUSED:
+            raise ValueError(f"only the {PAUSED!r} task is put back by its next taker, not {state!r}")
+        self._moved.add(state)
 
     def deleted(self) -> DeletedTask:
         """The task deleted once its first build finished (DELETE-2), with the DELETE answer."""
@@ -288,8 +322,10 @@ class TaskPool:
     def at_rest(self, state: str) -> SharedTask:
         """The task of ``state`` as its takers left it, active or paused, once it is one of the two (no build running,
         its agent connected): for the tests whose checks hold in either state, so none waits for a start it does not
-        need (about a minute on a deployment)."""
-        shared = self.shared(state)
+        need (about a minute on a deployment). A PAUSED task a taker left started (:meth:`moved`) is handed out
+        started, and still paused again for the next :meth:`shared` taker."""
+        shared = self._take(state)
+        assert isinstance(shared, SharedTask), f"{state} is not a live pooled state"
         current = polling.wait_for_status(
             self.factory.client, shared.task, {"active", "paused"}, self.factory.lifecycle_timeout
         )
