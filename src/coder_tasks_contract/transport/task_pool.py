@@ -5,9 +5,11 @@ On a deployment each task is a real workspace build (about a minute), so the run
 - :class:`TaskFactory` is the only way the suite creates a task (POST, register for the cleanup, optionally await).
 - :class:`TaskPool` holds one task per *state* (:data:`ACTIVE`, :data:`PAUSED`, :data:`DELETED`, :data:`TOGGLE`,
   :data:`VICTIM`), shared by every test that only reads it or leaves it as it found it. :meth:`TaskPool.prefetch`
-  sends the creates of all the states the selected tests need at once; the first test that takes one of them awaits
-  every first build (the builds run side by side on the target, so this costs about one build), then sends the
-  delete and the stop; the stop is awaited by the first test that takes the paused task. Until then the run goes on:
+  sends the creates of all the states the selected tests need at once. Between tests, once every first build is
+  over (:meth:`TaskPool.settle_if_built`), or when a test first takes a pooled task (it then awaits those builds,
+  which run side by side on the target: about one build), the pool sends the delete and the stop; the stop is
+  awaited by the first test that takes the paused task, and a taker that starts it again leaves the next taker to
+  pause it (:meth:`TaskPool.moved`). Until then the run goes on:
   the tests that create and await their own tasks run first (``plugin/ordering.py``), so their builds overlap the
   pool's. A state that fails is reported to the tests that take it, not to the one that prefetched it, so the first
   test to fail is the same whatever the order of the run.
