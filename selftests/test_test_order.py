@@ -1,5 +1,6 @@
 """``--test-order`` (``plugin/ordering.py``): by default the tests that wait on workspace builds run first, so their
-builds overlap the task pool's, and the one that leaves a pooled task moved runs last; ``collected`` keeps pytest's order (the fault catalogue's runner uses it)."""
+builds overlap the task pool's, and the one that leaves a pooled task moved runs last; ``collected`` keeps pytest's
+order (the fault catalogue's runner uses it)."""
 
 from __future__ import annotations
 
