@@ -68,6 +68,18 @@ def _task_writes(server: Any) -> list[tuple[str, str]]:
     ]
 
 
+@pytest.fixture
+def newest_pool(reference_server_factory: Callable[..., Any]) -> tuple[TaskPool, Any]:
+    """A task pool on a fast reference server at the newest level (two mounts, pause and resume), and the server."""
+    server = reference_server_factory(speed="fast", coder_version="newest", record=True)
+    return _pool(server, "newest")[0], server
+
+
+def _build_posts(server: Any) -> list[str]:
+    """The paths of the workspace builds (starts and stops) the server was asked for, in order."""
+    return [str(r["path"]) for r in server.requests if str(r["path"]).endswith("/builds") and r["method"] == "POST"]
+
+
 def test_overriding_target_changes_what_the_clients_send(
     mini_suite: Callable[..., Path], reference_server_factory: Callable[..., Any]
 ) -> None:
@@ -178,16 +190,15 @@ def test_the_paused_tasks_stop_is_awaited_by_its_first_taker_only(
 
 
 def test_a_task_taken_at_rest_is_handed_out_paused_if_a_taker_left_it_paused(
-    reference_server_factory: Callable[..., Any],
+    newest_pool: tuple[TaskPool, Any],
 ) -> None:
-    server = reference_server_factory(speed="fast", coder_version="newest", record=True)
-    pool, _ = _pool(server, "newest")
+    pool, server = newest_pool
     victim = pool.shared(task_pool.VICTIM)
     polling.queue_build(pool.factory.client, victim.task, "stop", 30.0)  # a generated pause, not awaited
     at_rest = pool.at_rest(task_pool.VICTIM)
     assert at_rest.task["status"] == "paused"  # waited for the stop, not resumed: no start build queued
-    starts = [r for r in server.requests if str(r["path"]).endswith("/builds") and r["method"] == "POST"]
-    assert len(starts) == 1, starts  # the stop only
+    builds = _build_posts(server)
+    assert len(builds) == 1, builds  # the stop only
 
 
 def test_between_tests_the_pool_finishes_its_tasks_once_their_first_builds_are_over(
@@ -202,21 +213,20 @@ def test_between_tests_the_pool_finishes_its_tasks_once_their_first_builds_are_o
     pool.settle_if_built()  # all over: the delete and the stop go out, neither awaited
     writes = _task_writes(server)
     assert [method for method, _ in writes] == ["POST"] * 3 + ["DELETE"], writes
-    stops = [r for r in server.requests if str(r["path"]).endswith("/builds") and r["method"] == "POST"]
+    stops = _build_posts(server)
     assert len(stops) == 1, stops
 
 
 def test_the_paused_task_a_taker_started_is_paused_again_by_its_next_taker_only(
-    reference_server_factory: Callable[..., Any],
+    newest_pool: tuple[TaskPool, Any],
 ) -> None:
-    server = reference_server_factory(speed="fast", coder_version="newest", record=True)
-    pool, _ = _pool(server, "newest")
+    pool, server = newest_pool
     paused = pool.shared(task_pool.PAUSED)
     polling.resume_task(pool.factory.client, paused.task, 30.0)  # the restarted-task test, as it leaves it
     pool.moved(task_pool.PAUSED)
     assert pool.at_rest(task_pool.PAUSED).task["status"] == "active"  # as left: at_rest puts nothing back
     assert pool.shared(task_pool.PAUSED).task["status"] == "paused"  # a shared() taker gets it paused again
-    builds = [r["path"] for r in server.requests if str(r["path"]).endswith("/builds") and r["method"] == "POST"]
+    builds = _build_posts(server)
     assert len(builds) == 3, builds  # the pool's stop, the start, the stop for the next taker: no more
     assert pool.shared(task_pool.PAUSED).task["status"] == "paused"
     with pytest.raises(ValueError, match="only the 'paused' task"):
