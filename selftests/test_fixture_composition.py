@@ -201,6 +201,24 @@ def test_a_task_taken_at_rest_is_handed_out_paused_if_a_taker_left_it_paused(
     assert len(builds) == 1, builds  # the stop only
 
 
+def test_a_taker_that_deleted_the_pools_task_to_delete_hands_it_over_as_the_deleted_task(
+    reference_server_factory: Callable[..., Any], clock: ManualClock
+) -> None:
+    """The 409-during-first-build test lost its race (the build finished between its GET and its DELETE, which a
+    fast target allows): the pool's task to delete is gone, and the deleted-task takers must not get a 404 for it."""
+    server = reference_server_factory(speed="fast", clock=clock, record=True)
+    pool, _ = _pool(server)
+    pool.prefetch([task_pool.DELETED])
+    caught = pool.unsettled()  # the pool's task to delete, its first build still queued
+    clock.advance(600)  # ...and over before the taker's DELETE
+    deletion = pool.factory.client.delete(f"/api/experimental/tasks/me/{caught['id']}")
+    assert deletion.status_code == 202
+    pool.deleted_by_taker(str(caught["id"]), deletion)
+    deleted = pool.deleted()
+    assert (deleted.id, deleted.deletion.status_code) == (caught["id"], 202)
+    assert [method for method, _ in _task_writes(server)] == ["POST", "DELETE"]  # no second delete, no new task
+
+
 def test_between_tests_the_pool_finishes_its_tasks_once_their_first_builds_are_over(
     reference_server_factory: Callable[..., Any], clock: ManualClock
 ) -> None:

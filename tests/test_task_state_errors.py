@@ -191,6 +191,7 @@ def test_delete_while_the_first_build_runs_answers_409(
             continue
         response = client_a.delete(path)
         if response.status_code == 202:
+            task_pool.deleted_by_taker(str(task["id"]), response)
             outcomes.append(f"202 although workspace_status was {before!r} just before")
             continue
         assert_error(response, 409, BUILD_ACTIVE, BUILD_ACTIVE)

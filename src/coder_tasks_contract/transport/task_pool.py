@@ -347,6 +347,15 @@ class TaskPool:
         self._unsettled = self.factory.post("ctc: task caught during its first build").task
         return dict(self._unsettled)
 
+    def deleted_by_taker(self, task_id: str, deletion: httpx.Response) -> None:
+        """A taker's DELETE of an :meth:`unsettled` task was accepted: its first build finished between the taker's
+        GET and the DELETE (only a fast target leaves that instant). If it was the task the pool created to delete,
+        that DELETE stands for the pool's own, so the tests that take the deleted task get it instead of a 404."""
+        pending = self._created.get(DELETED)
+        if pending is not None and pending.id.lower() == task_id.lower():
+            del self._created[DELETED]
+            self._ready[DELETED] = DeletedTask(pending.task, deletion)
+
 
 __all__ = [
     "ACTIVE",
