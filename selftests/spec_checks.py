@@ -34,7 +34,8 @@ REFERENCE_README = REFERENCE / "README.md"
 REFERENCE_DOCS = REFERENCE / "experimental-api-82f525baf3.md"
 REFERENCE_SWAGGER = REFERENCE / "swagger-tasks-82f525baf3.json"
 REFERENCE_SWAGGER_NEWEST = REFERENCE / "swagger-tasks-a12b05183.json"
-# The suite turns link inference off (SCHEMATHESIS_NOTES pitfall 2), so only the document's explicit links count.
+# The suite turns link inference off (inferred links reached tasks the run had not created), so only the document's
+# explicit links count.
 NO_INFERENCE = "[phases.stateful.inference]\nalgorithms = []\n"
 METHODS = ("get", "put", "post", "delete", "options", "head", "patch", "trace")
 ABSENT = "(absent)"

@@ -1,7 +1,7 @@
 """Packaging: the pytest pin that keeps schemathesis' pytest integration working stays while it is needed.
 
 pytest 9.2.0 breaks schemathesis 4.32.x's pytest integration (every generated test gets the same node id and
-``schemathesis.pytest.from_fixture`` raises ``AttributeError: _nodeid``; SCHEMATHESIS_NOTES.md pitfall 1). So as
+``schemathesis.pytest.from_fixture`` raises ``AttributeError: _nodeid``; seen with 4.32.5 and pytest 9.2.0). So as
 long as pyproject admits a 4.32 schemathesis, it must keep pytest below 9.2.
 
 schemathesis and hypothesis are declared twice, with ``python_version`` markers (their newest releases need

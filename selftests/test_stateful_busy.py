@@ -13,7 +13,7 @@ from typing import Any
 import pytest
 
 from coder_tasks_contract.generated.agentbusy import agent_busy, unless_agent_busy
-from coder_tasks_contract.generated.stateful import exact_status
+from coder_tasks_contract.generated.linkwalk import exact_status
 from coder_tasks_contract.spec import levels
 from coder_tasks_contract.spec.vocabulary import APP_NOT_READY
 

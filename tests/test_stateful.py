@@ -8,7 +8,7 @@ level's overlays, ``levels.build_spec``; link inference is off):
   and by name, logs, send, pause (the pauseTask link at newest, else a workspace stop build), update input, resume
   (newest), delete, then every link again, each answering 404. A schemathesis state machine picks its transitions
   at random and knows nothing of task states, so it cannot promise this sequence; the walk follows the same links
-  deterministically and sends generated, validated cases at every step (``stateful.LinkWalk``).
+  deterministically and sends generated, validated cases at every step (``linkwalk.LinkWalk``).
 - ``test_links_state_machine`` runs schemathesis' own state machine over the same links, each step first bringing
   its task into the state the operation needs; its recorder gives ``use_after_free`` and
   ``ensure_resource_availability`` the history they check.
@@ -27,7 +27,7 @@ from hypothesis import HealthCheck, Phase, given
 from hypothesis import strategies as st
 from schemathesis.specs.openapi.schemas import OpenApiSchema
 
-from coder_tasks_contract.generated import aiming, loader, stateful
+from coder_tasks_contract.generated import aiming, linkwalk, loader, stages, stateful
 from coder_tasks_contract.generated.checks import Sender
 from coder_tasks_contract.generated.steptrail import StepTrail
 from coder_tasks_contract.plugin import profiles
@@ -64,9 +64,9 @@ def sender(
 
 
 @pytest.fixture(scope="module")
-def states(target: Target, client_a: httpx.Client) -> stateful.TaskStates:
+def states(target: Target, client_a: httpx.Client) -> stages.TaskStates:
     """Moves this run's tasks between active, paused and settled with workspace builds (polled, DELETE-2, INPUT-4)."""
-    return stateful.TaskStates(client_a, target.lifecycle_timeout)
+    return stages.TaskStates(client_a, target.lifecycle_timeout)
 
 
 def _aim(target: Target, registry: TaskRegistry) -> aiming.Aim:
@@ -127,7 +127,7 @@ def test_task_lifecycle_through_links(
     request: pytest.FixtureRequest,
     api_schema: OpenApiSchema,
     sender: Sender,
-    states: stateful.TaskStates,
+    states: stages.TaskStates,
     target: Target,
     registry: TaskRegistry,
 ) -> None:
@@ -149,7 +149,7 @@ def test_task_lifecycle_through_links(
         # The state machine starts from the other mount's create where there are two (ROUTE-1), so each mount's
         # links are followed in one run.
         create = _walked_create(levels.get(target.coder_version))
-        link_walk = stateful.LinkWalk(
+        link_walk = linkwalk.LinkWalk(
             api_schema, sender, states, draw=data.draw, busy=busy, trail=trail, create_operation=create
         )
         link_walk.run(_aim(target, registry))
@@ -158,7 +158,7 @@ def test_task_lifecycle_through_links(
     _seeded(request, walk)()
     # Every completed walk reached every method the links lead to (a walk Hypothesis abandoned is not counted).
     create = _walked_create(levels.get(target.coder_version))
-    linked = {link.target.label for link in stateful.links_from(api_schema, create, "201")}
+    linked = {link.target.label for link in linkwalk.links_from(api_schema, create, "201")}
     assert walked, "no lifecycle walk ran to its end"
     for steps in walked:
         reached = {step.split(" ", 1)[0] for step in steps}
@@ -175,7 +175,7 @@ def test_links_state_machine(
     request: pytest.FixtureRequest,
     api_schema: OpenApiSchema,
     sender: Sender,
-    states: stateful.TaskStates,
+    states: stages.TaskStates,
     target: Target,
     registry: TaskRegistry,
 ) -> None:

@@ -49,7 +49,8 @@ def wait_agent_idle(client: httpx.Client, task: dict[str, Any], timeout: float) 
     A send while the agent still works answers the level's busy status; the walk wants the 204. Only a hint: a real
     AgentAPI starts with an empty agent message and rewrites the last agent message in place while it works
     (agentapi lib/screentracker/pty_conversation.go, updateLastAgentMessageLocked and statusLocked), so "the last
-    entry is output" does not mean ``stable``; :meth:`LinkWalk.follow` waits for the send itself (``until_idle``).
+    entry is output" does not mean ``stable``; :meth:`linkwalk.LinkWalk.follow` waits for the send itself
+    (``until_idle``).
     Gives up silently at the deadline (the send then shows what the server says).
     """
     deadline = time.monotonic() + timeout

@@ -20,7 +20,7 @@ _LEAVES = {"pause": PAUSED, "resume": ACTIVE}
 
 
 def builds_for(stage: str, state: str) -> int:
-    """The builds a step of ``stage`` (``stateful.STAGES`` or ``any``) starts on a task that is ``state`` now: the
+    """The builds a step of ``stage`` (``stages.STAGES`` or ``any``) starts on a task that is ``state`` now: the
     change into the state it needs, plus its own where the operation is pause or resume. "any" and "delete" start
     none (DELETE-2: a delete waits for a running build, and its own build ends the task)."""
     if stage not in _NEEDS:

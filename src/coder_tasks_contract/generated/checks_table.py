@@ -209,8 +209,8 @@ SETTINGS_NOTES: tuple[tuple[str, str], ...] = (
     ("phases = examples, coverage, fuzzing", "All three for test_conformance; max-examples (fuzzing) per profile."),
     (
         "phases.stateful.inference.algorithms = []",
-        "Only the document's explicit links: inferred links once sent DELETE to tasks the run had not created "
-        "(SCHEMATHESIS_NOTES pitfall 2).",
+        "Only the document's explicit links: with a list operation in the document, schemathesis' inferred links "
+        "sent DELETE to tasks the run had not created, and made runs flaky (FlakyStrategyDefinition).",
     ),
     (
         "aiming (aiming.py)",

@@ -76,8 +76,8 @@ def build_config(
             "examples": {"enabled": True},
             "coverage": {"enabled": True},
             "fuzzing": {"enabled": True},
-            # Only the document's explicit links: inferred links once sent DELETEs to tasks the run had not
-            # created (SCHEMATHESIS_NOTES pitfall 2); the guard would refuse them, the links must not exist.
+            # Only the document's explicit links: schemathesis' inferred links (from the list operation) sent
+            # DELETEs to tasks the run had not created; the guard would refuse them, the links must not exist.
             "stateful": {"enabled": True, "inference": {"algorithms": []}},
         },
         # schemathesis gives each generated test Hypothesis settings with its own suppress list (empty unless set

@@ -19,8 +19,8 @@ from coder_tasks_contract.transport import paths
 
 # ---- operations (ROUTE-6) ----------------------------------------------------------------------------------------
 
-# The stable operationIds of the document (HOUSE_STYLE), as served at /api/experimental/tasks; the same operation
-# at /api/v2/tasks carries the suffix V2 (:func:`operation_id`).
+# The stable operationIds of the document (clients and reports key on them), as served at /api/experimental/tasks;
+# the same operation at /api/v2/tasks carries the suffix V2 (:func:`operation_id`).
 LIST, CREATE, GET, DELETE, UPDATE_INPUT, LOGS, SEND = (
     "listTasks",
     "createTask",
