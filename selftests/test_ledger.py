@@ -17,6 +17,7 @@ import yaml
 from coder_tasks_contract.reports import ledger
 from coder_tasks_contract.reports.ledger import inputs, markdown, model
 from coder_tasks_contract.reports.ledger.model import Operation, RunInfo, TestRecord
+from coder_tasks_contract.reports.ledger.result import Ledger
 from coder_tasks_contract.spec import levels, vocabulary
 from coder_tasks_contract.transport.traffic import Exchange, Traffic
 
@@ -36,11 +37,11 @@ def _build(
     tests: Sequence[TestRecord] = (),
     unreachable: dict[tuple[str, int], str] | None = None,
     **run: Any,
-) -> model.Ledger:
+) -> Ledger:
     return ledger.build(OPERATIONS, exchanges, tests, unreachable or {}, RunInfo(**run))
 
 
-def _pair(built: model.Ledger, operation_id: str, status: int) -> model.PairEntry:
+def _pair(built: Ledger, operation_id: str, status: int) -> model.PairEntry:
     for op, pair in built.pairs():
         if op.operation_id == operation_id and pair.status == status:
             return pair

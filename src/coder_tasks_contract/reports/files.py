@@ -39,7 +39,8 @@ from coder_tasks_contract.reports.ledger.inputs import (
     parse_declaration,
 )
 from coder_tasks_contract.reports.ledger.markdown import render_markdown
-from coder_tasks_contract.reports.ledger.model import EXERCISED, Ledger, LedgerError, RunInfo, TestRecord
+from coder_tasks_contract.reports.ledger.model import EXERCISED, LedgerError, RunInfo, TestRecord
+from coder_tasks_contract.reports.ledger.result import Ledger
 from coder_tasks_contract.spec import levels
 from coder_tasks_contract.transport import repro
 

@@ -16,7 +16,8 @@ from coder_tasks_contract.plugin import verdicts
 from coder_tasks_contract.plugin.runstate import run_state
 from coder_tasks_contract.reports.files import Reports, redactor, relative, reports, safe_url
 from coder_tasks_contract.reports.ledger import subtest_route
-from coder_tasks_contract.reports.ledger.model import EXERCISED, MISSING, STATES, Ledger
+from coder_tasks_contract.reports.ledger.model import EXERCISED, MISSING, STATES
+from coder_tasks_contract.reports.ledger.result import Ledger
 from coder_tasks_contract.transport import paths
 from coder_tasks_contract.transport.traffic import Exchange
 

@@ -17,8 +17,9 @@ A (operation, status) pair gets exactly one state, decided in this order:
 Pure data in, data out: ``reports/files.py`` feeds it from the run and writes ``ledger.md`` and ``ledger.json``.
 
 The ledger is split by job: ``model`` (states and data), ``inputs`` (reading the spec and ``unreachable.yaml``),
-this module (deciding each pair's state), ``criteria`` and ``coverage`` (the ten coverage criteria and the TCL) and
-``markdown`` (``ledger.md``). Callers import each name from the module that defines it.
+this module (deciding each pair's state), ``criteria`` and ``coverage`` (the ten coverage criteria and the TCL),
+``result`` (a run's whole ledger and its JSON) and ``markdown`` (``ledger.md``). Callers import each name from the
+module that defines it.
 """
 
 from __future__ import annotations
@@ -40,7 +41,6 @@ from coder_tasks_contract.reports.ledger.model import (
     READ_ONLY_REASON,
     SKIPPED,
     UNREACHABLE,
-    Ledger,
     Operation,
     OperationEntry,
     PairEntry,
@@ -48,6 +48,7 @@ from coder_tasks_contract.reports.ledger.model import (
     TestRecord,
     TestRef,
 )
+from coder_tasks_contract.reports.ledger.result import Ledger
 from coder_tasks_contract.transport.traffic import Exchange
 
 # schemathesis names each operation's subtest ``test_conformance[METHOD /path]``.

@@ -11,9 +11,9 @@ from coder_tasks_contract.reports.ledger.model import (
     OUTSIDE_TESTS,
     STATES,
     UNREACHABLE,
-    Ledger,
     TestRef,
 )
+from coder_tasks_contract.reports.ledger.result import Ledger
 
 SHOWN_TESTS = 3
 #: Elements named per reason in the not-reachable list, and per criterion in the not-covered one (a narrowed run
