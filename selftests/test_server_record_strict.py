@@ -6,6 +6,7 @@ import json
 import subprocess
 import sys
 from pathlib import Path
+from typing import Any
 
 import httpx
 import pytest
@@ -114,3 +115,31 @@ def test_command_line_unwritable_record_file(tmp_path: Path) -> None:
     )
     assert result.returncode == 2
     assert result.stderr.startswith(f"coder-tasks-fake: cannot write {tmp_path}:")
+
+
+def test_an_empty_answer_is_recorded_before_its_headers_leave() -> None:
+    """The server writes the headers as soon as the app starts its answer, and a client reads an empty answer
+    (Content-Length: 0, a 202 DELETE) as complete from them alone: the record must already hold it by then, or a
+    test that reads the record right after its request misses it (seen once under CI load)."""
+    import asyncio
+
+    from coder_tasks_contract.server.api.recorder import RecordingMiddleware, RequestLog
+
+    log = RequestLog()
+
+    async def app(scope: object, receive: object, send: Any) -> None:
+        await send({"type": "http.response.start", "status": 202, "headers": [(b"content-length", b"0")]})
+        await send({"type": "http.response.body", "body": b""})
+
+    seen_when_sent: list[tuple[str, int]] = []
+
+    async def send(message: dict[str, Any]) -> None:
+        seen_when_sent.append((message["type"], len(log.records)))
+
+    async def receive() -> dict[str, Any]:
+        return {"type": "http.request", "body": b"", "more_body": False}
+
+    scope = {"type": "http", "method": "DELETE", "path": "/api/experimental/tasks/me/x", "headers": []}
+    asyncio.run(RecordingMiddleware(app, log)(scope, receive, send))  # type: ignore[arg-type]
+    assert seen_when_sent == [("http.response.start", 1), ("http.response.body", 1)]
+    assert log.records[0]["status"] == 202

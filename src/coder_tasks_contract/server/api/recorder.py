@@ -130,15 +130,23 @@ class RecordingMiddleware:
                 }
             )
 
+        held: list[Message] = []
+
         async def send_and_keep(message: Message) -> None:
             nonlocal status
             if message["type"] == "http.response.start":
+                # Held until the first body part: the server writes the headers at once, and a client reads an
+                # empty answer (Content-Length: 0, e.g. a 202 DELETE) as complete from them alone.
                 status = message["status"]
-            elif message["type"] == "http.response.body":
+                held.append(message)
+                return
+            if message["type"] == "http.response.body":
                 response_body.extend(message.get("body", b""))
                 if not message.get("more_body", False):
                     # Recorded before the last byte leaves, so a client that got its answer finds it in the record.
                     record()
+            while held:
+                await send(held.pop())
             await send(message)
 
         try:
