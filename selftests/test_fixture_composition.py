@@ -17,6 +17,7 @@ import pytest
 from coder_tasks_contract.server.domain.clock import ManualClock
 from coder_tasks_contract.spec import levels
 from coder_tasks_contract.transport import polling, task_pool
+from coder_tasks_contract.transport.paths import task_path
 from coder_tasks_contract.transport.task_pool import TaskFactory, TaskPool
 from coder_tasks_contract.transport.task_registry import TaskRegistry
 
@@ -211,7 +212,7 @@ def test_a_taker_that_deleted_the_pools_task_to_delete_hands_it_over_as_the_dele
     pool.prefetch([task_pool.DELETED])
     caught = pool.unsettled()  # the pool's task to delete, its first build still queued
     clock.advance(600)  # ...and over before the taker's DELETE
-    deletion = pool.factory.client.delete(f"/api/experimental/tasks/me/{caught['id']}")
+    deletion = pool.factory.client.delete(task_path("me", str(caught["id"])))
     assert deletion.status_code == 202
     pool.deleted_by_taker(str(caught["id"]), deletion)
     deleted = pool.deleted()

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 import json
 import subprocess
 import sys
@@ -11,7 +12,7 @@ from typing import Any
 import httpx
 import pytest
 
-from coder_tasks_contract.server.api.recorder import REDACTED, redact
+from coder_tasks_contract.server.api.recorder import REDACTED, RecordingMiddleware, RequestLog, redact
 from coder_tasks_contract.server.api.strict import STRICT_MESSAGE
 from coder_tasks_contract.server.runner import start_reference_server
 
@@ -121,10 +122,6 @@ def test_an_empty_answer_is_recorded_before_its_headers_leave() -> None:
     """The server writes the headers as soon as the app starts its answer, and a client reads an empty answer
     (Content-Length: 0, a 202 DELETE) as complete from them alone: the record must already hold it by then, or a
     test that reads the record right after its request misses it (seen once under CI load)."""
-    import asyncio
-
-    from coder_tasks_contract.server.api.recorder import RecordingMiddleware, RequestLog
-
     log = RequestLog()
 
     async def app(scope: object, receive: object, send: Any) -> None:

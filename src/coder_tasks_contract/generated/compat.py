@@ -33,11 +33,15 @@ from schemathesis.config import ChecksConfig, GenerationConfig, ProjectConfig
 from schemathesis.core.parameters import ParameterLocation
 from schemathesis.core.transport import Response
 from schemathesis.engine.recorder import ScenarioRecorder
+from schemathesis.generation import GenerationMode
 from schemathesis.generation.case import Case
 from schemathesis.schemas import APIOperation
 from schemathesis.transport.requests import REQUESTS_TRANSPORT, RequestsTransport
 
 Schema = TypeVar("Schema")
+
+# schemathesis declares GenerationMode a StrEnum, which mypy's Python 3.10 target reads as plain str members.
+POSITIVE: Any = GenerationMode.POSITIVE
 
 
 def is_in_ci() -> bool:

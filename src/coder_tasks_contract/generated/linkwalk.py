@@ -20,7 +20,6 @@ from schemathesis.core.result import Ok
 from schemathesis.core.transforms import UNRESOLVABLE
 from schemathesis.core.transport import Response
 from schemathesis.engine.recorder import ScenarioRecorder
-from schemathesis.generation import GenerationMode
 from schemathesis.generation.case import Case
 from schemathesis.generation.stateful.state_machine import StepOutput
 from schemathesis.schemas import APIOperation
@@ -35,9 +34,6 @@ from coder_tasks_contract.generated.stages import STAGES, STATE_FOR_STAGE, TaskS
 from coder_tasks_contract.generated.steptrail import StepTrail
 from coder_tasks_contract.spec import levels
 from coder_tasks_contract.transport import polling
-
-# schemathesis declares GenerationMode a StrEnum, which mypy's Python 3.10 target reads as plain str members.
-_POSITIVE: Any = GenerationMode.POSITIVE
 
 
 def links_from(schema: OpenApiSchema, operation_id: str, status: str) -> list[OpenApiLink]:
@@ -119,7 +115,7 @@ class LinkWalk:
     def create(self, aim: aiming.Aim) -> tuple[Case[Any], Response]:
         """A generated, valid createTask case, aimed at the target; it must answer 201 (CREATE-1)."""
         operation = self.schema.find_operation_by_id(self.create_operation)
-        case = self.draw(operation.as_strategy(generation_mode=_POSITIVE))
+        case = self.draw(operation.as_strategy(generation_mode=compat.POSITIVE))
         aim.aim_path(case, loader.CREATE, aim.digest(case), False, keep_invalid=False)
         aiming.aim_body(case)
         aim.aim_create_body(case)
@@ -148,7 +144,7 @@ class LinkWalk:
         if by_name:
             # TASKREF-1, TASKREF-2: a task is addressed by id or by name; the document's links carry the id.
             params["task"] = output.response.json()["name"]
-        case = self.draw(link.target.as_strategy(generation_mode=_POSITIVE, path_parameters=params))
+        case = self.draw(link.target.as_strategy(generation_mode=compat.POSITIVE, path_parameters=params))
         aiming.aim_body(case)
         deadline = time.monotonic() + self.states.timeout
         pause = polling.FIRST_POLL

@@ -130,23 +130,23 @@ class RecordingMiddleware:
                 }
             )
 
-        held: list[Message] = []
+        start: Message | None = None
 
         async def send_and_keep(message: Message) -> None:
-            nonlocal status
+            nonlocal status, start
             if message["type"] == "http.response.start":
                 # Held until the first body part: the server writes the headers at once, and a client reads an
                 # empty answer (Content-Length: 0, e.g. a 202 DELETE) as complete from them alone.
-                status = message["status"]
-                held.append(message)
+                status, start = message["status"], message
                 return
             if message["type"] == "http.response.body":
                 response_body.extend(message.get("body", b""))
                 if not message.get("more_body", False):
                     # Recorded before the last byte leaves, so a client that got its answer finds it in the record.
                     record()
-            while held:
-                await send(held.pop())
+            if start is not None:
+                await send(start)
+                start = None
             await send(message)
 
         try:
